@@ -1,0 +1,54 @@
+# innspill: the two commands a newcomer needs are `make up` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TORCH_WHEELS ?= /opt/wheels
+
+.PHONY: up test deps sysdeps model lint bench clean
+
+## Create the virtual environment and install the project with its test tools.
+deps: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (3.11)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch 2.13.0 CPU build: taken from a local wheel folder when the machine has one.
+	if ls $(TORCH_WHEELS)/torch-2.13.0*.whl >/dev/null 2>&1; then \
+	  $(PY) -m pip install -q --find-links $(TORCH_WHEELS) torch==2.13.0; \
+	else $(PY) -m pip install -q torch==2.13.0; fi
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+## Optional system packages: Tesseract with Norwegian for OCR of scanned letters (needs root + apt).
+sysdeps:
+	@if command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -q '^nor$$'; then \
+	  echo "tesseract with Norwegian present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-nor >/dev/null) \
+	  || echo "WARNING: could not install tesseract; scanned PDFs will fail with no_text"; \
+	else echo "WARNING: tesseract-ocr-nor missing and cannot be installed; scanned PDFs will fail with no_text"; fi
+
+## Make sure the default classifier exists (trained offline by the project's recipe if missing).
+model: deps
+	$(PY) -m shared.cli ensure-model
+
+## Run everything locally: broker, four services, web UI. Ctrl-C stops it all.
+up: deps sysdeps model
+	$(PY) -m shared.cli up
+
+## Run the whole test suite (unit, integration on a real broker + database, end-to-end).
+test: deps sysdeps model
+	$(PY) -m pytest -q -ra
+
+bench: deps model
+	$(PY) -m services.classify.bench
+	$(PY) -m services.extract.bench
+
+lint: deps
+	$(VENV)/bin/ruff check shared services tests
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,153 @@
+"""Event schemas: a CloudEvents-style envelope around one typed payload per topic.
+
+Every value on Kafka is ``Envelope.model_dump_json()``. ``schema_version`` lets a consumer refuse
+(and dead-letter) an event it does not understand instead of guessing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.ids import event_id_for
+
+SCHEMA_VERSION = 1
+SPEC_VERSION = "1.0"
+
+Label = Literal["challenge", "measure", "example", "other"]
+LABELS: tuple[str, ...] = ("challenge", "measure", "example", "other")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class DocumentReceived(_Payload):
+    id: str
+    filename: str
+    sha256: str
+    bytes: int
+    content_type: str
+    blob_uri: str
+    source: Literal["http", "folder", "replay"]
+    received_at: datetime
+
+
+class Section(_Payload):
+    heading_path: list[str]
+    page: int
+    segment_count: int
+
+
+class DocumentMetadata(_Payload):
+    sender: str | None = None
+    date: str | None = None
+    title: str | None = None
+
+
+class DocumentExtracted(_Payload):
+    document_id: str
+    metadata: DocumentMetadata = Field(default_factory=DocumentMetadata)
+    page_count: int
+    sections: list[Section] = Field(default_factory=list)
+    segment_count: int
+    ocr_pages: list[int] = Field(default_factory=list)
+    extractor_version: str = "1"
+
+
+class SegmentExtracted(_Payload):
+    segment_id: str
+    document_id: str
+    seq: int
+    page: int
+    heading_path: list[str] = Field(default_factory=list)
+    text: str
+    kind: str = "paragraph"
+    ocr: bool = False
+    segment_count: int | None = None
+
+
+class SegmentClassified(SegmentExtracted):
+    label: Label
+    scores: dict[str, float]
+    model_version: str
+
+
+class DocumentFailed(_Payload):
+    document_id: str
+    stage: Literal["ingest", "extract", "classify", "store"]
+    error_code: str
+    message: str
+
+
+class DeadLetter(_Payload):
+    topic: str
+    partition: int | None = None
+    offset: int | None = None
+    key: str | None = None
+    value: str
+    error: str
+    stage: str
+
+
+PAYLOADS: dict[str, type[_Payload]] = {
+    "innspill.document.received": DocumentReceived,
+    "innspill.document.extracted": DocumentExtracted,
+    "innspill.segment.extracted": SegmentExtracted,
+    "innspill.segment.classified": SegmentClassified,
+    "innspill.document.failed": DocumentFailed,
+    "innspill.deadletter": DeadLetter,
+}
+TYPE_OF: dict[type[_Payload], str] = {v: k for k, v in PAYLOADS.items()}
+
+P = TypeVar("P", bound=_Payload)
+
+
+class Envelope(BaseModel, Generic[P]):
+    id: str
+    type: str
+    source: str
+    time: datetime
+    specversion: str = SPEC_VERSION
+    schema_version: int = SCHEMA_VERSION
+    data: P
+
+
+class EventError(ValueError):
+    """An event that cannot be decoded or does not match its schema (it goes to the dead-letter topic)."""
+
+
+def make_event(data: _Payload, source: str, *id_parts: object) -> Envelope[Any]:
+    """Wrap a payload. ``id_parts`` make the event id deterministic (defaults to the type and payload)."""
+    etype = TYPE_OF[type(data)]
+    parts = id_parts or (etype, data.model_dump_json())
+    return Envelope(id=event_id_for(etype, *parts), type=etype, source=source, time=utcnow(), data=data)
+
+
+def encode(event: Envelope[Any]) -> bytes:
+    return event.model_dump_json().encode("utf-8")
+
+
+def decode(raw: bytes | str | None, expect: type[P]) -> Envelope[P]:
+    """Parse and validate one event of the expected payload type, or raise :class:`EventError`."""
+    if raw is None:
+        raise EventError("empty record value")
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as exc:
+        raise EventError(f"value is not UTF-8: {exc}") from exc
+    try:
+        env = Envelope[expect].model_validate_json(text)  # type: ignore[valid-type]
+    except ValidationError as exc:
+        raise EventError(f"invalid {expect.__name__} event: {exc.errors(include_url=False)[:3]}") from exc
+    if env.type != TYPE_OF[expect]:
+        raise EventError(f"expected event type {TYPE_OF[expect]!r}, got {env.type!r}")
+    if env.schema_version > SCHEMA_VERSION:
+        raise EventError(f"schema_version {env.schema_version} is newer than supported {SCHEMA_VERSION}")
+    return env

@@ -1,0 +1,105 @@
+"""What every HTTP service has in common: JSON errors, bearer-token auth, /healthz, /metrics, serving."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Paths reachable without a token: liveness for orchestrators.
+OPEN_PATHS = frozenset({"/healthz"})
+
+
+class ApiError(Exception):
+    """An error the client caused or must know about; rendered as ``{error, detail}``."""
+
+    def __init__(self, status: int, error: str, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.error, self.detail, self.headers = status, error, detail, headers
+
+
+def error_response(status: int, error: str, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
+
+
+def _token_from(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return request.cookies.get("innspill_token")
+
+
+def install_common(app: FastAPI, settings: Settings, health: Callable[[], dict[str, Any]] | None = None) -> None:
+    """Add JSON error handlers, token auth (when configured), ``/healthz`` and ``/metrics``."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.error, exc.detail, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        name = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, name, exc.detail, getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))} for e in exc.errors()
+        ]
+        return error_response(422, "invalid_request", errors)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", type(exc).__name__)
+
+    token = settings.token
+
+    @app.middleware("http")
+    async def _auth(request: Request, call_next: Callable[[Request], Any]) -> Response:
+        if token and request.url.path not in OPEN_PATHS:
+            given = _token_from(request)
+            if not given:
+                return error_response(
+                    401, "unauthorized", "missing bearer token", {"WWW-Authenticate": "Bearer"}
+                )
+            if not hmac.compare_digest(given.encode(), token.encode()):
+                return error_response(403, "forbidden", "wrong token")
+        return await call_next(request)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, Any]:
+        return {"status": "ok", **(health() if health else {})}
+
+    @app.get("/metrics", tags=["ops"], response_class=Response)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+class _QuietSignals(uvicorn.Server):
+    """uvicorn server that leaves signal handling to the caller (used when embedded)."""
+
+    def install_signal_handlers(self) -> None:  # pragma: no cover - trivial
+        return
+
+
+def serve(app: FastAPI, settings: Settings, port: int) -> None:
+    """Run one service until SIGINT/SIGTERM; uvicorn then runs the app's lifespan shutdown."""
+    uvicorn.run(app, host=settings.host, port=port, log_config=None, access_log=False, loop="asyncio")
+
+
+LifespanFn = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+AsyncGen = AsyncIterator[None]

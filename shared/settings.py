@@ -1,0 +1,90 @@
+"""Settings for every service, read from ``INNSPILL_*`` environment variables (DESIGN.md, Settings)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All knobs of the system. Every one is optional; defaults work offline on one machine."""
+
+    model_config = SettingsConfigDict(env_prefix="INNSPILL_", extra="ignore")
+
+    # Contract settings (DESIGN.md)
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    topic_prefix: str = "innspill"
+    database_url: str | None = None
+    data_dir: Path = Path("./var")
+    model_dir: Path | None = None
+    api_token: SecretStr | None = None
+
+    # HTTP
+    host: str = "127.0.0.1"
+    ingest_port: int = 8001
+    extract_port: int = 8002
+    classify_port: int = 8003
+    store_port: int = 8004
+
+    # Kafka behaviour. Short group timeouts keep joins quick on the Tansu test broker.
+    kafka_session_timeout_s: float = 6.0
+    kafka_rebalance_timeout_s: float = 6.0
+    kafka_heartbeat_interval_s: float = 1.0
+    kafka_exactly_once: bool = Field(
+        False, description="Use Kafka transactions (real Apache Kafka only; Tansu rejects them)."
+    )
+    document_partitions: int = 3
+    segment_partitions: int = 6
+    kafka_replication_factor: int = 1
+    max_retries: int = 3
+    retry_backoff_s: float = 0.5
+
+    # Ingest
+    max_upload_bytes: int = 50 * 1024 * 1024
+    drop_poll_ms: int = 500
+
+    # Extract
+    extract_timeout_s: float = 120.0
+    extract_max_pages: int = 500
+    extract_max_memory_mb: int = 2048
+    ocr_enabled: bool = True
+    ocr_languages: str = "nor+eng"
+
+    # Classify
+    classify_batch_size: int = 32
+    classify_batch_wait_ms: int = 50
+    classify_max_items: int = 512
+
+    # Logging
+    log_level: str = "INFO"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def drop_dir(self) -> Path:
+        return self.data_dir / "drop"
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'innspill.db').resolve()}"
+
+    @property
+    def resolved_model_dir(self) -> Path:
+        return self.model_dir if self.model_dir else self.data_dir / "models" / "default"
+
+    @property
+    def token(self) -> str | None:
+        return self.api_token.get_secret_value() if self.api_token else None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,85 @@
+"""Faust plumbing shared by the stream services (extract, classify, store).
+
+Each stream service runs one uvicorn process; its FastAPI lifespan starts the faust app inside the same
+event loop, so HTTP endpoints and agents share state and shut down together on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import faust
+
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def make_faust_app(app_id: str, settings: Settings) -> faust.App:
+    """A faust app tuned for this system: raw bytes in and out (we validate ourselves), no tables,
+    no web server of its own, short group timeouts (Tansu needs them), offsets from the earliest."""
+    guarantee = "exactly_once" if settings.kafka_exactly_once else "at_least_once"
+    return faust.App(
+        app_id,
+        broker=f"kafka://{settings.kafka_bootstrap}",
+        web_enabled=False,
+        store="memory://",
+        value_serializer="raw",
+        key_serializer="raw",
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        consumer_auto_offset_reset="earliest",
+        processing_guarantee=guarantee,
+        broker_session_timeout=settings.kafka_session_timeout_s,
+        broker_rebalance_timeout=settings.kafka_rebalance_timeout_s,
+        broker_heartbeat_interval=settings.kafka_heartbeat_interval_s,
+        broker_commit_every=100,
+        broker_commit_interval=1.0,
+        stream_wait_empty=False,
+        producer_acks=-1,
+    )
+
+
+def raw_topic(app: faust.App, name: str) -> Any:
+    return app.topic(name, key_type=bytes, value_type=bytes)
+
+
+async def guarded(
+    *,
+    stage: str,
+    event: Any,
+    expect: type,
+    handler: Any,
+    publisher: Any,
+    settings: Settings,
+) -> bool:
+    """Decode one faust event as ``expect`` and run ``handler(envelope)`` with bounded retries.
+
+    Undecodable or schema-invalid records, and records that still fail after the retries, go to the
+    dead-letter topic with the error, so the stream keeps moving. Returns True when the handler succeeded.
+    The caller's loop acks the event only after this returns, so the dead letter is written first.
+    """
+    from shared.events import EventError, decode
+    from shared.kafka import with_retries
+
+    msg = event.message
+    try:
+        envelope = decode(event.value, expect)
+    except EventError as exc:
+        await publisher.dead_letter(stage, msg.topic, event.key, event.value, str(exc), msg.partition, msg.offset)
+        return False
+    try:
+        await with_retries(
+            lambda: handler(envelope),
+            attempts=settings.max_retries,
+            backoff_s=settings.retry_backoff_s,
+            what=f"{stage}:{msg.topic}:{msg.offset}",
+        )
+        return True
+    except Exception as exc:  # noqa: BLE001 - a failing record must not stop the stream
+        log.exception("handler failed after retries", extra={"stage": stage, "offset": msg.offset})
+        await publisher.dead_letter(
+            stage, msg.topic, event.key, event.value, f"{type(exc).__name__}: {exc}", msg.partition, msg.offset
+        )
+        return False
