@@ -61,29 +61,43 @@ class Publisher:
 
     def __init__(self, settings: Settings, client_id: str) -> None:
         self.settings = settings
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap,
-            client_id=client_id,
+        self.client_id = client_id
+        self._producer: AIOKafkaProducer | None = None
+        self._started = False
+
+    def _new_producer(self) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            client_id=self.client_id,
             acks="all",
             # Tansu rejects InitProducerId, so idempotence is opt-in for real Kafka.
-            enable_idempotence=settings.kafka_exactly_once,
+            enable_idempotence=self.settings.kafka_exactly_once,
             linger_ms=5,
             request_timeout_ms=15_000,
             max_request_size=4 * 1024 * 1024,
         )
-        self._started = False
 
-    async def start(self) -> None:
+    async def start(self, timeout_s: float | None = None) -> None:
+        """Connect; on failure the half-made producer is closed so a later call starts clean."""
+        if self._started:
+            return
+        producer = self._new_producer()
         try:
-            await self._producer.start()
-        except KafkaError as exc:
-            raise BrokerUnavailable(f"broker {self.settings.kafka_bootstrap} unreachable: {exc}") from exc
-        self._started = True
+            await asyncio.wait_for(producer.start(), timeout=timeout_s)
+        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+            await producer.stop()
+            raise BrokerUnavailable(f"broker {self.settings.kafka_bootstrap} unreachable: {exc!r}") from exc
+        self._producer, self._started = producer, True
 
     async def stop(self) -> None:
-        if self._started:
+        if self._producer is not None:
             await self._producer.stop()
-            self._started = False
+        self._producer, self._started = None, False
+
+    def _live(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise BrokerUnavailable("publisher not started")
+        return self._producer
 
     @property
     def started(self) -> bool:
@@ -95,13 +109,13 @@ class Publisher:
     async def publish_many(self, topic: str, items: list[tuple[str, Envelope[Any]]]) -> None:
         """Send a batch and wait for every ack (sends are pipelined, not one round-trip each)."""
         futures = [
-            await self._producer.send(topic, key=key.encode(), value=encode(ev)) for key, ev in items
+            await self._live().send(topic, key=key.encode(), value=encode(ev)) for key, ev in items
         ]
         await asyncio.gather(*futures)
 
     async def publish_raw(self, topic: str, key: str | None, value: bytes) -> None:
         try:
-            await self._producer.send_and_wait(topic, key=key.encode() if key else None, value=value)
+            await self._live().send_and_wait(topic, key=key.encode() if key else None, value=value)
         except KafkaError as exc:
             raise BrokerUnavailable(f"publish to {topic} failed: {exc}") from exc
 
