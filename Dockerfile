@@ -1,0 +1,33 @@
+# One image, one target per service: `docker build --target classify .`
+FROM python:3.11-slim AS base
+ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 INNSPILL_DATA_DIR=/data INNSPILL_HOST=0.0.0.0
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-nor \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY shared ./shared
+COPY services ./services
+RUN pip install torch==2.13.0 \
+ && pip install .
+RUN useradd --create-home --uid 10001 innspill && mkdir -p /data && chown innspill /data
+USER innspill
+VOLUME ["/data"]
+
+FROM base AS ingest
+EXPOSE 8001
+CMD ["python", "-m", "services.ingest"]
+
+FROM base AS extract
+EXPOSE 8002
+CMD ["python", "-m", "services.extract"]
+
+FROM base AS classify
+COPY --chown=innspill data ./data
+COPY --chown=innspill models ./models
+EXPOSE 8003
+CMD ["sh", "-c", "python -m shared.cli ensure-model && exec python -m services.classify"]
+
+FROM base AS store
+EXPOSE 8004
+CMD ["python", "-m", "services.store"]

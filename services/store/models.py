@@ -1,0 +1,103 @@
+"""Tables of the store: documents, their classified segments, and a status history.
+
+Besides the contract columns there are a few bookkeeping columns that make out-of-order and replayed
+events converge: the event times of the last extraction, failure and classification, and a lower-cased
+``search_text`` so free-text search behaves the same (Unicode-aware) on SQLite and PostgreSQL.
+"""
+
+from datetime import datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+metadata = SQLModel.metadata
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always read back timezone-aware.
+
+    SQLite has no time zone type, so values go in as naive UTC there; text comparison of the stored
+    ISO strings then orders them correctly.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Optional[datetime], dialect: Dialect) -> Optional[datetime]:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Optional[datetime], dialect: Dialect) -> Optional[datetime]:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+class Document(SQLModel, table=True):
+    __tablename__ = "documents"
+
+    id: str = Field(primary_key=True, max_length=64)
+    filename: Optional[str] = Field(default=None, sa_type=Text)
+    sha256: Optional[str] = Field(default=None, max_length=64)
+    bytes: Optional[int] = Field(default=None, sa_type=BigInteger)
+    content_type: Optional[str] = Field(default=None, max_length=255)
+    blob_uri: Optional[str] = Field(default=None, sa_type=Text)
+    source: Optional[str] = Field(default=None, max_length=32)
+    received_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    status: str = Field(default="received", max_length=16, index=True)
+    failed_stage: Optional[str] = Field(default=None, max_length=32)
+    error_code: Optional[str] = Field(default=None, max_length=128)
+    error_message: Optional[str] = Field(default=None, sa_type=Text)
+    failed_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    sender: Optional[str] = Field(default=None, sa_type=Text, index=True)
+    date: Optional[str] = Field(default=None, max_length=64)
+    title: Optional[str] = Field(default=None, sa_type=Text)
+    page_count: Optional[int] = None
+    segment_count: Optional[int] = None
+    classified_count: int = 0
+    extracted_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    last_classified_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    search_text: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Segment(SQLModel, table=True):
+    __tablename__ = "segments"
+    # (document_id, seq) serves both "segments of a document" and their reading order.
+    __table_args__ = (Index("ix_segments_document_id_seq", "document_id", "seq"),)
+
+    segment_id: str = Field(primary_key=True, max_length=80)
+    document_id: str = Field(max_length=64)
+    seq: int
+    page: int
+    heading_path: list[str] = Field(default_factory=list, sa_type=JSON)
+    text: str = Field(sa_type=Text)
+    kind: str = Field(default="paragraph", max_length=32)
+    ocr: bool = False
+    label: str = Field(max_length=16, index=True)
+    scores: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    model_version: str = Field(max_length=128)
+    classified_at: datetime = Field(sa_type=UTCDateTime)
+    search_text: str = Field(default="", sa_type=Text)
+
+
+class StatusEvent(SQLModel, table=True):
+    __tablename__ = "status_events"
+    __table_args__ = (Index("ux_status_events_event_id", "event_id", unique=True),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=64)
+    document_id: str = Field(max_length=64, index=True)
+    status: str = Field(max_length=16)
+    at: datetime = Field(sa_type=UTCDateTime)
+    detail: Optional[str] = Field(default=None, sa_type=Text)

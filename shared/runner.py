@@ -1,0 +1,125 @@
+"""Running the whole system locally: broker, topics, the four services as processes, clean shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from shared.broker import port_open, start_tansu
+from shared.kafka import ensure_topics
+from shared.settings import Settings
+
+SERVICES = ("ingest", "extract", "classify", "store")
+
+
+@dataclass
+class Stack:
+    """The processes of one local run; ``stop`` ends them in reverse order of start."""
+
+    settings: Settings
+    log_dir: Path
+    broker: subprocess.Popen[bytes] | None = None
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def port(self, service: str) -> int:
+        return int(getattr(self.settings, f"{service}_port"))
+
+    def url(self, service: str) -> str:
+        return f"http://{self.settings.host}:{self.port(service)}"
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        s = self.settings
+        env.update({
+            "INNSPILL_KAFKA_BOOTSTRAP": s.kafka_bootstrap,
+            "INNSPILL_TOPIC_PREFIX": s.topic_prefix,
+            "INNSPILL_DATA_DIR": str(s.data_dir.resolve()),
+            "INNSPILL_DATABASE_URL": s.resolved_database_url,
+            "INNSPILL_MODEL_DIR": str(s.resolved_model_dir.resolve()),
+            "INNSPILL_HOST": s.host,
+            "PYTHONUNBUFFERED": "1",
+        })
+        for svc in SERVICES:
+            env[f"INNSPILL_{svc.upper()}_PORT"] = str(self.port(svc))
+        return env
+
+    def start_broker_if_needed(self, explicit_bootstrap: bool) -> None:
+        host, _, port = self.settings.kafka_bootstrap.rpartition(":")
+        if explicit_bootstrap:
+            return
+        if port_open(host, int(port)):
+            raise SystemExit(
+                f"port {port} is taken; stop what runs there or set INNSPILL_KAFKA_BOOTSTRAP to use it as broker"
+            )
+        self.broker = start_tansu(int(port), host=host, log_path=self.log_dir / "broker.log")
+
+    def start_service(self, service: str) -> None:
+        log = open(self.log_dir / f"{service}.log", "ab")
+        self.procs[service] = subprocess.Popen(
+            [sys.executable, "-m", f"services.{service}"],
+            env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+
+    def wait_healthy(self, service: str, timeout_s: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        proc = self.procs[service]
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{service} exited with code {proc.returncode}; see {self.log_dir}/{service}.log")
+            try:
+                if httpx.get(self.url(service) + "/healthz", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise TimeoutError(f"{service} not healthy after {timeout_s:.0f}s; see {self.log_dir}/{service}.log")
+
+    def dead(self) -> list[str]:
+        return [name for name, p in self.procs.items() if p.poll() is not None]
+
+    def stop(self, grace_s: float = 20.0) -> None:
+        """SIGTERM every service (they finish in-flight work), then the broker; SIGKILL stragglers."""
+        for proc in reversed(list(self.procs.values())):
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if self.broker and self.broker.poll() is None:
+            self.broker.terminate()
+            try:
+                self.broker.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.broker.kill()
+
+
+@contextmanager
+def running_stack(settings: Settings, log_dir: Path, explicit_bootstrap: bool,
+                  services: tuple[str, ...] = SERVICES) -> Iterator[Stack]:
+    """Start broker (unless given), topics and services; always stop them on the way out."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    stack = Stack(settings, log_dir)
+    try:
+        stack.start_broker_if_needed(explicit_bootstrap)
+        asyncio.run(ensure_topics(settings))
+        for svc in services:
+            stack.start_service(svc)
+        for svc in services:
+            stack.wait_healthy(svc)
+        yield stack
+    finally:
+        stack.stop()
