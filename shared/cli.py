@@ -71,5 +71,21 @@ def topics() -> None:
         console.print(f"{name}  partitions={n}")
 
 
+@app.command()
+def replay(
+    document_ids: list[str] = typer.Argument(None, help="Document ids; none means every stored document."),
+) -> None:
+    """Re-process documents from their stored blobs: extract, classify (current model) and store again."""
+    from shared.replay import replay as run_replay
+
+    settings = get_settings()
+    try:
+        sent = asyncio.run(run_replay(settings, document_ids or [], nonce=str(time.time_ns())))
+    except KeyError as exc:
+        console.print(f"[red]{exc.args[0]}[/red]")
+        raise typer.Exit(2) from exc
+    console.print(f"replaying {len(sent)} document(s)")
+
+
 if __name__ == "__main__":
     app()

@@ -30,6 +30,7 @@ class Stack:
     log_dir: Path
     broker: subprocess.Popen[bytes] | None = None
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
 
     def port(self, service: str) -> int:
         return int(getattr(self.settings, f"{service}_port"))
@@ -63,12 +64,29 @@ class Stack:
             )
         self.broker = start_tansu(int(port), host=host, log_path=self.log_dir / "broker.log")
 
-    def start_service(self, service: str) -> None:
-        log = open(self.log_dir / f"{service}.log", "ab")
-        self.procs[service] = subprocess.Popen(
+    def start_service(self, service: str, name: str | None = None, port: int | None = None) -> str:
+        """Start ``services.<service>`` as process ``name`` (default: the service name). A replica gets its
+        own name and HTTP port and joins the same consumer group."""
+        name = name or service
+        env = self.env()
+        if port is not None:
+            env[f"INNSPILL_{service.upper()}_PORT"] = str(port)
+        self.ports[name] = port or self.port(service)
+        log = open(self.log_dir / f"{name}.log", "ab")
+        self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", f"services.{service}"],
-            env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )
+        return name
+
+    def replica_url(self, name: str) -> str:
+        return f"http://{self.settings.host}:{self.ports[name]}"
+
+    def kill(self, name: str) -> None:
+        """SIGKILL a process, as a crash would."""
+        proc = self.procs[name]
+        proc.kill()
+        proc.wait()
 
     def wait_healthy(self, service: str, timeout_s: float = 120.0) -> None:
         deadline = time.monotonic() + timeout_s
@@ -77,7 +95,7 @@ class Stack:
             if proc.poll() is not None:
                 raise RuntimeError(f"{service} exited with code {proc.returncode}; see {self.log_dir}/{service}.log")
             try:
-                if httpx.get(self.url(service) + "/healthz", timeout=1.0).status_code == 200:
+                if httpx.get(self.replica_url(service) + "/healthz", timeout=1.0).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
