@@ -76,5 +76,13 @@ def render_letter_pdf(path: Path, letter: list[tuple[str, str]] | None = None, f
     return path
 
 
-def letter_pdf_bytes(tmp_dir: Path, name: str = "fjellbygd.pdf") -> bytes:
-    return render_letter_pdf(tmp_dir / name).read_bytes()
+def letter_variant(n: int) -> list[tuple[str, str]]:
+    """The letter with a numbered reference line, so every variant has different bytes and id."""
+    letter = list(LETTER)
+    letter.insert(2, ("reference", f"Vår referanse: 2026/{1000 + n}"))
+    return letter
+
+
+def letter_pdf_bytes(tmp_dir: Path, name: str = "fjellbygd.pdf", variant: int | None = None) -> bytes:
+    letter = letter_variant(variant) if variant is not None else None
+    return render_letter_pdf(tmp_dir / name, letter).read_bytes()

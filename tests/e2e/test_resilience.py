@@ -1,0 +1,126 @@
+"""Crashes and scaling with real processes: nothing lost, nothing doubled.
+
+Prints the figures the delivery issue asks for (documents, segments, lost, duplicated).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shared.broker import free_port
+from shared.runner import Stack, running_stack
+from shared.settings import Settings
+from shared.topics import topics_for
+from tests.e2e.test_pipeline import default_model_dir
+from tests.kafka_helpers import read_topic
+from tests.letters import letter_pdf_bytes
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+@pytest.fixture
+def stack(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Stack]:
+    settings = Settings(
+        kafka_bootstrap=kafka_bootstrap,
+        topic_prefix=f"res{uuid.uuid4().hex[:6]}",
+        data_dir=tmp_path / "var",
+        database_url=f"sqlite:///{tmp_path / 'store.db'}",
+        model_dir=default_model_dir(),
+        ingest_port=free_port(), extract_port=free_port(), classify_port=free_port(), store_port=free_port(),
+    )
+    with running_stack(settings, tmp_path / "logs", explicit_bootstrap=True) as s:
+        s.start_service("classify", name="classify-2", port=free_port())
+        s.wait_healthy("classify-2")
+        yield s
+
+
+def upload(stack: Stack, tmp: Path, n: int) -> str:
+    pdf = letter_pdf_bytes(tmp, f"brev-{n}.pdf", variant=n)
+    resp = httpx.post(f"{stack.url('ingest')}/documents", files={"file": (f"brev-{n}.pdf", pdf)}, timeout=30)
+    assert resp.status_code == 202, resp.text
+    return str(resp.json()["document_id"])
+
+
+def statuses(stack: Stack) -> dict[str, str]:
+    resp = httpx.get(f"{stack.url('store')}/documents", params={"limit": 1000}, timeout=10)
+    resp.raise_for_status()
+    return {d["id"]: d["status"] for d in resp.json()["items"]}
+
+
+def wait_all_classified(stack: Stack, ids: list[str], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    seen: dict[str, str] = {}
+    while time.monotonic() < deadline:
+        try:
+            seen = statuses(stack)
+        except httpx.HTTPError:
+            seen = {}
+        if all(seen.get(i) == "classified" for i in ids):
+            return
+        time.sleep(1)
+    missing = {i: seen.get(i) for i in ids if seen.get(i) != "classified"}
+    raise AssertionError(f"{len(missing)} documents not classified: {missing}")
+
+
+def classified_count(url: str) -> float:
+    """Segments a classify replica labelled, from its Prometheus metrics."""
+    text = httpx.get(f"{url}/metrics", timeout=5).text
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("innspill_classify_segments_total"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def test_kill_9_of_classify_and_store_loses_and_doubles_nothing(stack: Stack, tmp_path: Path) -> None:
+    n_docs = 30
+    ids = [upload(stack, tmp_path, n) for n in range(12)]
+    # Let work start flowing, then crash a classify replica and the store mid-stream.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and classified_count(stack.replica_url("classify")) == 0:
+        time.sleep(0.2)
+    stack.kill("classify")
+    stack.kill("store")
+    ids += [upload(stack, tmp_path, n) for n in range(12, n_docs)]
+    stack.start_service("store")
+    stack.wait_healthy("store")
+    stack.start_service("classify")
+    stack.wait_healthy("classify")
+    wait_all_classified(stack, ids, timeout_s=300)
+
+    extracted = asyncio.run(read_topic(stack.settings.kafka_bootstrap,
+                                       topics_for(stack.settings).segments_extracted, min_count=1, idle_s=2))
+    expected = {r["value"]["data"]["segment_id"] for r in extracted}
+    db = Path(stack.settings.resolved_database_url.removeprefix("sqlite:///"))
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT segment_id, label FROM segments").fetchall()
+    stored = [r[0] for r in rows]
+    lost = expected - set(stored)
+    duplicated = len(stored) - len(set(stored))
+    unlabelled = [r for r in rows if not r[1]]
+    print(f"\ncrash test: documents={len(ids)} segments={len(expected)} stored={len(stored)} "
+          f"lost={len(lost)} duplicated={duplicated} unlabelled={len(unlabelled)}")
+    assert len(set(ids)) == n_docs
+    assert not lost and duplicated == 0 and not unlabelled
+    assert set(stored) == expected
+
+
+def test_two_classify_replicas_share_work_and_hand_over(stack: Stack, tmp_path: Path) -> None:
+    first = [upload(stack, tmp_path, n) for n in range(100, 112)]
+    wait_all_classified(stack, first, timeout_s=180)
+    a, b = classified_count(stack.replica_url("classify")), classified_count(stack.replica_url("classify-2"))
+    print(f"\nreplicas: classify={a:.0f} classify-2={b:.0f} segments")
+    assert a > 0 and b > 0, "both replicas in the group must get partitions and do work"
+
+    stack.procs["classify-2"].terminate()  # graceful stop: its partitions move to the other replica
+    stack.procs["classify-2"].wait(timeout=30)
+    second = [upload(stack, tmp_path, n) for n in range(200, 206)]
+    wait_all_classified(stack, second, timeout_s=180)
