@@ -3,62 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from shared.broker import free_port
 from shared.events import LABELS
-from shared.runner import Stack, running_stack
-from shared.settings import Settings
+from shared.runner import Stack
 from shared.topics import topics_for
+from tests.e2e.conftest import wait_for_status
 from tests.kafka_helpers import read_topic
 from tests.letters import render_letter_pdf
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def default_model_dir() -> Path:
-    env = os.environ.get("INNSPILL_MODEL_DIR")
-    path = Path(env) if env else REPO / "var" / "models" / "default"
-    if not path.is_dir():
-        pytest.fail(f"no classifier at {path}: run `make model` (make test does it) first")
-    return path
-
-
-@pytest.fixture(scope="module")
-def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    tmp = tmp_path_factory.mktemp("e2e")
-    settings = Settings(
-        kafka_bootstrap=kafka_bootstrap,
-        topic_prefix=f"e2e{uuid.uuid4().hex[:6]}",
-        data_dir=tmp / "var",
-        database_url=f"sqlite:///{tmp / 'store.db'}",
-        model_dir=default_model_dir(),
-        ingest_port=free_port(), extract_port=free_port(), classify_port=free_port(), store_port=free_port(),
-    )
-    with running_stack(settings, tmp / "logs", explicit_bootstrap=True) as s:
-        yield s
-
-
-def wait_for_status(stack: Stack, doc_id: str, want: str, timeout_s: float = 120.0) -> dict:
-    deadline = time.monotonic() + timeout_s
-    last: dict = {}
-    while time.monotonic() < deadline:
-        resp = httpx.get(f"{stack.url('store')}/documents/{doc_id}", timeout=5)
-        if resp.status_code == 200:
-            last = resp.json()
-            if last["status"] in (want, "failed"):
-                return last
-        time.sleep(0.5)
-    raise AssertionError(f"document {doc_id} not {want} after {timeout_s}s; last seen: {last.get('status')}")
 
 
 def test_pdf_becomes_labelled_segments(stack: Stack, tmp_path: Path) -> None:

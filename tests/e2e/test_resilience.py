@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,9 +16,8 @@ import pytest
 
 from shared.broker import free_port
 from shared.runner import Stack, running_stack
-from shared.settings import Settings
 from shared.topics import topics_for
-from tests.e2e.test_pipeline import default_model_dir
+from tests.e2e.conftest import stack_settings
 from tests.kafka_helpers import read_topic
 from tests.letters import letter_pdf_bytes
 
@@ -28,15 +26,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 @pytest.fixture
 def stack(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Stack]:
-    settings = Settings(
-        kafka_bootstrap=kafka_bootstrap,
-        topic_prefix=f"res{uuid.uuid4().hex[:6]}",
-        data_dir=tmp_path / "var",
-        database_url=f"sqlite:///{tmp_path / 'store.db'}",
-        model_dir=default_model_dir(),
-        ingest_port=free_port(), extract_port=free_port(), classify_port=free_port(), store_port=free_port(),
-    )
-    with running_stack(settings, tmp_path / "logs", explicit_bootstrap=True) as s:
+    with running_stack(stack_settings(kafka_bootstrap, tmp_path, "res"), tmp_path / "logs",
+                       explicit_bootstrap=True) as s:
         s.start_service("classify", name="classify-2", port=free_port())
         s.wait_healthy("classify-2")
         yield s
