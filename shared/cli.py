@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import time
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -69,6 +70,46 @@ def topics() -> None:
     asyncio.run(ensure_topics(settings))
     for name, n in topics_for(settings).partitions(settings).items():
         console.print(f"{name}  partitions={n}")
+
+
+@app.command()
+def upload(
+    paths: list[Path] = typer.Argument(..., help="PDF or .docx files (folders are searched)."),
+    wait: bool = typer.Option(True, help="Follow each document until it is classified or failed."),
+    timeout: float = typer.Option(600.0, help="Seconds to wait for the whole batch."),
+) -> None:
+    """Upload letters to ingest and show their progress to ``classified``."""
+    import httpx
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from shared.upload import auth_headers, upload_file, wait_final
+
+    settings = get_settings()
+    files = [f for p in paths for f in (sorted(p.rglob("*")) if p.is_dir() else [p]) if f.is_file()]
+    base = f"http://{settings.host}"
+    ingest_url, store_url = f"{base}:{settings.ingest_port}", f"{base}:{settings.store_port}"
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with httpx.Client(headers=auth_headers(settings.token)) as client, Progress(*columns, console=console) as bar:
+        started = time.monotonic()
+        sent = bar.add_task("uploaded", total=len(files))
+        outcomes = []
+        for f in files:
+            outcomes.append(upload_file(client, ingest_url, f))
+            bar.advance(sent)
+        accepted = [o for o in outcomes if o.document_id]
+        if wait and accepted:
+            done = bar.add_task("processed", total=len(accepted))
+            wait_final(client, store_url, accepted, started, timeout, lambda _: bar.advance(done))
+    table = Table(title="upload results")
+    for col in ("file", "http", "document", "status", "seconds", "error"):
+        table.add_column(col)
+    for o in outcomes:
+        status = o.status or ("duplicate" if o.duplicate else ("accepted" if o.document_id else "rejected"))
+        table.add_row(o.path.name, str(o.http_status), (o.document_id or "")[:12], status,
+                      f"{o.seconds:.1f}" if o.seconds else "", o.error or "")
+    console.print(table)
+    if any(o.error for o in outcomes):
+        raise typer.Exit(1)
 
 
 @app.command()
