@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -42,8 +42,24 @@ def _token_from(request: Request) -> str | None:
     return request.cookies.get("innspill_token")
 
 
-def install_common(app: FastAPI, settings: Settings, health: Callable[[], dict[str, Any]] | None = None) -> None:
-    """Add JSON error handlers, token auth (when configured), ``/healthz`` and ``/metrics``."""
+def token_matches(request: Request, token: str | None) -> bool:
+    """True when no token is configured or the request carries it (bearer header or cookie)."""
+    if not token:
+        return True
+    given = _token_from(request)
+    return bool(given) and hmac.compare_digest(given.encode(), token.encode())
+
+
+def install_common(
+    app: FastAPI,
+    settings: Settings,
+    health: Callable[[], dict[str, Any]] | None = None,
+    open_paths: Collection[str] = (),
+) -> None:
+    """Add JSON error handlers, token auth (when configured), ``/healthz`` and ``/metrics``.
+
+    ``open_paths`` are extra exact paths reachable without a token (e.g. a login form).
+    """
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -67,10 +83,11 @@ def install_common(app: FastAPI, settings: Settings, health: Callable[[], dict[s
         return error_response(500, "internal_error", type(exc).__name__)
 
     token = settings.token
+    public = OPEN_PATHS | frozenset(open_paths)
 
     @app.middleware("http")
     async def _auth(request: Request, call_next: Callable[[Request], Any]) -> Response:
-        if token and request.url.path not in OPEN_PATHS:
+        if token and request.url.path not in public:
             given = _token_from(request)
             if not given:
                 return error_response(

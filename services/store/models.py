@@ -5,8 +5,8 @@ events converge: the event times of the last extraction, failure and classificat
 ``search_text`` so free-text search behaves the same (Unicode-aware) on SQLite and PostgreSQL.
 """
 
-from datetime import datetime, timezone
-from typing import Any, Optional
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, DateTime, Index, Text
 from sqlalchemy.engine import Dialect
@@ -26,46 +26,46 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: Optional[datetime], dialect: Dialect) -> Optional[datetime]:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        value = value.astimezone(timezone.utc)
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: Optional[datetime], dialect: Dialect) -> Optional[datetime]:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class Document(SQLModel, table=True):
     __tablename__ = "documents"
 
     id: str = Field(primary_key=True, max_length=64)
-    filename: Optional[str] = Field(default=None, sa_type=Text)
-    sha256: Optional[str] = Field(default=None, max_length=64)
-    bytes: Optional[int] = Field(default=None, sa_type=BigInteger)
-    content_type: Optional[str] = Field(default=None, max_length=255)
-    blob_uri: Optional[str] = Field(default=None, sa_type=Text)
-    source: Optional[str] = Field(default=None, max_length=32)
-    received_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    filename: str | None = Field(default=None, sa_type=Text)
+    sha256: str | None = Field(default=None, max_length=64)
+    bytes: int | None = Field(default=None, sa_type=BigInteger)
+    content_type: str | None = Field(default=None, max_length=255)
+    blob_uri: str | None = Field(default=None, sa_type=Text)
+    source: str | None = Field(default=None, max_length=32)
+    received_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     status: str = Field(default="received", max_length=16, index=True)
-    failed_stage: Optional[str] = Field(default=None, max_length=32)
-    error_code: Optional[str] = Field(default=None, max_length=128)
-    error_message: Optional[str] = Field(default=None, sa_type=Text)
-    failed_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    sender: Optional[str] = Field(default=None, sa_type=Text, index=True)
-    date: Optional[str] = Field(default=None, max_length=64)
-    title: Optional[str] = Field(default=None, sa_type=Text)
-    page_count: Optional[int] = None
-    segment_count: Optional[int] = None
+    failed_stage: str | None = Field(default=None, max_length=32)
+    error_code: str | None = Field(default=None, max_length=128)
+    error_message: str | None = Field(default=None, sa_type=Text)
+    failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    sender: str | None = Field(default=None, sa_type=Text, index=True)
+    date: str | None = Field(default=None, max_length=64)
+    title: str | None = Field(default=None, sa_type=Text)
+    page_count: int | None = None
+    segment_count: int | None = None
     classified_count: int = 0
-    extracted_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
-    last_classified_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime)
+    extracted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_classified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     search_text: str = Field(default="", sa_type=Text)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
@@ -95,9 +95,9 @@ class StatusEvent(SQLModel, table=True):
     __tablename__ = "status_events"
     __table_args__ = (Index("ux_status_events_event_id", "event_id", unique=True),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     event_id: str = Field(max_length=64)
     document_id: str = Field(max_length=64, index=True)
     status: str = Field(max_length=16)
     at: datetime = Field(sa_type=UTCDateTime)
-    detail: Optional[str] = Field(default=None, sa_type=Text)
+    detail: str | None = Field(default=None, sa_type=Text)

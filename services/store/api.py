@@ -1,0 +1,89 @@
+"""The JSON query API and the exports."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response, StreamingResponse
+
+from services.store import schemas
+from services.store.exports import csv_chunks, xlsx_bytes
+from services.store.repository import Repository, SegmentFilter
+from services.store.status import Status
+from shared.events import Label
+from shared.http import ApiError
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+Limit = Annotated[int, Query(ge=1, le=1000, description="Page size")]
+Offset = Annotated[int, Query(ge=0, description="Items to skip")]
+
+
+def segment_filter(
+    label: Annotated[Label | None, Query(description="challenge, measure, example or other")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Case-insensitive text in segment or headings")] = None,
+    document_id: Annotated[str | None, Query(max_length=64)] = None,
+    sender: Annotated[str | None, Query(max_length=500, description="Exact sender name")] = None,
+) -> SegmentFilter:
+    return SegmentFilter(label=label, q=q or None, document_id=document_id or None, sender=sender or None)
+
+
+Filters = Annotated[SegmentFilter, Depends(segment_filter)]
+
+
+def make_router(repo: Repository) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/documents", response_model=schemas.DocumentPage, tags=["documents"])
+    def list_documents(
+        status: Status | None = None,
+        sender: Annotated[str | None, Query(max_length=500, description="Exact sender name")] = None,
+        q: Annotated[str | None, Query(max_length=200, description="Text in filename or title")] = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> schemas.DocumentPage:
+        """Documents, newest first."""
+        total, docs, counts = repo.list_documents(status=status, sender=sender, q=q, limit=limit, offset=offset)
+        return schemas.DocumentPage(
+            total=total, limit=limit, offset=offset, items=[schemas.summary(d, counts.get(d.id)) for d in docs]
+        )
+
+    @router.get("/documents/{document_id}", response_model=schemas.DocumentDetail, tags=["documents"])
+    def get_document(document_id: str) -> schemas.DocumentDetail:
+        """One document with its status, error, metadata, counts, segments (reading order) and history."""
+        view = repo.get_document(document_id)
+        if view is None:
+            raise ApiError(404, "not_found", f"no document with id {document_id!r}")
+        return schemas.detail(view)
+
+    @router.get("/segments", response_model=schemas.SegmentPage, tags=["segments"])
+    def search_segments(f: Filters, limit: Limit = 50, offset: Offset = 0) -> schemas.SegmentPage:
+        """Classified segments matching all given filters, newest document first, in reading order."""
+        total, hits = repo.search_segments(f, limit=limit, offset=offset)
+        return schemas.SegmentPage(total=total, limit=limit, offset=offset, items=[schemas.hit_out(h) for h in hits])
+
+    @router.get("/stats", response_model=schemas.Stats, tags=["segments"])
+    def stats() -> schemas.Stats:
+        """Segments per label overall and per document, documents per status."""
+        return schemas.Stats.model_validate(repo.stats())
+
+    @router.get("/export/segments.csv", tags=["exports"], response_class=StreamingResponse)
+    def export_csv(f: Filters) -> StreamingResponse:
+        """Matching segments as CSV (UTF-8 with BOM; formula-like cells neutralised)."""
+        return StreamingResponse(
+            (chunk.encode("utf-8") for chunk in csv_chunks(repo.iter_segments(f))),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="segments.csv"'},
+        )
+
+    @router.get("/export/segments.xlsx", tags=["exports"], response_class=Response)
+    def export_xlsx(f: Filters) -> Response:
+        """Matching segments as an Excel workbook (formula-like cells neutralised)."""
+        return Response(
+            xlsx_bytes(repo.iter_segments(f)),
+            media_type=XLSX_TYPE,
+            headers={"Content-Disposition": 'attachment; filename="segments.xlsx"'},
+        )
+
+    return router

@@ -1,0 +1,60 @@
+"""store: persists documents and classified segments; query API, exports and the analyst UI."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from services.store.agents import StreamRunner
+from services.store.api import make_router
+from services.store.db import make_engine, migrate
+from services.store.repository import Repository
+from services.store.ui import install_ui, public_paths
+from shared.http import install_common, serve
+from shared.logging import configure_logging
+from shared.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, *, consume: bool = True) -> FastAPI:
+    """The store app. Its lifespan migrates the database, then (``consume=True``) starts the agents,
+    which connect to the broker in the background; the API serves meanwhile."""
+    settings = settings or get_settings()
+    engine = make_engine(settings.resolved_database_url)
+    repo = Repository(engine)
+    runner = StreamRunner(settings, repo)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(migrate, engine)
+        if consume:
+            await runner.start()
+        try:
+            yield
+        finally:
+            await runner.stop()
+            engine.dispose()
+
+    app = FastAPI(
+        title="innspill store",
+        version="1",
+        description="Documents, classified segments, search, statistics and exports.",
+        lifespan=lifespan,
+    )
+    app.state.repo = repo
+    app.state.runner = runner
+    install_common(
+        app, settings, health=lambda: {**runner.health(), "database": engine.dialect.name},
+        open_paths=public_paths(),
+    )
+    app.include_router(make_router(repo))
+    install_ui(app, repo, settings)
+    return app
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging("store", settings.log_level)
+    serve(create_app(settings), settings, settings.store_port)

@@ -1,0 +1,132 @@
+"""The store's web UI: letter text is escaped, pages render, login by cookie when a token is set.
+Runs on a temporary SQLite file, without a broker."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services.store.app import create_app
+from services.store.db import normalise_url
+from services.store.ui import safe_next
+from shared.settings import Settings
+from tests.store_events import doc_id, extracted, received, segment
+
+EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+async def _client(tmp_path: Path, token: str | None = None) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(data_dir=tmp_path / "var", api_token=token)
+    app = create_app(settings, consume=False)
+    async with app.router.lifespan_context(app):
+        app.state.repo.apply([
+            received("ond", 0, filename=f"{EVIL}.pdf"),
+            extracted("ond", 2, 1, sender=EVIL, title=f"Tittel {EVIL}"),
+            segment("ond", 0, 2, text=f"Tekst med {EVIL}", heading_path=[EVIL], label="challenge"),
+            segment("ond", 1, 2, text="Vanlig tekst om samhandling.", label="measure"),
+        ])
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://store") as c:
+            yield c
+
+
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    async for c in _client(tmp_path):
+        yield c
+
+
+@pytest.fixture
+async def locked(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    async for c in _client(tmp_path, token="hemmelig"):
+        yield c
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", f"/ui/documents/{doc_id('ond')}", "/ui/segments", "/ui/segments?q=tekst", "/ui/stats"],
+)
+async def test_pages_escape_letter_text(client: httpx.AsyncClient, path: str) -> None:
+    resp = await client.get(path)
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/html")
+    html = resp.text
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert "&lt;script&gt;" in html
+    assert "script-src 'self'" in resp.headers["content-security-policy"]
+
+
+async def test_document_page_shows_segments_by_label(client: httpx.AsyncClient) -> None:
+    html = (await client.get(f"/ui/documents/{doc_id('ond')}")).text
+    assert 'class="segment seg-challenge"' in html and 'class="segment seg-measure"' in html
+    assert "Vanlig tekst om samhandling." in html
+    assert f"/export/segments.csv?document_id={doc_id('ond')}" in html
+
+
+async def test_segment_page_rejects_unknown_label(client: httpx.AsyncClient) -> None:
+    resp = await client.get("/ui/segments", params={"label": "<b>nei</b>"})
+    assert resp.status_code == 400
+    assert "Unknown label" in resp.text and "<b>nei</b>" not in resp.text
+
+
+async def test_unknown_document_page_is_404(client: httpx.AsyncClient) -> None:
+    resp = await client.get("/ui/documents/nope")
+    assert resp.status_code == 404 and "no document" in resp.text
+
+
+async def test_static_assets_are_served(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/static/store.css")).status_code == 200
+    assert (await client.get("/static/store.js")).status_code == 200
+
+
+async def test_login_with_token_sets_httponly_cookie(locked: httpx.AsyncClient) -> None:
+    page = await locked.get("/ui/stats")
+    assert page.status_code == 303 and page.headers["location"] == "/login?next=%2Fui%2Fstats"
+    assert (await locked.get("/documents")).status_code == 401  # the API answers JSON, not a redirect
+    assert (await locked.get("/login")).status_code == 200
+    assert (await locked.get("/static/store.css")).status_code == 200
+
+    wrong = await locked.post("/login", data={"token": "feil", "next": "/ui/stats"})
+    assert wrong.status_code == 401 and "not right" in wrong.text
+    assert "innspill_token" not in wrong.headers.get("set-cookie", "")
+
+    ok = await locked.post("/login", data={"token": "hemmelig", "next": "/ui/stats"})
+    assert ok.status_code == 303 and ok.headers["location"] == "/ui/stats"
+    cookie = ok.headers["set-cookie"].lower()
+    assert cookie.startswith("innspill_token=hemmelig") and "httponly" in cookie and "samesite=strict" in cookie
+
+    assert (await locked.get("/ui/stats")).status_code == 200  # httpx keeps the cookie
+    assert (await locked.get("/documents")).status_code == 200
+
+    out = await locked.post("/logout")
+    assert out.status_code == 303
+    locked.cookies.clear()
+    assert (await locked.get("/")).status_code == 303
+
+
+async def test_login_refuses_open_redirect(locked: httpx.AsyncClient) -> None:
+    ok = await locked.post("/login", data={"token": "hemmelig", "next": "//evil.example/"})
+    assert ok.headers["location"] == "/"
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [(None, "/"), ("/ui/stats?x=1", "/ui/stats?x=1"), ("https://evil.example", "/"), ("//evil", "/"),
+     ("/\\evil", "/"), ("ui", "/")],
+)
+def test_safe_next(target: str | None, expected: str) -> None:
+    assert safe_next(target) == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://u:p@h:5432/db", "postgresql+psycopg://u:p@h:5432/db"),
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:///var/innspill.db", "sqlite:///var/innspill.db"),
+    ],
+)
+def test_database_url_mapping(url: str, expected: str) -> None:
+    assert normalise_url(url) == expected
