@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH_WHEELS ?= /opt/wheels
 
-.PHONY: up test deps sysdeps model lint bench clean
+.PHONY: up test deps sysdeps model postgres lint bench clean
 
 ## Create the virtual environment and install the project with its test tools.
 deps: $(STAMP)
@@ -39,8 +39,14 @@ model: deps
 up: deps sysdeps model
 	$(PY) -m shared.cli up
 
+## PostgreSQL for the database tests: started when installed but down (tests skip PostgreSQL without it).
+postgres:
+	@if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1; then \
+	  (command -v pg_ctlcluster >/dev/null && pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -1) main start) \
+	  || echo "WARNING: PostgreSQL is down and could not be started; its tests will be skipped"; fi
+
 ## Run the whole test suite (unit, integration on a real broker + database, end-to-end).
-test: deps sysdeps model
+test: deps sysdeps model postgres
 	$(PY) -m pytest -q -ra
 
 bench: deps model

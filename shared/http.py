@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import AsyncIterator, Callable, Collection
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Callable, Collection
 from typing import Any
 
 import uvicorn
@@ -97,6 +96,8 @@ def install_common(
                 return error_response(403, "forbidden", "wrong token")
         return await call_next(request)
 
+    _offline_docs(app)
+
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, Any]:
         return {"status": "ok", **(health() if health else {})}
@@ -106,17 +107,26 @@ def install_common(
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-class _QuietSignals(uvicorn.Server):
-    """uvicorn server that leaves signal handling to the caller (used when embedded)."""
+def _offline_docs(app: FastAPI) -> None:
+    """Serve ``/docs`` from the Swagger UI files shipped in a Python package: no CDN, works offline."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
 
-    def install_signal_handlers(self) -> None:  # pragma: no cover - trivial
-        return
+    app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) != "/docs"]
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
 
 
 def serve(app: FastAPI, settings: Settings, port: int) -> None:
     """Run one service until SIGINT/SIGTERM; uvicorn then runs the app's lifespan shutdown."""
     uvicorn.run(app, host=settings.host, port=port, log_config=None, access_log=False, loop="asyncio")
-
-
-LifespanFn = Callable[[FastAPI], AbstractAsyncContextManager[None]]
-AsyncGen = AsyncIterator[None]

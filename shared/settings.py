@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     classify_batch_size: int = 32
     classify_batch_wait_ms: int = 50
     classify_max_items: int = 512
+    classify_threads: int = Field(2, description="CPU threads for model inference (torch / onnxruntime).")
 
     # Logging
     log_level: str = "INFO"

@@ -20,10 +20,13 @@ def make_faust_app(app_id: str, settings: Settings) -> faust.App:
     """A faust app tuned for this system: raw bytes in and out (we validate ourselves), no tables,
     no web server of its own, short group timeouts (Tansu needs them), offsets from the earliest."""
     guarantee = "exactly_once" if settings.kafka_exactly_once else "at_least_once"
+    datadir = settings.data_dir / "faust" / app_id
+    datadir.parent.mkdir(parents=True, exist_ok=True)  # faust creates only the last level itself
     return faust.App(
         app_id,
         broker=f"kafka://{settings.kafka_bootstrap}",
         web_enabled=False,
+        datadir=datadir,
         store="memory://",
         value_serializer="raw",
         key_serializer="raw",
@@ -83,3 +86,21 @@ async def guarded(
             stage, msg.topic, event.key, event.value, f"{type(exc).__name__}: {exc}", msg.partition, msg.offset
         )
         return False
+
+
+async def decode_batch(*, stage: str, events: Any, expect: type, publisher: Any) -> list[tuple[Any, Any]]:
+    """Decode a micro-batch of faust events (from ``stream.take_events``) as ``expect``.
+
+    Returns ``(event, envelope)`` for the good ones, in order. Records that do not decode go to the
+    dead-letter topic first (the broker acks each), so the caller may ack the whole batch once it has
+    published the output of the good ones."""
+    from shared.events import EventError, decode
+
+    good: list[tuple[Any, Any]] = []
+    for event in events:
+        msg = event.message
+        try:
+            good.append((event, decode(event.value, expect)))
+        except EventError as exc:
+            await publisher.dead_letter(stage, msg.topic, event.key, event.value, str(exc), msg.partition, msg.offset)
+    return good

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from shared.broker import free_port, start_tansu
 from shared.settings import Settings
@@ -52,31 +53,36 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def _postgres_url() -> str | None:
-    """A fresh PostgreSQL database for this run, or None when no server is reachable."""
-    base = os.environ.get("INNSPILL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-    try:
-        import sqlalchemy as sa
+def _pg_admin_url() -> str:
+    return os.environ.get("INNSPILL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
-        engine = sa.create_engine(base, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-        name = f"innspill_test_{uuid.uuid4().hex[:10]}"
+
+def _pg_execute(sql: str) -> None:
+    engine = sa.create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    try:
         with engine.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            conn.execute(sa.text(sql))
+    finally:
         engine.dispose()
-        return base.rsplit("/", 1)[0] + "/" + name
-    except Exception:  # noqa: BLE001
-        return None
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each database test runs on a SQLite file and on PostgreSQL (skipped when none is reachable)."""
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each database test runs on a SQLite file and on a fresh PostgreSQL database (dropped afterwards;
+    skipped when no server is reachable)."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'innspill.db'}"
-    url = _postgres_url()
-    if url is None:
+        yield f"sqlite:///{tmp_path / 'innspill.db'}"
+        return
+    name = f"innspill_test_{uuid.uuid4().hex[:10]}"
+    try:
+        _pg_execute(f'CREATE DATABASE "{name}"')
+    except Exception:  # noqa: BLE001 - any failure means "no server"
         pytest.skip("PostgreSQL not reachable")
-    return url
+    yield _pg_admin_url().rsplit("/", 1)[0] + "/" + name
+    try:
+        _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except Exception:  # noqa: BLE001 - leftover test databases are harmless
+        pass
 
 
 @pytest.fixture

@@ -155,10 +155,6 @@ def _agent_for(feed: Feed, writer: BatchWriter) -> Callable[[Any], Awaitable[Non
 
 def build_faust_app(settings: Settings, writer: BatchWriter) -> faust.App:
     app = make_faust_app(APP_ID, settings)
-    # faust keeps a data folder even with in-memory tables; keep it under the data folder, not the cwd.
-    datadir = settings.data_dir / "faust" / APP_ID
-    datadir.parent.mkdir(parents=True, exist_ok=True)  # faust creates only the last level itself
-    app.conf.datadir = datadir
     for feed in feeds_for(settings):
         app.agent(raw_topic(app, feed.topic), name=f"{APP_ID}.{feed.kind}")(_agent_for(feed, writer))
     return app
