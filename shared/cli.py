@@ -128,5 +128,17 @@ def replay(
     console.print(f"replaying {len(sent)} document(s)")
 
 
+@app.command("ensure-model")
+def ensure_model(
+    force: bool = typer.Option(False, help="Rebuild even when a usable model is in place."),
+) -> None:
+    """Make sure the default classifier is at INNSPILL_MODEL_DIR (default ./var/models/default); built
+    offline from data/labelled by the classify recipe when missing."""
+    from services.classify.ensure import ensure_model as ensure
+
+    path, version, built = ensure(get_settings(), force=force)
+    console.print(f"{'built' if built else 'present'}: {version} at {path}")
+
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,3 @@
+from services.classify.app import main
+
+main()

@@ -1,0 +1,120 @@
+"""Training and evaluation data: the team's labelled letters, the held-out split and the seed gold set.
+
+Splits are by document, never by segment: segments of one letter share a sender, a style and headings,
+so a segment-level split would leak them between train and test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.classify.schema import Item
+from shared.events import LABELS
+
+REPO = Path(__file__).resolve().parents[2]
+LABELLED_DIR = REPO / "data" / "labelled"
+#: The seed gold set lives beside the checkout and is read at run time only (never trained on).
+GOLD_PATH = REPO.parent / "shared" / "seeds" / "gold.jsonl"
+
+
+class DataError(ValueError):
+    """A labelled file with a bad line (the message names file and line)."""
+
+
+@dataclass(frozen=True)
+class Example:
+    doc: str
+    seq: int
+    text: str
+    heading_path: tuple[str, ...]
+    label: str
+
+    @property
+    def item(self) -> Item:
+        return Item(self.text, self.heading_path)
+
+
+def read_jsonl(path: Path) -> list[Example]:
+    """Read one labelled JSONL file. Lines being written at the moment (a torn last line) are skipped."""
+    out: list[Example] = []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            if n == len(lines):  # a writer may be appending right now
+                continue
+            raise DataError(f"{path}:{n}: not JSON: {exc}") from exc
+        label = row.get("label")
+        if label not in LABELS:
+            raise DataError(f"{path}:{n}: label {label!r} is not one of {LABELS}")
+        text = str(row.get("text") or "").strip()
+        if not text:
+            continue
+        out.append(
+            Example(
+                doc=f"{row.get('doc')}",
+                seq=int(row.get("seq", n)),
+                text=text,
+                heading_path=tuple(str(h) for h in row.get("heading_path") or ()),
+                label=label,
+            )
+        )
+    return out
+
+
+def load_labelled(directory: Path = LABELLED_DIR) -> list[Example]:
+    """Every ``*.jsonl`` file of the labelled folder, in a stable order."""
+    files = sorted(directory.glob("*.jsonl"))
+    if not files:
+        raise DataError(f"no labelled *.jsonl files in {directory}")
+    examples = [ex for f in files for ex in read_jsonl(f)]
+    return sorted(examples, key=lambda e: (e.doc, e.seq))
+
+
+def load_gold(path: Path = GOLD_PATH) -> list[Example] | None:
+    """The seed gold set, or None when ``../shared`` is not beside the checkout."""
+    if not path.is_file():
+        return None
+    return [Example(f"gold:{e.doc}", e.seq, e.text, e.heading_path, e.label) for e in read_jsonl(path)]
+
+
+def split_by_document(
+    examples: list[Example], test_fraction: float = 0.15, seed: int = 13
+) -> tuple[list[Example], list[Example]]:
+    """Hold out a seeded random ``test_fraction`` of the documents (at least one)."""
+    docs = sorted({e.doc for e in examples})
+    if len(docs) < 2:
+        return list(examples), []
+    rng = random.Random(seed)
+    rng.shuffle(docs)
+    n_test = max(1, round(len(docs) * test_fraction))
+    held = set(docs[:n_test])
+    train = [e for e in examples if e.doc not in held]
+    test = [e for e in examples if e.doc in held]
+    return train, test
+
+
+def data_hash(examples: Iterable[Example]) -> str:
+    """A short content hash of a data set (order-independent), for the model card."""
+    h = hashlib.sha256()
+    for line in sorted(
+        json.dumps([e.doc, e.seq, e.text, list(e.heading_path), e.label], ensure_ascii=False) for e in examples
+    ):
+        h.update(line.encode("utf-8"))
+        h.update(b"\n")
+    return h.hexdigest()[:16]
+
+
+def label_counts(examples: Iterable[Example]) -> dict[str, int]:
+    counts = dict.fromkeys(LABELS, 0)
+    for e in examples:
+        counts[e.label] += 1
+    return counts

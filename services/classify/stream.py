@@ -1,0 +1,113 @@
+"""The faust agent: ``segments.extracted`` -> ``segments.classified`` in micro-batches.
+
+At-least-once: a micro-batch is acked (its offsets committed) only after every good record's
+classification was acknowledged by the broker and every bad one was dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import faust
+from aiokafka.errors import KafkaError
+
+from services.classify import metrics
+from services.classify.inference import InferenceService
+from services.classify.schema import Item
+from shared.events import Envelope, SegmentClassified, SegmentExtracted, make_event
+from shared.kafka import BrokerUnavailable, Publisher, with_retries
+from shared.settings import Settings
+from shared.streams import decode_batch, guarded, make_faust_app, raw_topic
+from shared.topics import topics_for
+
+log = logging.getLogger(__name__)
+
+APP_ID = "innspill-classify"
+STAGE = "classify"
+SOURCE = "innspill/classify"
+DRAIN_S = 30.0
+
+
+def classified_event(env: Envelope[Any], label: str, scores: dict[str, float], version: str) -> Envelope[Any]:
+    seg: SegmentExtracted = env.data
+    out = SegmentClassified(**seg.model_dump(), label=label, scores=scores, model_version=version)
+    # Deterministic id: the same segment classified by the same model gives the same event id.
+    return make_event(out, SOURCE, seg.segment_id, version)
+
+
+class SegmentClassifier:
+    """Handles micro-batches: decode, predict in the inference thread, publish, then return."""
+
+    def __init__(self, settings: Settings, publisher: Publisher, inference: InferenceService) -> None:
+        self.settings = settings
+        self.publisher = publisher
+        self.inference = inference
+        self.topic = topics_for(settings).segments_classified
+
+    async def classify(self, envelopes: list[Envelope[Any]]) -> None:
+        items = [Item.of(env.data.text, env.data.heading_path) for env in envelopes]
+        preds = await self.inference.predict(items, "stream")
+        version = self.inference.model_version
+        await self.publisher.publish_many(self.topic, [
+            (env.data.document_id, classified_event(env, p.label, p.scores, version))
+            for env, p in zip(envelopes, preds, strict=True)
+        ])
+
+    async def handle(self, events: Sequence[Any]) -> None:
+        """One micro-batch. Waits out a lost broker (nothing is dead-lettered for that); a batch that
+        keeps failing otherwise is redone one record at a time so only the bad record is parked."""
+        delay = self.settings.retry_backoff_s
+        while True:
+            try:
+                await self._handle_once(events)
+                return
+            except asyncio.CancelledError:
+                raise
+            except (BrokerUnavailable, KafkaError) as exc:
+                log.warning("broker unavailable; retrying batch", extra={"error": str(exc), "delay_s": delay})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+
+    async def _handle_once(self, events: Sequence[Any]) -> None:
+        good = await decode_batch(stage=STAGE, events=events, expect=SegmentExtracted, publisher=self.publisher)
+        metrics.DEAD_LETTERED.inc(len(events) - len(good))
+        if not good:
+            return
+        try:
+            await with_retries(lambda: self.classify([env for _, env in good]), attempts=self.settings.max_retries,
+                               backoff_s=self.settings.retry_backoff_s, what=f"{STAGE}:batch")
+        except (BrokerUnavailable, KafkaError):
+            raise  # the broker is away: wait for it in handle(), park nothing
+        except Exception:  # the model failed on something in the batch: find the record
+            log.exception("batch failed; classifying its records one by one", extra={"events": len(good)})
+            for event, _ in good:
+                ok = await guarded(stage=STAGE, event=event, expect=SegmentExtracted,
+                                   handler=lambda env: self.classify([env]), publisher=self.publisher,
+                                   settings=self.settings)
+                if not ok:
+                    metrics.DEAD_LETTERED.inc()
+
+
+def build_faust_app(settings: Settings, publisher: Publisher, inference: InferenceService) -> faust.App:
+    app = make_faust_app(APP_ID, settings)
+    worker = SegmentClassifier(settings, publisher, inference)
+    within = settings.classify_batch_wait_ms / 1000.0
+
+    @app.agent(raw_topic(app, topics_for(settings).segments_extracted), name=f"{APP_ID}.segments")
+    async def classify_segments(stream: Any) -> None:
+        async for events in stream.take_events(settings.classify_batch_size, within=within):
+            # take_events acks the batch when this body ends, also when it ends by cancellation, so an
+            # in-flight batch is shielded and given time to publish its output on shutdown.
+            task = asyncio.ensure_future(worker.handle(events))
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(task, timeout=DRAIN_S)
+                raise
+
+    return app

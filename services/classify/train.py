@@ -1,0 +1,151 @@
+"""Training command: ``python -m services.classify.train COMMAND [options]``.
+
+  keywords      the rule baseline as a model directory
+  tfidf         TF-IDF + logistic regression
+  compact-base  the project's compact Norwegian BERT: WordPiece vocabulary + masked-LM pretraining
+  bert          fine-tune a BERT-family base (local directory, hub id, or "compact" to build one first)
+  ensemble      average of existing model directories (copied inside)
+  default       the product default (what `python -m shared.cli ensure-model` builds)
+
+Every model directory gets innspill_model.json, MODEL_CARD.md and metrics.json, with scores on the team's
+held-out split (by document) and on ../shared/seeds/gold.jsonl when present.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from services.classify import recipe as R
+from services.classify.baselines import baseline_scores, comparison_notes
+from services.classify.card import write_card
+from services.classify.data import GOLD_PATH, LABELLED_DIR
+
+app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
+console = Console(stderr=True)
+
+Labelled = Annotated[Path, typer.Option(help="folder of labelled *.jsonl files")]
+Seed = Annotated[int, typer.Option(help="seed for the split and the training")]
+HeldOut = Annotated[float, typer.Option(help="fraction of documents held out")]
+Threads = Annotated[int, typer.Option(help="torch threads (keep it fixed for repeatable runs)")]
+
+
+@contextmanager
+def progress_bar(what: str) -> Iterator[R.Progress]:
+    with Progress(TextColumn(f"[bold]{what}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("loss {task.fields[loss]:.3f}"), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task(what, total=None, loss=float("nan"))
+
+        def update(step: int, total: int, loss: float) -> None:
+            bar.update(task, completed=step, total=total, loss=loss)
+
+        yield update
+
+
+def _splits(labelled: Path, held_out: float, seed: int) -> R.Splits:
+    splits = R.prepare(labelled, held_out, seed, GOLD_PATH)
+    info = splits.info
+    console.print(f"data {info['hash']}: train {info['n_train']} segments / {info['docs_train']} docs, "
+                  f"held out {info['n_held']} / {info['docs_held']}, gold {info['n_gold'] or 'absent'}")
+    return splits
+
+
+def _with_baselines(out: Path, card: dict[str, Any], splits: R.Splits, seed: int) -> dict[str, Any]:
+    base = baseline_scores(splits, seed=seed)
+    card["baselines"] = base
+    card["notes"] = list(card.get("notes") or []) + comparison_notes(card, base)
+    write_card(out, card)
+    return card
+
+
+def _report(card: dict[str, Any], out: Path) -> None:
+    ev = card["evaluation"]
+    parts = [f"{k} macro-F1 {v['macro_f1']:.3f}" for k, v in ev.items() if v]
+    speed = card.get("speed") or {}
+    if speed:
+        parts.append(f"{speed['batch_32']:.0f} seg/s at batch 32")
+    console.print(f"[green]{card['model_version']}[/] -> {out}: " + ", ".join(parts))
+
+
+@app.command()
+def keywords(out: Path, labelled: Labelled = LABELLED_DIR, held_out: HeldOut = 0.15, seed: Seed = 13) -> None:
+    """Write the keyword rule baseline as a model directory."""
+    splits = _splits(labelled, held_out, seed)
+    _report(R.train_keywords(out, splits), out)
+
+
+@app.command()
+def tfidf(out: Path, labelled: Labelled = LABELLED_DIR, held_out: HeldOut = 0.15, seed: Seed = 13,
+          c: Annotated[float, typer.Option(help="inverse regularisation of the logistic regression")] = 8.0) -> None:
+    """TF-IDF (word + char n-grams, heading path apart) + logistic regression."""
+    splits = _splits(labelled, held_out, seed)
+    card = R.train_tfidf(out, splits, c=c, seed=seed)
+    _report(_with_baselines(out, card, splits, seed), out)
+
+
+@app.command("compact-base")
+def compact_base(out: Path, labelled: Labelled = LABELLED_DIR, held_out: HeldOut = 0.15, seed: Seed = 13,
+                 epochs: int = 10, threads: Threads = 2) -> None:
+    """Build the compact Norwegian BERT base (tokenizer + masked-LM pretraining) from the team's text."""
+    splits = _splits(labelled, held_out, seed)
+    with progress_bar("masked-LM pretraining") as bar:
+        R.build_compact_base(out, splits, epochs=epochs, seed=seed, threads=threads, progress=bar)
+    console.print(f"[green]compact base[/] -> {out}")
+
+
+@app.command()
+def bert(out: Path,
+         base: Annotated[str, typer.Option(help='local checkpoint dir, hub id, or "compact"')] = "compact",
+         labelled: Labelled = LABELLED_DIR, held_out: HeldOut = 0.15, seed: Seed = 13,
+         epochs: int = 6, lr: float = 1e-4, batch_size: int = 16, threads: Threads = 2,
+         pretrain_epochs: Annotated[int, typer.Option(help='masked-LM epochs when base is "compact"')] = 10,
+         onnx: Annotated[bool, typer.Option(help="also export an int8 ONNX file for CPU serving")] = True) -> None:
+    """Fine-tune a BERT-family base on heading-path + text pairs."""
+    splits = _splits(labelled, held_out, seed)
+    extra: dict[str, Any] = {}
+    base_ref: str | Path = base
+    if base == "compact":
+        base_ref = out.with_name(out.name + ".base")
+        with progress_bar("masked-LM pretraining") as bar:
+            R.build_compact_base(Path(base_ref), splits, epochs=pretrain_epochs, seed=seed, threads=threads,
+                                 progress=bar)
+        extra = {"base_recipe": f"compact BERT (4 layers, hidden 256, WordPiece 8000) pretrained "
+                                f"{pretrain_epochs} epochs on the train split's text"}
+    with progress_bar("fine-tuning") as bar:
+        card = R.train_bert(out, splits, base=base_ref, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+                            threads=threads, onnx=onnx, progress=bar, tag="compact" if base == "compact" else "",
+                            extra_recipe=extra)
+    _report(_with_baselines(out, card, splits, seed), out)
+
+
+@app.command()
+def ensemble(out: Path, member: Annotated[list[str], typer.Option(help="DIR:WEIGHT, repeatable")],
+             labelled: Labelled = LABELLED_DIR, held_out: HeldOut = 0.15, seed: Seed = 13) -> None:
+    """Average the probabilities of existing model directories (trained on the same split)."""
+    splits = _splits(labelled, held_out, seed)
+    card = R.train_ensemble(out, splits, [(Path(m.rsplit(":", 1)[0]), float(m.rsplit(":", 1)[1])) for m in member])
+    _report(_with_baselines(out, card, splits, seed), out)
+
+
+@app.command()
+def default(out: Path, labelled: Labelled = LABELLED_DIR, held_out: HeldOut = 0.15, seed: Seed = 13) -> None:
+    """The product default recipe (see services/classify/ensure.py for why it is this one)."""
+    from services.classify.ensure import build_default
+
+    splits = _splits(labelled, held_out, seed)
+    card = build_default(out, splits, seed=seed)
+    _report(card, out)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

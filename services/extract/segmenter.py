@@ -1,0 +1,328 @@
+"""Lines to blocks: paragraphs, list items, URLs, footnotes and table cells, in reading order.
+
+A block is what becomes one segment. Lines are joined into a block unless something says a new one
+starts: a bullet or item number, a line-end colon, a change of typography, a page or column change, or
+a sentence end on a line that leaves room for the next line's first word (or is followed by a wider
+gap than the document's usual line pitch). Blank-line gaps alone do not split a sentence, because some
+letters are double-spaced throughout.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from services.extract.layout import Layout
+from services.extract.model import (
+    FOOTNOTE,
+    LIST_ITEM,
+    PARAGRAPH,
+    TABLE_CELL,
+    TABLE_HEADER,
+    URL,
+    Line,
+    Table,
+)
+from services.extract import textrules as tr
+
+_DASH_BULLETS = "-–—*"
+_WORDS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*", re.UNICODE)
+
+
+@dataclass
+class Block:
+    lines: list[Line]
+    text: str
+    kind: str = PARAGRAPH
+    bullet: bool = False
+    numbered: bool = False
+    #: Extra heading path inside a table: column header, row label.
+    extra_path: list[str] = field(default_factory=list)
+    #: Vertical gap before the block, in line pitches (0 at the top of a page).
+    gap_before: float = 0.0
+    gap_after: float = 0.0
+    level: float | None = None
+    #: A bare lead-in label ("Premisser:") that heads the list right after it.
+    label: bool = False
+
+    @property
+    def page(self) -> int:
+        return self.lines[0].page
+
+    @property
+    def ocr(self) -> bool:
+        return any(ln.ocr for ln in self.lines)
+
+    @property
+    def first(self) -> Line:
+        return self.lines[0]
+
+    @property
+    def last(self) -> Line:
+        return self.lines[-1]
+
+
+class Vocabulary:
+    """Words of the whole document, to tell a hyphenated line break that split a word from a real
+    compound hyphen: the hyphen goes only when the joined word occurs elsewhere and the hyphenated
+    form does not."""
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        self.words: set[str] = set()
+        for text in texts:
+            self.words.update(w.lower() for w in _WORDS.findall(text))
+
+    def keep_hyphen(self, left: str, right: str) -> bool:
+        a = _WORDS.findall(left[:-1])
+        b = _WORDS.findall(right)
+        if not a or not b:
+            return True
+        head, tail = a[-1], b[0]
+        if head.isupper() or not head[-1:].islower() or not tail[:1].islower():
+            return True
+        joined = (head + tail).lower()
+        hyphenated = f"{head}-{tail}".lower()
+        return not (joined in self.words and hyphenated not in self.words)
+
+
+class _Builder:
+    def __init__(self, layout: Layout, vocab: Vocabulary) -> None:
+        self.layout = layout
+        self.vocab = vocab
+        self.blocks: list[Block] = []
+        self.current: Block | None = None
+        self.closing = False
+
+    # -- decisions -------------------------------------------------------------------------------
+    def _pitches(self, a: Line, b: Line) -> float:
+        if a.page != b.page:
+            return 1.0
+        return (b.top - a.top) / max(self.layout.pitch_for(a.page), 1.0)
+
+    def _short(self, a: Line, b: Line) -> bool:
+        """The next line's first word would have fitted at the end of this one."""
+        need = (len(tr.first_word(b.text)) + 1) * self.layout.char_width(a)
+        return self.layout.room_left(a) > need + 0.02 * self.layout.width(a.page)
+
+    def _very_short(self, a: Line) -> bool:
+        return self.layout.room_left(a) > 0.35 * self.layout.width(a.page)
+
+    def _bullet_start(self, a: Line | None, b: Line) -> bool:
+        prefix = tr.bullet_prefix(b.text)
+        if not prefix:
+            return False
+        glyph = prefix.strip()[:1]
+        if glyph not in _DASH_BULLETS:
+            return True
+        # A dash at a line start is a bullet only where a new item can start.
+        return a is None or tr.is_terminated(a.text) or a.text.rstrip().endswith((":", ";")) or (
+            self.current is not None and self.current.bullet
+        ) or self._short(a, b)
+
+    def new_block(self, block: Block, a: Line, b: Line) -> bool:
+        big = self._pitches(a, b) > 1.45 and a.page == b.page
+        if a.page == b.page and abs(b.top - a.top) < 0.4 * max(a.size, 1.0):
+            return True  # same row, another column chunk
+        if a.page == b.page and b.top < a.top - 0.5 * a.size:
+            return True  # text jumped up: a new column or a floating box
+        if self._bullet_start(a, b):
+            return True
+        if tr.is_url(b.text) or tr.is_url(a.text) and not tr.is_url_tail(b.text):
+            return True
+        if not self.layout.same_style(a, b) and not (a.ocr or b.ocr):
+            return True
+        at = a.text.rstrip()
+        if at.endswith(":"):
+            return not tr.starts_lower(b.text)  # "...tjenestene: kompetansetilskudd" runs on
+        if b.text.lstrip().startswith("(") and not tr.is_terminated(at):
+            return False  # a parenthesis continues the line above
+        if at.endswith(";") and tr.word_count(block.text) <= 3:
+            return True
+        if tr.is_closing(at):
+            return True
+        if self.closing:
+            return big or a.page != b.page
+        terminated = tr.is_terminated(at)
+        indented = not (a.ocr or b.ocr) and b.x0 - a.x0 > 0.2 * a.size and not block.bullet
+        if indented and (terminated or big) and not tr.starts_lower(b.text):
+            return True  # a first-line indent opens a paragraph
+        if tr.is_numbered(b.text):
+            return terminated or big or self._short(a, b) or a.page != b.page
+        if tr.starts_lower(b.text):
+            return False
+        if block.numbered and at.endswith("?") and not big and b.text.rstrip().endswith("?"):
+            return False  # a numbered question that asks two things in a row
+        if a.page != b.page:
+            # A list item rarely runs on to a new page with a capital letter.
+            return terminated or self._very_short(a) or (block.bullet and self._very_short(b))
+        if terminated:
+            return big or self._short(a, b) or self.layout.double_spaced
+        if self._very_short(a):
+            return True
+        return (big or self.layout.double_spaced) and self._short(a, b)
+
+    # -- building ----------------------------------------------------------------------------------
+    def _start(self, line: Line, prev: Line | None) -> None:
+        text = line.text
+        bullet = self._bullet_start(prev, line)
+        if bullet:
+            text = tr.strip_bullet(text)
+        gap = 0.0 if prev is None or prev.page != line.page else self._pitches(prev, line)
+        self.current = Block(
+            lines=[line], text=text.strip(), kind=LIST_ITEM if bullet else PARAGRAPH, bullet=bullet,
+            numbered=tr.is_numbered(text) and not bullet, gap_before=gap,
+        )
+        if tr.is_closing(text):
+            self.closing = True
+
+    def _finish(self) -> None:
+        if self.current is None:
+            return
+        block = self.current
+        block.text = re.sub(r"\s+", " ", block.text).strip()
+        if tr.is_url(block.text):
+            block.kind = URL
+        if block.text:
+            self.blocks.append(block)
+        self.current = None
+
+    def feed(self, line: Line, prev: Line | None) -> None:
+        if self.current is None or prev is None or self.new_block(self.current, prev, line):
+            if self.current is not None and prev is not None and prev.page == line.page:
+                self.current.gap_after = self._pitches(prev, line)
+            self._finish()
+            self._start(line, prev)
+            return
+        cur = self.current
+        cur.lines.append(line)
+        keep = self.vocab.keep_hyphen(cur.text, line.text)
+        cur.text = tr.join_lines(cur.text, line.text, hyphen_keep=keep)
+
+    def close(self) -> None:
+        self._finish()
+
+
+def segment_lines(lines: list[Line], layout: Layout, vocab: Vocabulary) -> list[Block]:
+    """Blocks of a plain run of lines (one table cell, or a page stream without tables)."""
+    builder = _Builder(layout, vocab)
+    prev: Line | None = None
+    for line in lines:
+        builder.feed(line, prev)
+        prev = line
+    builder.close()
+    return builder.blocks
+
+
+def _cell_text(lines: list[Line] | None) -> str:
+    return " ".join(ln.text for ln in lines or []).strip()
+
+
+def _is_sentence_cell(text: str) -> bool:
+    return tr.is_terminated(text) or tr.word_count(text) > 10
+
+
+def table_blocks(table: Table, layout: Layout, vocab: Vocabulary) -> list[Block]:
+    """One block per cell paragraph. A first row of short labels is the column header; a first column of
+    short labels (no sentences) gives row labels. Both go into the heading path of the cells."""
+    rows = [row for row in table.cells if any(_cell_text(c) for c in row)]
+    if not rows:
+        return []
+    ncols = max(len(r) for r in rows)
+    first = [_cell_text(c) for c in rows[0]]
+    has_header = (
+        len(rows) >= 2 and ncols >= 2 and sum(bool(t) for t in first) >= 2
+        and all(not t or (tr.word_count(t) <= 8 and not tr.is_terminated(t)) for t in first)
+    )
+    headers = first if has_header else [""] * ncols
+    body_rows = rows[1:] if has_header else rows
+    col0 = [_cell_text(r[0]) if r else "" for r in body_rows]
+    row_labels = ncols >= 2 and all(not t or not _is_sentence_cell(t) for t in col0) and any(col0)
+
+    out: list[Block] = []
+    if has_header:
+        for col, cell in enumerate(rows[0]):
+            if cell and _cell_text(cell):
+                out.append(Block(lines=list(cell), text=_cell_text(cell), kind=TABLE_HEADER))
+    for row in body_rows:
+        label = _cell_text(row[0]) if row_labels and row else ""
+        for col, cell in enumerate(row):
+            if not cell:
+                continue
+            header = headers[col] if col < len(headers) else ""
+            path = [header] if header else []
+            if row_labels and col == 0:
+                blocks = segment_lines(cell, layout, vocab)
+                for b in blocks:
+                    b.kind = TABLE_HEADER
+                    b.extra_path = path
+                out.extend(blocks)
+                continue
+            if label:
+                path = path + [label]
+            for b in segment_lines(cell, layout, vocab):
+                if b.kind == PARAGRAPH:
+                    b.kind = TABLE_CELL
+                b.extra_path = path
+                out.append(b)
+    return out
+
+
+def split_footnotes(lines: list[Line], layout: Layout) -> tuple[list[Line], list[Line]]:
+    """Footnotes: smaller lines at the foot of a page, below all body-size text, starting with a number."""
+    if not lines:
+        return lines, []
+    small = 0.92 * layout.body_size
+    body_bottom = max((ln.bottom for ln in lines if ln.size >= small), default=0.0)
+    tail = [ln for ln in lines if ln.top >= body_bottom and ln.size < small]
+    if not tail or not re.match(r"^\s*\d{1,3}\b", tail[0].text):
+        return lines, []
+    notes = set(map(id, tail))
+    return [ln for ln in lines if id(ln) not in notes], tail
+
+
+def footnote_blocks(lines: list[Line], layout: Layout, vocab: Vocabulary) -> list[Block]:
+    blocks: list[Block] = []
+    for ln in lines:
+        if re.match(r"^\s*\d{1,3}\b", ln.text) or not blocks:
+            blocks.append(Block(lines=[ln], text=ln.text.strip(), kind=FOOTNOTE))
+        else:
+            b = blocks[-1]
+            b.lines.append(ln)
+            b.text = tr.join_lines(b.text, ln.text, vocab.keep_hyphen(b.text, ln.text))
+    return blocks
+
+
+def build_blocks(
+    pages: list[list[Line]], tables: dict[int, list[Table]], layout: Layout, vocab: Vocabulary
+) -> list[Block]:
+    """All blocks of the document in reading order; a paragraph may run across a page break."""
+    builder = _Builder(layout, vocab)
+    prev: Line | None = None
+    pending_notes: list[Block] = []
+    for index, page_lines in enumerate(pages):
+        page_no = index + 1
+        body, notes = split_footnotes(page_lines, layout)
+        items: list[tuple[float, int, Line | Table]] = [(ln.top, 0, ln) for ln in body]
+        items += [(t.top, 1, t) for t in tables.get(page_no, [])]
+        items.sort(key=lambda it: (it[0], it[1]))
+        for _, _, item in items:
+            if isinstance(item, Table):
+                builder.close()
+                builder.blocks.extend(pending_notes)
+                pending_notes = []
+                builder.blocks.extend(table_blocks(item, layout, vocab))
+                prev = None
+                continue
+            if pending_notes and (
+                builder.current is None or prev is None or builder.new_block(builder.current, prev, item)
+            ):
+                builder.close()
+                builder.blocks.extend(pending_notes)
+                pending_notes = []
+            builder.feed(item, prev)
+            prev = item
+        pending_notes.extend(footnote_blocks(notes, layout, vocab))
+    builder.close()
+    builder.blocks.extend(pending_notes)
+    return builder.blocks

@@ -1,0 +1,160 @@
+"""Segmentation rules on hand-made lines: joining, hyphens, bullets, furniture templates, headings."""
+
+from __future__ import annotations
+
+from services.extract import textrules as tr
+from services.extract.furniture import split_furniture, template
+from services.extract.headings import classify_blocks
+from services.extract.layout import Layout
+from services.extract.metadata import find_sender, normalise_date
+from services.extract.model import HEADING, LETTER, LIST_ITEM, QUESTION, Line
+from services.extract.segmenter import Vocabulary, build_blocks
+
+RIGHT = 520.0
+
+
+def line(text: str, top: float, page: int = 1, x1: float | None = None, size: float = 11.0,
+         bold: bool = False, x0: float = 72.0) -> Line:
+    width = x1 if x1 is not None else min(RIGHT, x0 + 5.3 * len(text))
+    return Line(text=text, page=page, x0=x0, x1=width, top=top, bottom=top + size, size=size, bold=bold)
+
+
+def blocks_of(pages: list[list[Line]]):
+    flat = [ln for p in pages for ln in p]
+    layout = Layout.measure(flat)
+    vocab = Vocabulary(ln.text for ln in flat)
+    blocks = build_blocks(pages, {}, layout, vocab)
+    paths = classify_blocks(blocks, layout)
+    return blocks, paths
+
+
+def test_bullet_glyphs_and_numbers() -> None:
+    for glyph in ("\uf0b7", "•", "o", "–", "▪"):
+        assert tr.strip_bullet(f"{glyph} Tiltak for eldre") == "Tiltak for eldre"
+    assert tr.bullet_prefix("omsorg for eldre") is None
+    assert tr.is_numbered("1. Hva er de viktigste utfordringene?")
+    assert tr.is_numbered("2) Andre punkt") and not tr.is_numbered("2022 var et godt år")
+
+
+def test_hyphen_at_line_end() -> None:
+    vocab = Vocabulary(["samhandling er viktig", "re-innleggelser"])
+    # A real compound hyphen is kept, with no space.
+    assert tr.join_lines("unødvendige innleggelser /hyppige re-", "innleggelser for pasienter",
+                         vocab.keep_hyphen("hyppige re-", "innleggelser")) == (
+        "unødvendige innleggelser /hyppige re-innleggelser for pasienter")
+    assert tr.join_lines("tilbudet til ROP-", "pasienter er", vocab.keep_hyphen("ROP-", "pasienter")) == (
+        "tilbudet til ROP-pasienter er")
+    # A word split by hyphenation is repaired when the whole word occurs elsewhere.
+    assert not vocab.keep_hyphen("god sam-", "handling")
+    assert tr.join_lines("god sam-", "handling", False) == "god samhandling"
+    # A soft hyphen always marks a split word.
+    assert tr.join_lines("sam\u00ad", "handling", True) == "samhandling"
+
+
+def test_dates_and_senders() -> None:
+    assert normalise_date("Stange, 3. august 2022") == "2022-08-03"
+    assert normalise_date("Skaun 30.09.22") == "2022-09-30"
+    assert normalise_date("Mars 2022") == "2022-03"
+    assert tr.date_only("Oslo, 14.10.2026") and not tr.date_only("Vi viser til brev av 3. mai 2022 om planen")
+    assert find_sender(["Til Helse- og omsorgsdepartementet", "Lillevik kommune viser til brevet"]) == (
+        "Lillevik kommune")
+    assert find_sender(["Helsefellesskapet Nord og Sør har behandlet saken"]) == "Helsefellesskapet Nord og Sør"
+
+
+def test_furniture_by_repetition_and_page_numbers() -> None:
+    assert template("Side 3 av 12") == template("Side 4 av 12") == "side # av #"
+    pages = []
+    for n in (1, 2, 3):
+        pages.append([
+            line("Lillevik kommune, Storgata 2", 30, page=n),
+            line(f"Tekst på side {n} som er innhold og ikke gjentas likt.", 300, page=n),
+            line(f"Side {n} av 3", 810, page=n),
+        ])
+    # A footer that a text flow carried mid-page is recognised by its template too.
+    pages[1].insert(2, line("Side 7 av 9", 400, page=2))
+    body, furniture = split_furniture(pages)
+    assert [ln.text for p in body for ln in p] == [f"Tekst på side {n} som er innhold og ikke gjentas likt."
+                                                  for n in (1, 2, 3)]
+    assert len(furniture) == 7
+
+
+def test_single_page_number_without_repetition() -> None:
+    body, furniture = split_furniture([[line("Et brev på én side med litt innhold.", 300), line("1", 815)]])
+    assert [ln.text for ln in furniture] == ["1"] and len(body[0]) == 1
+
+
+def test_paragraph_joining_and_breaks() -> None:
+    p = [
+        line("1. Hva er de viktigste utfordringene å adressere?", 100),
+        line("Samhandling", 140),
+        line("Kommunen har for få sykepleiere, og mange vakter står ubesatt hver", 170, x1=RIGHT),
+        line("sommer. Det gir lange dager for de ansatte.", 184, x1=300),
+        line("Neste avsnitt handler om noe annet og er langt nok til å fylle linjen", 198, x1=RIGHT),
+        line("helt ut.", 212, x1=120),
+        line("Vi foreslår dette:", 240),
+        line("\uf0b7 Flere studieplasser i distriktet for sykepleiere", 254),
+        line("• Bedre lønn for", 268, x1=160),
+        line("nattevakter", 282, x1=140),
+        line("Med vennlig hilsen", 320),
+        line("Ola Nordmann", 334),
+        line("rådmann", 348),
+    ]
+    blocks, paths = blocks_of([p])
+    texts = [b.text for b in blocks]
+    assert texts == [
+        "1. Hva er de viktigste utfordringene å adressere?",
+        "Samhandling",
+        "Kommunen har for få sykepleiere, og mange vakter står ubesatt hver sommer. Det gir lange dager for "
+        "de ansatte.",
+        "Neste avsnitt handler om noe annet og er langt nok til å fylle linjen helt ut.",
+        "Vi foreslår dette:",
+        "Flere studieplasser i distriktet for sykepleiere",
+        "Bedre lønn for nattevakter",
+        "Med vennlig hilsen",
+        "Ola Nordmann rådmann",
+    ]
+    kinds = [b.kind for b in blocks]
+    assert kinds[0] == QUESTION and kinds[1] == HEADING and kinds[5] == kinds[6] == LIST_ITEM
+    assert kinds[7] == kinds[8] == LETTER
+    q = texts[0]
+    assert paths[1] == [q] and paths[2] == [q, "Samhandling"] and paths[6] == [q, "Samhandling"]
+    assert paths[7] == paths[8] == []
+
+
+def test_paragraph_continues_over_page_break_and_label_lead_in() -> None:
+    p1 = [
+        line("Bakgrunn", 100, bold=True),
+        line("Kommunene og sykehuset har i mange år samarbeidet om tjenestene, og", 130, x1=RIGHT),
+        line("avtalene er fornyet flere ganger. Dette har gitt et godt grunnlag for", 144, x1=RIGHT),
+    ]
+    p2 = [
+        line("videre arbeid i helsefellesskapet.", 90, page=2, x1=260),
+        line("Premisser:", 120, page=2),
+        line("• Pasienten må vite hvem som har ansvaret.", 134, page=2),
+        line("Et nytt avsnitt etter listen avslutter premissene og står for seg selv.", 170, page=2),
+        line("Forankring", 200, page=2, bold=True),
+        line("Saken er behandlet i alle kommunestyrene i regionen.", 214, page=2),
+    ]
+    blocks, paths = blocks_of([p1, p2])
+    texts = [b.text for b in blocks]
+    assert texts[1].endswith("grunnlag for videre arbeid i helsefellesskapet.")
+    assert blocks[1].page == 1
+    premiss = texts.index("Premisser:")
+    assert blocks[premiss].kind == HEADING
+    assert paths[premiss + 1] == ["Bakgrunn", "Premisser:"]
+    assert paths[premiss + 2] == ["Bakgrunn"], "a label heads only its list"
+    assert paths[texts.index("Forankring")] == [] and paths[-1] == ["Forankring"]
+
+
+def test_numbered_question_over_two_lines_with_sub_question() -> None:
+    p = [
+        line("2. Hva opplever dere som mest krevende for å nå målene om mer sammenhengende,", 100, x1=RIGHT),
+        line("bærekraftige tjenester?", 114, x1=200),
+        line("Hva gjør dere konkret?", 128, x1=190),
+        line("Vi har opprettet et felles team for de mest sårbare pasientene i regionen, og det", 160, x1=RIGHT),
+        line("har gitt gode resultater.", 174, x1=200),
+    ]
+    blocks, paths = blocks_of([p])
+    assert blocks[0].kind == QUESTION
+    assert blocks[0].text.endswith("bærekraftige tjenester? Hva gjør dere konkret?")
+    assert paths[1] == [blocks[0].text]
