@@ -16,6 +16,7 @@ from typing import Any
 from services.classify import recipe as R
 from services.classify.baselines import baseline_scores, comparison_notes
 from services.classify.card import write_card
+from services.classify.data import GOLD_PATH, LABELLED_DIR
 from services.classify.loader import load_classifier
 from services.classify.schema import ModelError
 from shared.settings import Settings
@@ -46,12 +47,14 @@ def model_ok(model_dir: Path) -> str | None:
         return None
 
 
-def ensure_model(settings: Settings, *, force: bool = False) -> tuple[Path, str, bool]:
-    """Returns (model dir, model_version, whether it was built now)."""
+def ensure_model(settings: Settings, *, force: bool = False, labelled: Path = LABELLED_DIR,
+                 gold: Path = GOLD_PATH) -> tuple[Path, str, bool]:
+    """Returns (model dir, model_version, whether it was built now). A directory that does not load
+    (missing, half-written, tampered) is rebuilt."""
     target = settings.resolved_model_dir.resolve()
     if not force and (version := model_ok(target)):
         return target, version, False
-    splits = R.prepare(seed=DEFAULT_SEED)
+    splits = R.prepare(labelled, seed=DEFAULT_SEED, gold_path=gold)
     staging = target.with_name(target.name + ".build")
     shutil.rmtree(staging, ignore_errors=True)
     card = build_default(staging, splits)

@@ -13,6 +13,7 @@ held-out split (by document) and on ../shared/seeds/gold.jsonl when present.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +39,16 @@ Threads = Annotated[int, typer.Option(help="torch threads (keep it fixed for rep
 
 @contextmanager
 def progress_bar(what: str) -> Iterator[R.Progress]:
+    """A rich progress bar on a terminal; a line every 5% of the steps in a log file."""
+    if not console.is_terminal:
+        started = time.perf_counter()
+
+        def log_line(step: int, total: int, loss: float) -> None:
+            if step == total or step % max(1, total // 20) == 0:
+                console.print(f"{what}: step {step}/{total} loss {loss:.3f} ({time.perf_counter() - started:.0f} s)")
+
+        yield log_line
+        return
     with Progress(TextColumn(f"[bold]{what}"), BarColumn(), MofNCompleteColumn(),
                   TextColumn("loss {task.fields[loss]:.3f}"), TimeElapsedColumn(), console=console) as bar:
         task = bar.add_task(what, total=None, loss=float("nan"))

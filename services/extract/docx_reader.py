@@ -11,10 +11,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from services.extract.model import LIST_ITEM, PARAGRAPH, ExtractionError, CORRUPT, Line, Metadata, Table
+from services.extract import textrules as tr
+from services.extract.model import CORRUPT, LIST_ITEM, PARAGRAPH, ExtractionError, Line, Metadata, Table
 from services.extract.pdf_lines import clean_text
 from services.extract.segmenter import Block, Vocabulary, table_blocks
-from services.extract import textrules as tr
 
 BODY_SIZE = 11.0
 _HEADING_STYLE = re.compile(r"^(heading|overskrift)\s*(\d)", re.IGNORECASE)
@@ -68,7 +68,7 @@ def read_docx(path: Path) -> tuple[list[Block], Metadata, Vocabulary]:
         import docx
 
         document = docx.Document(str(path))
-    except Exception as exc:  # noqa: BLE001 - python-docx raises many kinds for broken files
+    except Exception as exc:
         raise ExtractionError(CORRUPT, f"the Word file cannot be read: {type(exc).__name__}") from exc
     from docx.table import Table as DocxTable
     from docx.text.paragraph import Paragraph

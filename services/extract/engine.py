@@ -107,7 +107,7 @@ def _open_pdf(path: Path) -> Any:
         pages = pdf.pages
     except MemoryError:
         raise
-    except Exception as exc:  # noqa: BLE001 - pdfminer raises a zoo of types for broken files
+    except Exception as exc:
         # pdfplumber wraps pdfminer's errors; look at the wrapped one too.
         causes = [exc, *[a for a in exc.args if isinstance(a, BaseException)], exc.__cause__, exc.__context__]
         if any(isinstance(c, (PDFPasswordIncorrect, PDFEncryptionError)) for c in causes):
@@ -177,7 +177,7 @@ def _extract_pdf(path: Path, limits: Limits) -> ExtractionResult:
                     has_text = bool(found) or _has_body_text(page, lines)
                 except MemoryError:
                     raise
-                except Exception as exc:  # noqa: BLE001 - one broken page must not sink the document
+                except Exception as exc:
                     if "memory" in str(exc).lower():
                         raise MemoryError(str(exc)) from exc
                     log.warning("page unreadable", extra={"page": page_no, "error": repr(exc)})
@@ -272,5 +272,12 @@ def _finish(
     )
 
 
-__all__ = ["extract_document", "check_pdfminer", "sniff", "ExtractionError", "ExtractionResult", "Limits",
-           "RESOURCE_LIMIT"]
+__all__ = [
+    "RESOURCE_LIMIT",
+    "ExtractionError",
+    "ExtractionResult",
+    "Limits",
+    "check_pdfminer",
+    "extract_document",
+    "sniff",
+]

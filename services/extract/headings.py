@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from services.extract import textrules as tr
 from services.extract.layout import Layout
 from services.extract.model import (
     FOOTNOTE,
@@ -29,7 +30,6 @@ from services.extract.model import (
     URL,
 )
 from services.extract.segmenter import Block
-from services.extract import textrules as tr
 
 _THEME = re.compile(r"^(?P<topic>[^\s].{1,70}?)\s*[-–—]\s+(?P<rest>\S.*)$")
 _ADDRESSEE = re.compile(r"^(til|att\.?|attn\.?|mottaker)\b[:\s]", re.IGNORECASE)
@@ -141,16 +141,16 @@ class HeadingFinder:
                 b.kind = LETTER
             first_page[title_at].kind = TITLE
         for b in first_page:
-            if b.kind == PARAGRAPH and (tr.date_only(b.text) or _REFERENCE.match(b.text) or _ADDRESSEE.match(b.text)):
-                if tr.word_count(b.text) <= 8:
-                    b.kind = LETTER
-        closing_page = None
+            dated = tr.date_only(b.text) or _REFERENCE.match(b.text) or _ADDRESSEE.match(b.text)
+            if b.kind == PARAGRAPH and dated and tr.word_count(b.text) <= 8:
+                b.kind = LETTER
+        # The greeting, the signature and notes under it; an enclosure on a later page is content again.
+        closing_page: int | None = None
         for b in self.blocks:
             if b.kind in (PARAGRAPH, LIST_ITEM) and tr.is_closing(b.text):
                 closing_page = b.page
-            # The greeting, the signature and notes under it; an enclosure on a later page is content.
-            if closing_page is not None and b.page > closing_page + 0 and b.kind != FOOTNOTE:
-                closing_page = None if b.page > closing_page else closing_page
+            if closing_page is not None and b.page > closing_page:
+                closing_page = None
             if closing_page is not None and b.kind in (PARAGRAPH, LIST_ITEM, LEAD_IN):
                 b.kind = LETTER
 
@@ -179,9 +179,7 @@ class HeadingFinder:
                 b.kind, b.label = HEADING, True
             elif text.endswith(":"):
                 b.kind = LEAD_IN
-            elif b.kind == PARAGRAPH and self._styled(b) and tr.word_count(text) <= 20:
-                b.kind, b.level = HEADING, 1.0
-            elif (
+            elif (b.kind == PARAGRAPH and self._styled(b) and tr.word_count(text) <= 20) or (
                 not self.typographic and self._plain_heading_shape(b) and self._content_after(i)
                 and not self._sibling_short(i)
             ):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from services.extract.model import Line
 
@@ -42,7 +43,7 @@ class Layout:
         for ln in body:
             bold_weight[ln.bold] += len(ln.text)
         pitches: Counter[float] = Counter()
-        for a, b in zip(body, body[1:]):
+        for a, b in pairwise(body):
             d = b.top - a.top
             if a.page == b.page and 0.6 * body_size < d < 4 * body_size and abs(a.x0 - b.x0) < 3 * body_size:
                 pitches[round(d * 2) / 2] += 1
@@ -107,7 +108,7 @@ def _ocr_page_pitches(lines: list[Line]) -> dict[int, float]:
     for ln in lines:
         by_page.setdefault(ln.page, []).append(ln)
     for page, on_page in by_page.items():
-        diffs = sorted(b.top - a.top for a, b in zip(on_page, on_page[1:]) if b.top > a.top)
+        diffs = sorted(b.top - a.top for a, b in pairwise(on_page) if b.top > a.top)
         heights = sorted(ln.height for ln in on_page)
         if diffs:
             out[page] = diffs[len(diffs) // 2]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
+from services.extract import textrules as tr
 from services.extract.model import LETTER, TITLE, Line, Metadata
 from services.extract.segmenter import Block
-from services.extract import textrules as tr
 
 _MONTH_NO = {
     "jan": 1, "feb": 2, "mar": 3, "apr": 4, "mai": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "okt": 10,
@@ -61,11 +61,11 @@ def find_sender(texts: list[str]) -> str | None:
 
 
 def find_metadata(blocks: list[Block], furniture: list[Line], pdf_title: str | None = None) -> Metadata:
+    """Where letters state these: the letterhead (repeated furniture at the top), the lines above the
+    title, the signature block, and the opening sentences ("Lillevik kommune viser til ...")."""
     first_page = blocks[0].page if blocks else 1
     head = [b for b in blocks if b.page == first_page]
     letter_top = [b.text for b in head if b.kind == LETTER]
-    closing = [b.text for b in blocks if b.kind == LETTER and b.page != first_page or
-               (b.kind == LETTER and b not in head)]
     signature = [b.text for b in blocks if b.kind == LETTER][-6:]
     letterhead = [ln.text for ln in furniture if ln.top < 0.2 * ln.page_height]
     body_start = [b.text for b in head if b.kind not in (LETTER, TITLE)][:3]
@@ -79,7 +79,7 @@ def find_metadata(blocks: list[Block], furniture: list[Line], pdf_title: str | N
             if date:
                 break
 
-    sender = find_sender(letterhead + letter_top + signature + closing + body_start)
+    sender = find_sender(letterhead + letter_top + signature + body_start)
     return Metadata(sender=sender, date=date, title=title)
 
 

@@ -10,6 +10,7 @@ import re
 import statistics
 import unicodedata
 from collections import Counter
+from itertools import pairwise
 from typing import Any
 
 from services.extract.model import Line
@@ -91,7 +92,7 @@ def _group_rows(words: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
 
 def _join_words(words: list[dict[str, Any]], size: float) -> str:
     out = words[0]["text"]
-    for prev, w in zip(words, words[1:]):
+    for prev, w in pairwise(words):
         gap = w["x0"] - prev["x1"]
         out += ("" if gap < 0.12 * size else " ") + w["text"]
     return out
@@ -100,7 +101,7 @@ def _join_words(words: list[dict[str, Any]], size: float) -> str:
 def _chunks(words: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """Split one row at gaps much wider than a space (columns, tab stops, table cells without rules)."""
     chunks = [[words[0]]]
-    for prev, w in zip(words, words[1:]):
+    for prev, w in pairwise(words):
         size = max(float(prev["bottom"] - prev["top"]), 1.0)
         if w["x0"] - prev["x1"] > max(2.2 * size, 14.0):
             chunks.append([w])

@@ -102,11 +102,13 @@ def render_with_libreoffice(docs: dict[str, tuple[list[str], str]], out_dir: Pat
 
 
 def _font() -> str:
+    import reportlab
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 
     for candidate in ("/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf",
-                      "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"):
+                      "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
+                      str(Path(reportlab.__file__).parent / "fonts" / "Vera.ttf")):
         if Path(candidate).is_file():
             if "TextSerif" not in pdfmetrics.getRegisteredFontNames():
                 pdfmetrics.registerFont(TTFont("TextSerif", candidate))

@@ -171,16 +171,22 @@ class _Pen:
         self.y = y - 12
 
 
+def _font_dir() -> Path:
+    """reportlab ships the Bitstream Vera fonts, so samples need no system fonts."""
+    import reportlab
+
+    return Path(reportlab.__file__).parent / "fonts"
+
+
 def _register_fonts() -> tuple[str, str, str]:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 
-    base = Path("/usr/share/fonts/truetype/dejavu")
     names = pdfmetrics.getRegisteredFontNames()
-    for name, file in (("SampleSans", "DejaVuSans.ttf"), ("SampleSansBold", "DejaVuSans-Bold.ttf"),
-                       ("SampleSymbol", "DejaVuSerif.ttf")):
+    for name, file in (("SampleSans", "Vera.ttf"), ("SampleSansBold", "VeraBd.ttf"),
+                       ("SampleSymbol", "VeraIt.ttf")):
         if name not in names:
-            pdfmetrics.registerFont(TTFont(name, str(base / file)))
+            pdfmetrics.registerFont(TTFont(name, str(_font_dir() / file)))
     return "SampleSans", "SampleSansBold", "SampleSymbol"
 
 
@@ -190,7 +196,7 @@ def _scanned_page_image() -> bytes:
 
     img = Image.new("L", (1700, 2200), 255)
     draw = ImageDraw.Draw(img)
-    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 44)
+    font = ImageFont.truetype(str(_font_dir() / "Vera.ttf"), 44)
     y = 250
     for line in SCANNED_TEXT:
         draw.text((200, y), line, fill=0, font=font)
@@ -204,17 +210,18 @@ def _private_use_bullets(pdf_bytes: bytes, symbol_font: str) -> bytes:
     """Make the symbol font's bullet extract as U+F0B7, as Word's Symbol-font bullets do."""
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import NameObject
+    from reportlab.pdfbase import pdfmetrics
 
+    postscript = pdfmetrics.getFont(symbol_font).face.name
+    postscript = postscript.decode() if isinstance(postscript, bytes) else str(postscript)
     reader = PdfReader(io.BytesIO(pdf_bytes))
     writer = PdfWriter(clone_from=reader)
     for page in writer.pages:
         fonts = page["/Resources"].get_object().get("/Font", {})
         for ref in fonts.values():
             font = ref.get_object()
-            if symbol_font not in str(font.get("/BaseFont", "")) and "DejaVuSerif" not in str(font.get("/BaseFont", "")):
-                continue
             tu = font.get(NameObject("/ToUnicode"))
-            if tu is None:
+            if tu is None or postscript not in str(font.get("/BaseFont", "")):
                 continue
             stream = tu.get_object()
             stream.set_data(stream.get_data().replace(b"<2022>", b"<F0B7>"))

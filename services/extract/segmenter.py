@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from services.extract import textrules as tr
 from services.extract.layout import Layout
 from services.extract.model import (
     FOOTNOTE,
@@ -24,7 +25,6 @@ from services.extract.model import (
     Line,
     Table,
 )
-from services.extract import textrules as tr
 
 _DASH_BULLETS = "-–—*"
 _WORDS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*", re.UNICODE)

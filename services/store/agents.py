@@ -23,8 +23,9 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from services.store import metrics
 from services.store.repository import Repository
 from shared.events import DocumentExtracted, DocumentFailed, DocumentReceived, Envelope, SegmentClassified
-from shared.kafka import Publisher, ensure_topics
+from shared.kafka import Publisher
 from shared.settings import Settings
+from shared.stream_runner import StreamRunner
 from shared.streams import guarded, make_faust_app, raw_topic
 from shared.topics import topics_for
 
@@ -160,65 +161,8 @@ def build_faust_app(settings: Settings, writer: BatchWriter) -> faust.App:
     return app
 
 
-class StreamRunner:
-    """Connects to the broker in the background (retrying), then runs the faust app in this loop.
-
-    The HTTP API works without a broker: the store keeps serving what it has while it reconnects.
-    """
-
-    def __init__(self, settings: Settings, repo: Repository) -> None:
-        self.settings = settings
-        self.publisher = Publisher(settings, APP_ID)
-        self.writer = BatchWriter(settings, repo, self.publisher)
-        self.app: faust.App | None = None
-        self.state = "stopped"
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self.state = "connecting"
-        self._task = asyncio.create_task(self._connect(), name="store-stream-connect")
-
-    async def wait_running(self, timeout_s: float) -> bool:
-        """For tests and tools: wait until the agents run (True) or the timeout passes (False)."""
-        if self._task is not None:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._task), timeout=timeout_s)
-        return self.state == "running"
-
-    async def _connect(self) -> None:
-        delay = 1.0
-        while True:
-            app: faust.App | None = None
-            try:
-                await ensure_topics(self.settings, timeout_s=10)
-                await self.publisher.start(timeout_s=10)
-                app = build_faust_app(self.settings, self.writer)
-                await app.start()
-                self.app, self.state = app, "running"
-                log.info("store agents running", extra={"topics": [f.topic for f in feeds_for(self.settings)]})
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - keep trying, keep serving the API meanwhile
-                log.warning("broker not ready (%s); retrying in %.0f s", repr(exc)[:300], delay)
-                if app is not None:
-                    with contextlib.suppress(Exception):
-                        await app.stop()
-                await self.publisher.stop()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
-
-    async def stop(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-        if self.app is not None:
-            with contextlib.suppress(Exception):
-                await self.app.stop()
-            self.app = None
-        await self.publisher.stop()
-        self.state = "stopped"
-
-    def health(self) -> dict[str, Any]:
-        return {"consumer": self.state, "broker": self.publisher.started}
+def make_runner(settings: Settings, repo: Repository) -> StreamRunner:
+    """The store's stream side: agents that write batches through ``repo``, connecting in the background."""
+    return StreamRunner(
+        settings, APP_ID, lambda publisher: build_faust_app(settings, BatchWriter(settings, repo, publisher))
+    )

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from services.store.agents import StreamRunner
+from services.store.agents import make_runner
 from services.store.api import make_router
 from services.store.db import make_engine, migrate
 from services.store.repository import Repository
@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
     settings = settings or get_settings()
     engine = make_engine(settings.resolved_database_url)
     repo = Repository(engine)
-    runner = StreamRunner(settings, repo)
+    runner = make_runner(settings, repo)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -4,6 +4,7 @@ document that cannot be extracted ends on documents.failed."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,8 +116,9 @@ async def test_unreadable_documents_end_failed(
     writer = PdfWriter(clone_from=PdfReader(samples.letter_pdf(tmp_path / "p.pdf")))
     writer.encrypt(user_password="hemmelig", owner_password="eier")
     locked = tmp_path / "locked.pdf"
-    with open(locked, "wb") as fh:
-        writer.write(fh)
+    buf = io.BytesIO()
+    writer.write(buf)
+    locked.write_bytes(buf.getvalue())
     cases = {
         "encrypted": received_event(extract_settings, locked.read_bytes(), "locked.pdf"),
         "corrupt": received_event(extract_settings, b"%PDF-1.4\n garbage", "broken.pdf"),

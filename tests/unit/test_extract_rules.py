@@ -104,8 +104,8 @@ def test_paragraph_joining_and_breaks() -> None:
     assert texts == [
         "1. Hva er de viktigste utfordringene å adressere?",
         "Samhandling",
-        "Kommunen har for få sykepleiere, og mange vakter står ubesatt hver sommer. Det gir lange dager for "
-        "de ansatte.",
+        ("Kommunen har for få sykepleiere, og mange vakter står ubesatt hver sommer. Det gir lange dager for "
+         "de ansatte."),
         "Neste avsnitt handler om noe annet og er langt nok til å fylle linjen helt ut.",
         "Vi foreslår dette:",
         "Flere studieplasser i distriktet for sykepleiere",

@@ -1,0 +1,55 @@
+"""ensure-model builds the default model where settings point, leaves a good one alone and rebuilds a
+broken one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from services.classify.card import CARD_FILE, METRICS_FILE
+from services.classify.ensure import ensure_model
+from services.classify.loader import load_classifier
+from services.classify.schema import MANIFEST, Item
+from shared.settings import Settings
+
+LETTER = [
+    ([], "Med vennlig hilsen", "other"),
+    ([], "Oslo, 3. mars 2023", "other"),
+    (["Utfordringer"], "Det er krevende å rekruttere sykepleiere til distriktene.", "challenge"),
+    (["Utfordringer"], "Ventetiden i psykisk helsevern for unge er for lang.", "challenge"),
+    (["Tiltak"], "Staten bør finansiere flere utdanningsplasser.", "measure"),
+    (["Tiltak"], "Kommunen må få øremerkede midler til rehabilitering.", "measure"),
+    (["Gode eksempler"], "Vi har etablert et ambulant team som fungerer godt.", "example"),
+    (["Gode eksempler"], "Prosjektet har gitt færre reinnleggelser.", "example"),
+]
+
+
+def _write_labelled(folder: Path, n_docs: int = 8) -> None:
+    folder.mkdir(parents=True)
+    with (folder / "team.jsonl").open("w") as f:
+        for d in range(n_docs):
+            for seq, (heading, text, label) in enumerate(LETTER):
+                f.write(json.dumps({"doc": f"brev-{d}", "seq": seq, "text": f"{text} ({d})",
+                                    "heading_path": heading, "label": label}, ensure_ascii=False) + "\n")
+
+
+def test_ensure_model_builds_keeps_and_repairs(tmp_path: Path) -> None:
+    labelled = tmp_path / "labelled"
+    _write_labelled(labelled)
+    settings = Settings(data_dir=tmp_path / "var")
+    gold = tmp_path / "no-gold.jsonl"
+
+    path, version, built = ensure_model(settings, labelled=labelled, gold=gold)
+    assert built and path == (tmp_path / "var" / "models" / "default").resolve()
+    assert {MANIFEST, CARD_FILE, METRICS_FILE} <= {p.name for p in path.iterdir()}
+    card = json.loads((path / METRICS_FILE).read_text())
+    assert card["model_version"] == version and card["evaluation"]["held_out"]["n"] > 0
+    assert "keywords" in card["baselines"] and card["speed"]["batch_32"] > 0
+    clf = load_classifier(path)
+    assert clf.predict([Item.of("Staten bør finansiere flere utdanningsplasser.", ["Tiltak"])])[0].label == "measure"
+
+    assert ensure_model(settings, labelled=labelled, gold=gold) == (path, version, False)
+
+    (path / MANIFEST).write_text("{broken")
+    _, again, rebuilt = ensure_model(settings, labelled=labelled, gold=gold)
+    assert rebuilt and again == version  # same data and seed: same model version
