@@ -16,9 +16,16 @@ from shared.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def make_faust_app(app_id: str, settings: Settings) -> faust.App:
+def consumer_group(settings: Settings, service: str) -> str:
+    """The consumer group (faust app id) of a stream service. It carries the topic prefix, so two
+    deployments with different prefixes on one broker never share a group."""
+    return f"{settings.topic_prefix}-{service}"
+
+
+def make_faust_app(service: str, settings: Settings) -> faust.App:
     """A faust app tuned for this system: raw bytes in and out (we validate ourselves), no tables,
     no web server of its own, short group timeouts (Tansu needs them), offsets from the earliest."""
+    app_id = consumer_group(settings, service)
     guarantee = "exactly_once" if settings.kafka_exactly_once else "at_least_once"
     datadir = settings.data_dir / "faust" / app_id
     datadir.parent.mkdir(parents=True, exist_ok=True)  # faust creates only the last level itself

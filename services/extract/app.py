@@ -19,7 +19,7 @@ from shared.stream_runner import StreamRunner
 from shared.streams import guarded, make_faust_app, raw_topic
 from shared.topics import topics_for
 
-APP_ID = "innspill-extract"
+APP_ID = "extract"
 
 
 def build_faust_app(settings: Settings, publisher: Publisher) -> faust.App:

@@ -31,7 +31,7 @@ from shared.topics import topics_for
 
 log = logging.getLogger(__name__)
 
-APP_ID = "innspill-store"
+APP_ID = "store"
 STAGE = "store"
 BATCH_MAX = 200
 BATCH_WITHIN_S = 0.2
