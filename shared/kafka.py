@@ -84,7 +84,7 @@ class Publisher:
         producer = self._new_producer()
         try:
             await asyncio.wait_for(producer.start(), timeout=timeout_s)
-        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, KafkaError, OSError) as exc:
             await producer.stop()
             raise BrokerUnavailable(f"broker {self.settings.kafka_bootstrap} unreachable: {exc!r}") from exc
         self._producer, self._started = producer, True
@@ -145,7 +145,7 @@ async def with_retries(
             return
         except EventError:
             raise
-        except Exception as exc:  # noqa: BLE001 - any failure is retried, then surfaced
+        except Exception as exc:
             if attempt == attempts:
                 raise
             delay = backoff_s * (2 ** (attempt - 1))

@@ -56,7 +56,7 @@ class StreamRunner:
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - keep trying; the HTTP side keeps serving
+            except Exception as exc:
                 log.warning("broker not ready (%s); retrying in %.0f s", repr(exc)[:300], delay)
                 if app is not None:
                     with contextlib.suppress(Exception):

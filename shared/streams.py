@@ -87,7 +87,7 @@ async def guarded(
             what=f"{stage}:{msg.topic}:{msg.offset}",
         )
         return True
-    except Exception as exc:  # noqa: BLE001 - a failing record must not stop the stream
+    except Exception as exc:
         log.exception("handler failed after retries", extra={"stage": stage, "offset": msg.offset})
         await publisher.dead_letter(
             stage, msg.topic, event.key, event.value, f"{type(exc).__name__}: {exc}", msg.partition, msg.offset

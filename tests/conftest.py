@@ -27,7 +27,7 @@ def _docker_answers() -> bool:
 
         docker.from_env(timeout=2).ping()
         return True
-    except Exception:  # noqa: BLE001 - any failure means "no engine"
+    except Exception:
         return False
 
 
@@ -76,12 +76,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     name = f"innspill_test_{uuid.uuid4().hex[:10]}"
     try:
         _pg_execute(f'CREATE DATABASE "{name}"')
-    except Exception:  # noqa: BLE001 - any failure means "no server"
+    except Exception:
         pytest.skip("PostgreSQL not reachable")
     yield _pg_admin_url().rsplit("/", 1)[0] + "/" + name
     try:
         _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    except Exception:  # noqa: BLE001 - leftover test databases are harmless
+    except Exception:
         pass
 
 

@@ -46,10 +46,11 @@ def render_letter_pdf(path: Path, letter: list[tuple[str, str]] | None = None, f
 
     ``filler_pages`` adds pages of extra background paragraphs so the document is multi-page.
     """
+    from xml.sax.saxutils import escape
+
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer
-    from xml.sax.saxutils import escape
 
     letter = letter or LETTER
     styles = getSampleStyleSheet()

@@ -128,7 +128,7 @@ def _pdfium_page_count(path: Path) -> int:
             return len(doc)
         finally:
             doc.close()
-    except Exception:  # noqa: BLE001
+    except Exception:
         return 0
 
 
@@ -202,7 +202,7 @@ def _extract_pdf(path: Path, limits: Limits) -> ExtractionResult:
                             lines = sorted(lines + found_lines, key=lambda ln: (ln.top, ln.x0))
                     except MemoryError:
                         raise
-                    except Exception as exc:  # noqa: BLE001
+                    except Exception as exc:
                         log.warning("OCR failed", extra={"page": page_no, "error": repr(exc)})
             per_page.append(lines)
             if page is not None:

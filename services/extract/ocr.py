@@ -32,7 +32,7 @@ def available(languages: str) -> bool:
         import pytesseract
 
         installed = set(pytesseract.get_languages(config=""))
-    except Exception:  # noqa: BLE001 - a broken install counts as missing
+    except Exception:
         return False
     return all(lang in installed for lang in languages.split("+"))
 

@@ -57,7 +57,7 @@ def extract_in_sandbox(
         out, err = proc.communicate(request.encode("utf-8"), timeout=limits.timeout_s)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
-        raise ExtractionError(TIMEOUT, f"extraction took longer than {limits.timeout_s:g} s and was stopped")
+        raise ExtractionError(TIMEOUT, f"extraction took longer than {limits.timeout_s:g} s and was stopped") from None
     except BaseException:
         _kill_group(proc)
         raise

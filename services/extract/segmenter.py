@@ -241,7 +241,7 @@ def table_blocks(table: Table, layout: Layout, vocab: Vocabulary) -> list[Block]
 
     out: list[Block] = []
     if has_header:
-        for col, cell in enumerate(rows[0]):
+        for cell in rows[0]:
             if cell and _cell_text(cell):
                 out.append(Block(lines=list(cell), text=_cell_text(cell), kind=TABLE_HEADER))
     for row in body_rows:

@@ -92,7 +92,7 @@ class FilePart:
         async for body_chunk in self.request.stream():
             try:
                 self.parser.write(body_chunk)
-            except Exception as exc:  # noqa: BLE001 - python-multipart raises several error types
+            except Exception as exc:
                 raise RejectedUpload(400, "invalid_request", f"malformed multipart body: {exc}") from exc
             while self.state.pending:
                 yield self.state.pending.pop(0)

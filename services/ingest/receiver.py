@@ -120,5 +120,5 @@ class Receiver:
         try:
             await self.publisher.start(timeout_s=10)
             await asyncio.wait_for(self.publisher.publish(self.topic, key, event), timeout=15)  # type: ignore[arg-type]
-        except (asyncio.TimeoutError, BrokerUnavailable, OSError) as exc:
+        except (TimeoutError, BrokerUnavailable, OSError) as exc:
             raise BrokerUnavailable(f"broker {self.settings.kafka_bootstrap} unreachable") from exc

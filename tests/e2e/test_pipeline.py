@@ -36,7 +36,7 @@ def test_pdf_becomes_labelled_segments(stack: Stack, tmp_path: Path) -> None:
         assert seg["model_version"]
     texts = [s["text"] for s in segments]
     assert any(t.startswith("Kommunen har ikke nok sykepleiere") for t in texts)
-    assert not any("Fjellbygd kommune - innspill" == t for t in texts), "running header leaked into body"
+    assert not any(t == "Fjellbygd kommune - innspill" for t in texts), "running header leaked into body"
     under_q2 = [s for s in segments if s["heading_path"][:1] == ["2. Hvilke tiltak foreslår dere?"]]
     assert under_q2, "segments under question 2 carry it in their heading path"
 
