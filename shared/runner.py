@@ -64,11 +64,12 @@ class Stack:
             )
         self.broker = start_tansu(int(port), host=host, log_path=self.log_dir / "broker.log")
 
-    def start_service(self, service: str, name: str | None = None, port: int | None = None) -> str:
+    def start_service(self, service: str, name: str | None = None, port: int | None = None,
+                      extra_env: dict[str, str] | None = None) -> str:
         """Start ``services.<service>`` as process ``name`` (default: the service name). A replica gets its
-        own name and HTTP port and joins the same consumer group."""
+        own name and HTTP port and joins the same consumer group; ``extra_env`` overrides settings."""
         name = name or service
-        env = self.env()
+        env = {**self.env(), **(extra_env or {})}
         if port is not None:
             env[f"INNSPILL_{service.upper()}_PORT"] = str(port)
         self.ports[name] = port or self.port(service)
