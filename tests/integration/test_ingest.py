@@ -138,3 +138,24 @@ async def test_drop_folder_keeps_file_while_broker_is_down(tmp_path: Path) -> No
     folder = DropFolder(down.drop_dir, Receiver(down, Publisher(down, "t"), LocalBlobStore(down.blob_dir)))
     assert await folder.handle(down.drop_dir / "brev.pdf") == "retry"
     assert (down.drop_dir / "brev.pdf").is_file()
+
+
+async def test_size_limit_is_enforced_while_streaming_without_content_length(settings: Settings) -> None:
+    """A chunked upload (no Content-Length) is cut off at the limit, not read to the end first."""
+    small = settings.model_copy(update={"max_upload_bytes": 100_000})
+    await ensure_topics(small)
+    sent = {"bytes": 0}
+
+    async def body() -> AsyncIterator[bytes]:
+        yield (b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.pdf\"\r\n"
+               b"Content-Type: application/pdf\r\n\r\n%PDF-1.4\n")
+        for _ in range(200):  # 200 x 64 KiB = 12.5 MiB offered
+            sent["bytes"] += 65536
+            yield b"0" * 65536
+        yield b"\r\n--XyZ--\r\n"
+
+    async for client in _client(small):
+        resp = await client.post("/documents", content=body(),
+                                 headers={"content-type": "multipart/form-data; boundary=XyZ"})
+        assert resp.status_code == 413 and resp.json()["error"] == "too_large"
+    assert sent["bytes"] < 1_000_000, "the server stopped reading soon after the limit"
