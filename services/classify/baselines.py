@@ -31,6 +31,7 @@ def comparison_notes(card: dict[str, Any], baselines: dict[str, Any]) -> list[st
         if other and other["macro_f1"] > mine["macro_f1"]:
             notes.append(
                 f"- The {name} baseline beats this model on the {split} set "
-                f"(macro-F1 {other['macro_f1']:.3f} vs {mine['macro_f1']:.3f})."
+                f"(macro-F1 {other['macro_f1']:.3f} vs {mine['macro_f1']:.3f}); for why, see "
+                "services/classify/README.md, \"Why the baseline wins\"."
             )
     return notes

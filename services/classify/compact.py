@@ -7,7 +7,6 @@ documents are never read here.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,7 +95,7 @@ def pretrain_mlm(
     )
     total = epochs * len(loader)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _warmup_linear(total, warmup=max(1, total // 10)))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_linear(total, warmup=max(1, total // 10)))
     model.train()
     step = 0
     for _ in range(epochs):
@@ -114,7 +113,7 @@ def pretrain_mlm(
     return out_dir
 
 
-def _warmup_linear(total: int, warmup: int) -> Callable[[int], float]:
+def warmup_linear(total: int, warmup: int) -> Callable[[int], float]:
     def factor(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
@@ -122,11 +121,3 @@ def _warmup_linear(total: int, warmup: int) -> Callable[[int], float]:
 
     return factor
 
-
-def cosine_factor(total: int, warmup: int) -> Callable[[int], float]:
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
-
-    return factor

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers.utils import logging as hf_logging
 
-from services.classify.compact import MAX_LENGTH, _warmup_linear
+from services.classify.compact import MAX_LENGTH, warmup_linear
 from services.classify.data import Example
 from services.classify.determinism import make_deterministic, seeded_generator
 from services.classify.schema import heading_text
@@ -34,6 +35,7 @@ def fine_tune(
     """Train and save a BertForSequenceClassification with its tokenizer in ``out_dir``."""
     make_deterministic(seed, threads)
     tok = AutoTokenizer.from_pretrained(str(base))
+    hf_logging.set_verbosity_error()  # a fresh classifier head on a masked-LM base is expected, not news
     model = AutoModelForSequenceClassification.from_pretrained(
         str(base), num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id=LABEL2ID,
     )
@@ -51,7 +53,7 @@ def fine_tune(
     loss_fn = torch.nn.CrossEntropyLoss(weight=class_weights(examples) if weighted else None)
     total = epochs * len(loader)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, _warmup_linear(total, warmup=max(1, total // 10)))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_linear(total, warmup=max(1, total // 10)))
     model.train()
     step = 0
     for _ in range(epochs):

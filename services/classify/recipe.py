@@ -134,7 +134,7 @@ def train_bert(out: Path, splits: Splits, *, base: str | Path, epochs: int = 6, 
         try:
             manifest["onnx"] = export_onnx(out)
             manifest["runtime"] = "onnx"
-        except Exception as exc:  # noqa: BLE001 - the torch path still works; say why ONNX is absent
+        except Exception as exc:  # the torch path still works; the card says why ONNX is absent
             notes.append(f"- ONNX export failed ({type(exc).__name__}: {exc}); serving with PyTorch.")
     recipe = {"base": str(base), "epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed,
               "threads": threads, "loss": "cross-entropy with balanced class weights",

@@ -26,7 +26,7 @@ from shared.topics import topics_for
 
 log = logging.getLogger(__name__)
 
-APP_ID = "innspill-classify"
+APP_ID = "classify"
 STAGE = "classify"
 SOURCE = "innspill/classify"
 DRAIN_S = 30.0
@@ -61,9 +61,14 @@ class SegmentClassifier:
         """One micro-batch. Waits out a lost broker (nothing is dead-lettered for that); a batch that
         keeps failing otherwise is redone one record at a time so only the bad record is parked."""
         delay = self.settings.retry_backoff_s
+        good: list[tuple[Any, Envelope[Any]]] | None = None
         while True:
             try:
-                await self._handle_once(events)
+                if good is None:  # decode (and dead-letter poison) once, also when the batch is retried
+                    good = await decode_batch(stage=STAGE, events=events, expect=SegmentExtracted,
+                                              publisher=self.publisher)
+                    metrics.DEAD_LETTERED.inc(len(events) - len(good))
+                await self._classify_batch(good)
                 return
             except asyncio.CancelledError:
                 raise
@@ -72,9 +77,7 @@ class SegmentClassifier:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
 
-    async def _handle_once(self, events: Sequence[Any]) -> None:
-        good = await decode_batch(stage=STAGE, events=events, expect=SegmentExtracted, publisher=self.publisher)
-        metrics.DEAD_LETTERED.inc(len(events) - len(good))
+    async def _classify_batch(self, good: list[tuple[Any, Envelope[Any]]]) -> None:
         if not good:
             return
         try:

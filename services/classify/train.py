@@ -28,7 +28,9 @@ from services.classify.baselines import baseline_scores, comparison_notes
 from services.classify.card import write_card
 from services.classify.data import GOLD_PATH, LABELLED_DIR
 
-app = typer.Typer(add_completion=False, help=__doc__, no_args_is_help=True)
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=(
+    "Train classify models. Every model directory gets innspill_model.json, MODEL_CARD.md and metrics.json "
+    "with scores on the held-out split and on ../shared/seeds/gold.jsonl when present."))
 console = Console(stderr=True)
 
 Labelled = Annotated[Path, typer.Option(help="folder of labelled *.jsonl files")]
