@@ -6,7 +6,10 @@ event loop, so HTTP endpoints and agents share state and shut down together on S
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import faust
@@ -111,3 +114,22 @@ async def decode_batch(*, stage: str, events: Any, expect: type, publisher: Any)
         except EventError as exc:
             await publisher.dead_letter(stage, msg.topic, event.key, event.value, str(exc), msg.partition, msg.offset)
     return good
+
+
+async def run_batches(
+    stream: Any, size: int, within_s: float, handle: Callable[[Sequence[Any]], Awaitable[None]], drain_s: float
+) -> None:
+    """Feed ``stream`` to ``handle`` in micro-batches of up to ``size`` events or ``within_s`` seconds.
+
+    faust's ``take_events`` acks a batch when the loop body ends, also when it ends by cancellation
+    (shutdown). The batch in flight is therefore shielded and given ``drain_s`` to finish its output
+    before the cancellation goes on, so a stop never acks work that was not done.
+    """
+    async for events in stream.take_events(size, within=within_s):
+        task = asyncio.ensure_future(handle(events))
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=drain_s)
+            raise

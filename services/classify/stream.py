@@ -7,7 +7,6 @@ classification was acknowledged by the broker and every bad one was dead-lettere
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -21,7 +20,7 @@ from services.classify.schema import Item
 from shared.events import Envelope, SegmentClassified, SegmentExtracted, make_event
 from shared.kafka import BrokerUnavailable, Publisher, with_retries
 from shared.settings import Settings
-from shared.streams import decode_batch, guarded, make_faust_app, raw_topic
+from shared.streams import decode_batch, guarded, make_faust_app, raw_topic, run_batches
 from shared.topics import topics_for
 
 log = logging.getLogger(__name__)
@@ -102,15 +101,6 @@ def build_faust_app(settings: Settings, publisher: Publisher, inference: Inferen
 
     @app.agent(raw_topic(app, topics_for(settings).segments_extracted), name=f"{APP_ID}.segments")
     async def classify_segments(stream: Any) -> None:
-        async for events in stream.take_events(settings.classify_batch_size, within=within):
-            # take_events acks the batch when this body ends, also when it ends by cancellation, so an
-            # in-flight batch is shielded and given time to publish its output on shutdown.
-            task = asyncio.ensure_future(worker.handle(events))
-            try:
-                await asyncio.shield(task)
-            except asyncio.CancelledError:
-                with contextlib.suppress(Exception, asyncio.CancelledError):
-                    await asyncio.wait_for(task, timeout=DRAIN_S)
-                raise
+        await run_batches(stream, settings.classify_batch_size, within, worker.handle, DRAIN_S)
 
     return app

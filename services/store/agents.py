@@ -26,7 +26,7 @@ from shared.events import DocumentExtracted, DocumentFailed, DocumentReceived, E
 from shared.kafka import Publisher
 from shared.settings import Settings
 from shared.stream_runner import StreamRunner
-from shared.streams import guarded, make_faust_app, raw_topic
+from shared.streams import guarded, make_faust_app, raw_topic, run_batches
 from shared.topics import topics_for
 
 log = logging.getLogger(__name__)
@@ -139,16 +139,7 @@ def _collector(box: list[Envelope[Any]]) -> Callable[[Envelope[Any]], Awaitable[
 
 def _agent_for(feed: Feed, writer: BatchWriter) -> Callable[[Any], Awaitable[None]]:
     async def agent(stream: Any) -> None:
-        async for events in stream.take_events(BATCH_MAX, BATCH_WITHIN_S):
-            # take_events acks the batch when this body ends, even when it ends by cancellation.
-            # Shielding lets an in-flight batch reach the database before that happens on shutdown.
-            task = asyncio.ensure_future(writer.handle(feed, events))
-            try:
-                await asyncio.shield(task)
-            except asyncio.CancelledError:
-                with contextlib.suppress(Exception, asyncio.CancelledError):
-                    await asyncio.wait_for(task, timeout=DRAIN_S)
-                raise
+        await run_batches(stream, BATCH_MAX, BATCH_WITHIN_S, lambda events: writer.handle(feed, events), DRAIN_S)
 
     agent.__name__ = agent.__qualname__ = f"store_{feed.kind.replace('.', '_')}"
     return agent
