@@ -9,7 +9,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from services.store import schemas
 from services.store.exports import csv_chunks, xlsx_bytes
-from services.store.repository import Repository, SegmentFilter
+from services.store.repository import MAX_OFFSET, Repository, SegmentFilter
 from services.store.status import Status
 from shared.events import Label
 from shared.http import ApiError
@@ -17,7 +17,7 @@ from shared.http import ApiError
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size")]
-Offset = Annotated[int, Query(ge=0, description="Items to skip")]
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")]
 
 
 def segment_filter(

@@ -42,6 +42,10 @@ _CHUNK = 500
 T = TypeVar("T")
 
 
+#: Largest page offset accepted; databases take 64-bit offsets at most, so more is a client error.
+MAX_OFFSET = 2**31 - 1
+
+
 def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]

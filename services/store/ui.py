@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
-from services.store.repository import Repository, SegmentFilter
+from services.store.repository import MAX_OFFSET, Repository, SegmentFilter
 from services.store.status import STATUSES
 from shared.events import LABELS
 from shared.http import token_matches
@@ -137,7 +137,7 @@ def install_ui(app: FastAPI, repo: Repository, settings: Settings) -> None:
         status: str | None = None,
         sender: str | None = None,
         q: Annotated[str | None, Query(max_length=200)] = None,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> HTMLResponse:
         error = None
         if status and status not in STATUSES:
@@ -171,7 +171,7 @@ def install_ui(app: FastAPI, repo: Repository, settings: Settings) -> None:
         q: Annotated[str | None, Query(max_length=200)] = None,
         sender: str | None = None,
         document_id: str | None = None,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> HTMLResponse:
         error = None
         if label and label not in LABELS:
