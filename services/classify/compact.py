@@ -93,22 +93,7 @@ def pretrain_mlm(
         [dict(e) for e in enc], batch_size=batch_size, shuffle=True, collate_fn=collator,
         generator=seeded_generator(seed),
     )
-    total = epochs * len(loader)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_linear(total, warmup=max(1, total // 10)))
-    model.train()
-    step = 0
-    for _ in range(epochs):
-        for batch in loader:
-            loss = model(**batch).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad()
-            step += 1
-            if progress:
-                progress(step, total, float(loss.detach()))
+    train_loop(model, loader, epochs, lr, lambda batch: model(**batch).loss, progress)
     model.save_pretrained(out_dir)
     return out_dir
 
@@ -121,3 +106,29 @@ def warmup_linear(total: int, warmup: int) -> Callable[[int], float]:
 
     return factor
 
+
+def train_loop(
+    model: torch.nn.Module,
+    loader: torch.utils.data.DataLoader,
+    epochs: int,
+    lr: float,
+    loss_of: Callable[[dict[str, torch.Tensor]], torch.Tensor],
+    progress: Callable[[int, int, float], None] | None,
+) -> None:
+    """AdamW with linear warm-up/decay and gradient clipping: the loop pretraining and fine-tuning share."""
+    total = epochs * len(loader)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_linear(total, warmup=max(1, total // 10)))
+    model.train()
+    step = 0
+    for _ in range(epochs):
+        for batch in loader:
+            loss = loss_of(batch)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+            step += 1
+            if progress:
+                progress(step, total, float(loss.detach()))

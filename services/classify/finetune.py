@@ -11,7 +11,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
-from services.classify.compact import MAX_LENGTH, warmup_linear
+from services.classify.compact import MAX_LENGTH, train_loop
 from services.classify.data import Example
 from services.classify.determinism import make_deterministic, seeded_generator
 from services.classify.schema import heading_text
@@ -51,23 +51,12 @@ def fine_tune(
         rows, batch_size=batch_size, shuffle=True, collate_fn=collate, generator=seeded_generator(seed)
     )
     loss_fn = torch.nn.CrossEntropyLoss(weight=class_weights(examples) if weighted else None)
-    total = epochs * len(loader)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, warmup_linear(total, warmup=max(1, total // 10)))
-    model.train()
-    step = 0
-    for _ in range(epochs):
-        for batch in loader:
-            labels = batch.pop("labels")
-            loss = loss_fn(model(**batch).logits, labels)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            sched.step()
-            opt.zero_grad()
-            step += 1
-            if progress:
-                progress(step, total, float(loss.detach()))
+
+    def loss_of(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        labels = batch.pop("labels")
+        return loss_fn(model(**batch).logits, labels)
+
+    train_loop(model, loader, epochs, lr, loss_of, progress)
     model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)
