@@ -29,13 +29,15 @@ def up() -> None:
     explicit = "INNSPILL_KAFKA_BOOTSTRAP" in os.environ
     log_dir = settings.data_dir / "logs"
     started = time.monotonic()
-    stopping = {"flag": False}
 
-    def _stop(*_: object) -> None:
-        stopping["flag"] = True
+    def _interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
 
     console.print("starting broker, topics and services ...")
-    signal.signal(signal.SIGTERM, _stop)
+    # Explicit handlers: Ctrl-C, kill and a closed terminal all stop cleanly, also when the process was
+    # started in the background (which can inherit SIGINT as ignored).
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupt)
     try:
         with running_stack(settings, log_dir, explicit) as stack:
             table = Table(title=f"innspill is up ({time.monotonic() - started:.1f}s)")
@@ -48,15 +50,12 @@ def up() -> None:
             console.print(f"Upload:  curl -F file=@brev.pdf {stack.url('ingest')}/documents")
             console.print(f"Drop folder: {settings.drop_dir.resolve()}   Logs: {log_dir.resolve()}")
             console.print("Ctrl-C stops everything.")
-            while not stopping["flag"]:
-                dead = stack.dead()
-                if dead:
-                    console.print(f"[red]stopped unexpectedly: {', '.join(dead)}; see {log_dir}[/red]")
-                    raise typer.Exit(1)
+            while not (dead := stack.dead()):
                 time.sleep(0.5)
-            console.print("stopping ...")
+            console.print(f"[red]stopped unexpectedly: {', '.join(dead)}; see {log_dir}[/red]")
+            raise typer.Exit(1)
     except KeyboardInterrupt:
-        console.print("stopping ...")
+        pass  # running_stack has stopped everything on the way out
     console.print("stopped.")
 
 

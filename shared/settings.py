@@ -43,7 +43,7 @@ class Settings(BaseSettings):
     retry_backoff_s: float = 0.5
 
     # Ingest
-    max_upload_bytes: int = 50 * 1024 * 1024
+    max_upload_bytes: int = 50_000_000  # 50 MB (decimal): "over 50 MB" is refused in either reading
     drop_poll_ms: int = 500
 
     # Extract
