@@ -10,7 +10,8 @@ COPY shared ./shared
 COPY services ./services
 RUN pip install torch==2.13.0 \
  && pip install .
-RUN useradd --create-home --uid 10001 innspill && mkdir -p /data && chown innspill /data
+RUN useradd --create-home --uid 10001 innspill \
+ && mkdir -p /data/models /app/models && chown -R innspill /data /app/models
 USER innspill
 VOLUME ["/data"]
 
@@ -23,8 +24,11 @@ EXPOSE 8002
 CMD ["python", "-m", "services.extract"]
 
 FROM base AS classify
+# The default model is trained into the image by the project's recipe (deterministic, offline, about a
+# minute), so every replica of `--scale classify=N` serves the same model and none trains at start.
 COPY --chown=innspill data ./data
-COPY --chown=innspill models ./models
+ENV INNSPILL_MODEL_DIR=/app/models/default
+RUN python -m shared.cli ensure-model
 EXPOSE 8003
 CMD ["sh", "-c", "python -m shared.cli ensure-model && exec python -m services.classify"]
 

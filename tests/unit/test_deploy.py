@@ -48,3 +48,26 @@ def test_service_targets_exist_in_dockerfile() -> None:
         build = svc.get("build")
         if build:
             assert build["target"] in targets, name
+
+
+def test_every_dockerfile_copy_source_is_in_the_repository() -> None:
+    """A COPY of a path the repository lacks fails the image build; nothing here can run docker build."""
+    for line in (REPO / "Dockerfile").read_text().splitlines():
+        words = line.split()
+        if not words or words[0] != "COPY":
+            continue
+        sources = [w for w in words[1:-1] if not w.startswith("--")]
+        for src in sources:
+            assert (REPO / src).exists(), f"Dockerfile copies {src!r}, which the repository does not have"
+
+
+def test_classify_replicas_share_the_model_built_into_the_image() -> None:
+    """Replicas must not train at start (they would race on one directory): the model dir in compose is
+    the one the classify image's build step filled."""
+    dockerfile = (REPO / "Dockerfile").read_text()
+    classify_stage = dockerfile.split("AS classify", 1)[1].split("\nFROM ", 1)[0]
+    baked = re.search(r"ENV INNSPILL_MODEL_DIR=(\S+)", classify_stage)
+    assert baked and "RUN python -m shared.cli ensure-model" in classify_stage
+    env = _compose()["services"]["classify"]["environment"]
+    assert env["INNSPILL_MODEL_DIR"] == baked.group(1)
+    assert env["INNSPILL_KAFKA_BOOTSTRAP"] == "kafka:9092"  # the shared settings are merged in
