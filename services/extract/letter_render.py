@@ -1,0 +1,326 @@
+"""Render a labelled letter (``data/labelled/*.jsonl`` rows) to PDF the way an office suite would.
+
+Each letter becomes a flat ODT: letterhead lines at the top of page 1, a running header and a
+"Side X av Y" footer on every page, a bold title, bold headings and questions, wrapped body text, real
+bullet and numbered lists, ruled tables with a header row, and real footnotes anchored where the text
+carries their mark. LibreOffice converts a whole folder of them to PDF in one headless run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import tempfile
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from services.extract.render import soffice
+
+_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+<office:document xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+ xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0"
+ xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+ xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+ xmlns:fo="urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0"
+ xmlns:svg="urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0"
+ office:version="1.2" office:mimetype="application/vnd.oasis.opendocument.text">
+ <office:font-face-decls>
+  <style:font-face style:name="Liberation Sans" svg:font-family="'Liberation Sans'"
+   style:font-family-generic="swiss"/>
+ </office:font-face-decls>
+ <office:styles>
+  <style:default-style style:family="paragraph">
+   <style:paragraph-properties fo:margin-top="0cm" fo:margin-bottom="0cm" fo:orphans="2" fo:widows="2"/>
+   <style:text-properties style:font-name="Liberation Sans" fo:font-size="11pt" fo:language="{lang}"
+    fo:country="NO" fo:hyphenate="false"/>
+  </style:default-style>
+  <style:style style:name="Standard" style:family="paragraph"/>
+  <style:style style:name="Body" style:family="paragraph">
+   <style:paragraph-properties fo:margin-bottom="0.21cm" fo:text-align="{align}" fo:line-height="115%"/>
+  </style:style>
+  <style:style style:name="Letterhead" style:family="paragraph">
+   <style:text-properties fo:font-size="10pt" fo:font-weight="{letterhead_weight}"/>
+  </style:style>
+  <style:style style:name="Date" style:family="paragraph">
+   <style:paragraph-properties fo:margin-top="0.4cm" fo:text-align="end"/>
+  </style:style>
+  <style:style style:name="Reference" style:family="paragraph">
+   <style:paragraph-properties fo:margin-top="0.2cm" fo:margin-bottom="0.2cm"/>
+  </style:style>
+  <style:style style:name="Title" style:family="paragraph">
+   <style:paragraph-properties fo:margin-top="0.5cm" fo:margin-bottom="0.35cm" fo:keep-with-next="always"/>
+   <style:text-properties fo:font-size="14pt" fo:font-weight="bold"/>
+  </style:style>
+  <style:style style:name="Heading1" style:family="paragraph">
+   <style:paragraph-properties fo:margin-top="0.42cm" fo:margin-bottom="0.14cm" fo:keep-with-next="always"/>
+   <style:text-properties fo:font-size="12pt" fo:font-weight="bold"/>
+  </style:style>
+  <style:style style:name="Heading2" style:family="paragraph">
+   <style:paragraph-properties fo:margin-top="0.3cm" fo:margin-bottom="0.1cm" fo:keep-with-next="always"/>
+   <style:text-properties fo:font-weight="bold"/>
+  </style:style>
+  <style:style style:name="ListPara" style:family="paragraph">
+   <style:paragraph-properties fo:margin-bottom="0.08cm" fo:line-height="115%"/>
+  </style:style>
+  <style:style style:name="Closing" style:family="paragraph">
+   <style:paragraph-properties fo:margin-top="0.5cm" fo:margin-bottom="0.9cm"/>
+  </style:style>
+  <style:style style:name="TableText" style:family="paragraph">
+   <style:text-properties fo:font-size="10pt"/>
+  </style:style>
+  <style:style style:name="TableHead" style:family="paragraph">
+   <style:text-properties fo:font-size="10pt" fo:font-weight="bold"/>
+  </style:style>
+  <style:style style:name="Footnote" style:family="paragraph">
+   <style:paragraph-properties fo:margin-left="0.5cm" fo:text-indent="-0.5cm"/>
+   <style:text-properties fo:font-size="9pt"/>
+  </style:style>
+  <style:style style:name="Header" style:family="paragraph">
+   <style:text-properties fo:font-size="9pt"/>
+  </style:style>
+  <style:style style:name="Footer" style:family="paragraph">
+   <style:paragraph-properties fo:text-align="center"/>
+   <style:text-properties fo:font-size="9pt"/>
+  </style:style>
+  <text:list-style style:name="Bullets">
+   <text:list-level-style-bullet text:level="1" text:bullet-char="{bullet}">
+    <style:list-level-properties text:list-level-position-and-space-mode="label-alignment">
+     <style:list-level-label-alignment text:label-followed-by="listtab" text:list-tab-stop-position="1.1cm"
+      fo:text-indent="-0.5cm" fo:margin-left="1.1cm"/>
+    </style:list-level-properties>
+   </text:list-level-style-bullet>
+  </text:list-style>
+  <text:list-style style:name="Numbers">
+   <text:list-level-style-number text:level="1" style:num-format="1" style:num-suffix=".">
+    <style:list-level-properties text:list-level-position-and-space-mode="label-alignment">
+     <style:list-level-label-alignment text:label-followed-by="listtab" text:list-tab-stop-position="1.1cm"
+      fo:text-indent="-0.6cm" fo:margin-left="1.1cm"/>
+    </style:list-level-properties>
+   </text:list-level-style-number>
+  </text:list-style>
+  <text:notes-configuration text:note-class="footnote" style:num-format="1" text:start-value="0"
+   text:footnotes-position="page" text:start-numbering-at="document"/>
+ </office:styles>
+ <office:automatic-styles>
+  <style:style style:name="Tbl" style:family="table">
+   <style:table-properties style:width="16cm" table:align="margins" fo:margin-top="0.15cm"
+    fo:margin-bottom="0.3cm"/>
+  </style:style>
+  <style:style style:name="Cell" style:family="table-cell">
+   <style:table-cell-properties fo:border="0.5pt solid #000000" fo:padding="0.1cm"/>
+  </style:style>
+  <style:style style:name="HeadCell" style:family="table-cell">
+   <style:table-cell-properties fo:border="0.5pt solid #000000" fo:padding="0.1cm" fo:background-color="#d9d9d9"/>
+  </style:style>
+  <style:page-layout style:name="pm1">
+   <style:page-layout-properties fo:page-width="21cm" fo:page-height="29.7cm" fo:margin-top="1.2cm"
+    fo:margin-bottom="1.2cm" fo:margin-left="2.5cm" fo:margin-right="2.5cm"/>
+   <style:header-style><style:header-footer-properties fo:min-height="0cm" fo:margin-bottom="0.8cm"/>
+   </style:header-style>
+   <style:footer-style><style:header-footer-properties fo:min-height="0cm" fo:margin-top="0.6cm"/>
+   </style:footer-style>
+  </style:page-layout>
+ </office:automatic-styles>
+ <office:master-styles>
+  <style:master-page style:name="Standard" style:page-layout-name="pm1">
+   <style:header><text:p text:style-name="Header">{header}</text:p></style:header>
+   <style:footer><text:p text:style-name="Footer">Side <text:page-number text:select-page="current"/> av
+ <text:page-count/></text:p></style:footer>
+  </style:master-page>
+ </office:master-styles>
+ <office:body><office:text>
+"""
+_TAIL = " </office:text></office:body>\n</office:document>\n"
+
+_STYLE = {"letterhead": "Letterhead", "date": "Date", "reference": "Reference", "title": "Title",
+          "closing": "Closing", "signature": "Standard"}
+_TABLE = ("table_header", "table_cell")
+_NUMBER = re.compile(r"^(\d{1,2})\.\s+")
+
+Row = dict
+#: Row index -> (start, end, note xml) for every footnote anchored in that row's text.
+Anchors = dict[int, list[tuple[int, int, str]]]
+
+
+def read_letters(paths: Iterable[Path]) -> dict[str, list[Row]]:
+    """Labelled rows of each letter, by document name, in ``seq`` order."""
+    letters: dict[str, list[Row]] = {}
+    for path in paths:
+        for line in Path(path).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                letters.setdefault(row["doc"], []).append(row)
+    return {doc: sorted(rows, key=lambda r: r["seq"]) for doc, rows in letters.items()}
+
+
+def running_header(rows: list[Row]) -> str:
+    """The header line on every page (page furniture)."""
+    nynorsk = rows[0].get("lang") == "nn"
+    return f"{'Høyringsinnspel frå' if nynorsk else 'Høringsinnspill fra'} {rows[0].get('sender', '')}".strip()
+
+
+def _note(row: Row, mark: str) -> str:
+    body = escape(row["text"][len(mark):].strip())
+    label = "" if mark.isdigit() else f' text:label="{escape(mark)}"'
+    return (f'<text:note text:note-class="footnote"><text:note-citation{label}>{escape(mark)}'
+            f'</text:note-citation><text:note-body><text:p text:style-name="Footnote">{body}</text:p>'
+            "</text:note-body></text:note>")
+
+
+def _anchors(rows: list[Row]) -> Anchors:
+    """Anchor each footnote at its mark ("…hjemme»1 ved") in the nearest earlier row that has one, else
+    at the end of the nearest earlier text row."""
+    out: Anchors = {}
+    for i, row in enumerate(rows):
+        if row["kind"] != "footnote" or not row["text"].split():
+            continue
+        mark = row["text"].split()[0]
+        pattern = re.compile(rf"(?<=[^\s\d]){re.escape(mark)}(?!\d)")
+        earlier = [j for j in range(i - 1, -1, -1) if rows[j]["kind"] not in ("footnote", "table_header")]
+        for j in earlier:
+            m = pattern.search(rows[j]["text"])
+            if m:
+                out.setdefault(j, []).append((m.start(), m.end(), _note(row, mark)))
+                break
+        else:
+            j = next((j for j in earlier if rows[j]["kind"] in ("paragraph", "lead_in", "bullet", "table_cell")),
+                     earlier[0] if earlier else None)
+            if j is not None:
+                end = len(rows[j]["text"])
+                out.setdefault(j, []).append((end, end, _note(row, mark)))
+    return out
+
+
+def _inline(text: str, notes: list[tuple[int, int, str]]) -> str:
+    out, at = [], 0
+    for start, end, xml in sorted(notes):
+        out += [escape(text[at:start]), xml]
+        at = end
+    return "".join([*out, escape(text[at:])])
+
+
+def _para(style: str, content: str) -> str:
+    return f'  <text:p text:style-name="{style}">{content}</text:p>\n'
+
+
+def _list(items: list[tuple[int, Row]], anchors: Anchors) -> str:
+    """A bullet list, or a numbered list where the items are written "1. …", "2. …" in sequence."""
+    numbers = [_NUMBER.match(r["text"]) for _, r in items]
+    numbered = all(numbers) and all(int(m.group(1)) == int(numbers[0].group(1)) + k  # type: ignore[union-attr]
+                                    for k, m in enumerate(numbers))
+    out = [f'  <text:list text:style-name="{"Numbers" if numbered else "Bullets"}">']
+    for k, ((i, row), m) in enumerate(zip(items, numbers)):
+        cut = m.end() if numbered and m else 0
+        notes = [(s - cut, e - cut, x) for s, e, x in anchors.get(i, [])]
+        start = f' text:start-value="{m.group(1)}"' if numbered and m and k == 0 else ""
+        out.append(f"<text:list-item{start}>{_para('ListPara', _inline(row['text'][cut:], notes)).strip()}"
+                   "</text:list-item>")
+    return "\n".join(out) + "</text:list>\n"
+
+
+def _table(items: list[tuple[int, Row]], anchors: Anchors) -> str:
+    """A ruled table: the ``table_header`` rows as a repeated header row, then cells by row and column.
+    A header row with fewer texts than columns lets its last text span the rest."""
+    heads = [r for _, r in items if r["kind"] == "table_header"]
+    cells: dict[int, dict[int, list[str]]] = {}
+    for i, row in items:
+        if row["kind"] == "table_cell":
+            para = _para("TableText", _inline(row["text"], anchors.get(i, [])))
+            cells.setdefault(int(row.get("row", 0)), {}).setdefault(int(row.get("col", 0)), []).append(para)
+    ncols = max([len(heads)] + [c + 1 for cols in cells.values() for c in cols])
+    out = [f'  <table:table table:style-name="Tbl"><table:table-column table:number-columns-repeated="{ncols}"/>\n']
+    if heads:
+        out.append("<table:table-header-rows><table:table-row>")
+        for k, head in enumerate(heads):
+            span = ncols - len(heads) + 1 if k == len(heads) - 1 else 1
+            out.append(f'<table:table-cell table:style-name="HeadCell" table:number-columns-spanned="{span}" '
+                       f'office:value-type="string">{_para("TableHead", escape(head["text"])).strip()}'
+                       "</table:table-cell>" + "<table:covered-table-cell/>" * (span - 1))
+        out.append("</table:table-row></table:table-header-rows>\n")
+    for r in sorted(cells):
+        out.append("<table:table-row>")
+        for c in range(ncols):
+            content = "".join(cells[r].get(c, [])) or _para("TableText", "")
+            out.append(f'<table:table-cell table:style-name="Cell" office:value-type="string">{content}'
+                       "</table:table-cell>")
+        out.append("</table:table-row>\n")
+    return "".join(out) + "  </table:table>\n"
+
+
+def _runs(rows: list[Row]) -> list[tuple[str, list[tuple[int, Row]]]]:
+    """Consecutive rows grouped into lists, tables and single paragraphs (footnotes left out)."""
+    runs: list[tuple[str, list[tuple[int, Row]]]] = []
+    for i, row in enumerate(rows):
+        kind = row["kind"]
+        group = "list" if kind == "bullet" else "table" if kind in _TABLE else "para"
+        if kind == "footnote":
+            continue
+        last = runs[-1] if runs else None
+        if last and group != "para" and last[0] == group and not _new_table(last[1][-1][1], row):
+            last[1].append((i, row))
+        else:
+            runs.append((group, [(i, row)]))
+    return runs
+
+
+def _new_table(prev: Row, row: Row) -> bool:
+    """A header after body cells, or a row number going back, starts another table."""
+    if row["kind"] not in _TABLE:
+        return False
+    if row["kind"] == "table_header":
+        return prev["kind"] == "table_cell"
+    return prev["kind"] == "table_cell" and int(row.get("row", 0)) < int(prev.get("row", 0))
+
+
+def letter_fodt(rows: list[Row]) -> str:
+    """The flat ODT of one letter. Its body alignment, bullet glyph and letterhead weight vary by
+    document, deterministically: justified or ragged; "•" or, for a third, "–"; a bold letterhead for
+    another third."""
+    pick = zlib.crc32(rows[0]["doc"].encode()) if rows else 0
+    head = _HEAD.format(lang="nn" if rows and rows[0].get("lang") == "nn" else "nb",
+                        align="justify" if pick % 2 else "start", bullet="–" if pick % 3 == 0 else "•",
+                        letterhead_weight="bold" if pick % 3 == 1 else "normal",
+                        header=escape(running_header(rows)) if rows else "")
+    anchors = _anchors(rows)
+    body: list[str] = []
+    for group, items in _runs(rows):
+        if group == "list":
+            body.append(_list(items, anchors))
+        elif group == "table":
+            body.append(_table(items, anchors))
+        else:
+            i, row = items[0]
+            style = _STYLE.get(row["kind"], "Body")
+            if row["kind"] in ("heading", "question"):
+                style = "Heading2" if row.get("heading_path") else "Heading1"
+            body.append(_para(style, _inline(row["text"], anchors.get(i, []))))
+    return head + "".join(body) + _TAIL
+
+
+def render_letters(letters: dict[str, list[Row]], out_dir: Path, timeout_s: float = 900) -> dict[str, Path]:
+    """Write every letter as ``<name>.fodt`` in a scratch folder and convert the folder in one
+    LibreOffice run; returns name -> PDF path."""
+    exe = soffice()
+    if exe is None:
+        raise RuntimeError("LibreOffice is not installed")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in letters:
+        (out_dir / f"{name}.pdf").unlink(missing_ok=True)  # so a stale PDF cannot hide a failed one
+    with tempfile.TemporaryDirectory(prefix="innspill-letters-") as tmp:
+        src = Path(tmp) / "src"
+        src.mkdir()
+        for name, rows in letters.items():
+            (src / f"{name}.fodt").write_text(letter_fodt(rows), encoding="utf-8")
+        subprocess.run(
+            [exe, f"-env:UserInstallation=file://{Path(tmp) / 'profile'}", "--headless", "--norestore",
+             "--convert-to", "pdf", "--outdir", str(out_dir), *sorted(str(p) for p in src.glob("*.fodt"))],
+            check=True, capture_output=True, timeout=timeout_s, env={**os.environ, "HOME": tmp},
+        )
+    missing = [name for name in letters if not (out_dir / f"{name}.pdf").is_file()]
+    if missing:
+        raise RuntimeError(f"LibreOffice wrote no PDF for {missing}")
+    return {name: out_dir / f"{name}.pdf" for name in letters}
