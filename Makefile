@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH_WHEELS ?= /opt/wheels
 
-.PHONY: up test deps sysdeps model postgres lint bench clean
+.PHONY: up test deps sysdeps office model postgres lint bench clean
 
 ## Create the virtual environment and install the project with its test tools.
 deps: $(STAMP)
@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-## Optional system packages: Tesseract with Norwegian for OCR of scanned letters (needs root + apt).
+## Optional system packages (need root + apt): Tesseract with Norwegian for OCR of scanned letters.
 sysdeps:
 	@if command -v tesseract >/dev/null && tesseract --list-langs 2>/dev/null | grep -q '^nor$$'; then \
 	  echo "tesseract with Norwegian present"; \
@@ -30,6 +30,14 @@ sysdeps:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-nor >/dev/null) \
 	  || echo "WARNING: could not install tesseract; scanned PDFs will fail with no_text"; \
 	else echo "WARNING: tesseract-ocr-nor missing and cannot be installed; scanned PDFs will fail with no_text"; fi
+
+## LibreOffice (headless) for the extraction fidelity script and its tests (they skip without it).
+office:
+	@if command -v soffice >/dev/null; then echo "LibreOffice present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libreoffice-writer-nogui >/dev/null) \
+	  || echo "WARNING: could not install LibreOffice; fidelity figures fall back to reportlab"; \
+	else echo "WARNING: LibreOffice missing; fidelity figures fall back to reportlab"; fi
 
 ## Make sure the default classifier exists (trained offline by the project's recipe if missing).
 model: deps
@@ -46,7 +54,7 @@ postgres:
 	  || echo "WARNING: PostgreSQL is down and could not be started; its tests will be skipped"; fi
 
 ## Run the whole test suite (unit, integration on a real broker + database, end-to-end).
-test: deps sysdeps model postgres
+test: deps sysdeps office model postgres
 	$(PY) -m pytest -q -ra
 
 bench: deps model

@@ -117,25 +117,7 @@ class HeadingFinder:
     def mark_letter_parts(self) -> None:
         """Title, the letter's head above it, and everything from the closing greeting on."""
         first_page = [b for b in self.blocks if b.page == self.blocks[0].page] if self.blocks else []
-        title_at = None
-        for idx, b in enumerate(first_page[:12]):
-            if b.kind != PARAGRAPH:
-                continue
-            text = b.text
-            if self._numbered_question(b) or tr.word_count(text) > 20 or text.endswith(":"):
-                break
-            if tr.date_only(text) or _ADDRESSEE.match(text) or _REFERENCE.match(text):
-                continue
-            if self.typographic and not self._styled(b):
-                if tr.word_count(text) > 12 or len(b.lines) > 2:
-                    break
-                continue
-            if b.first.top > 0.6 * b.first.page_height:
-                break
-            if tr.word_count(text) < 2 and not text.isupper():
-                break  # one plain word ("Bakgrunn") opens a section; a title names the letter
-            title_at = idx
-            break
+        title_at = self._find_title(first_page)
         if title_at is not None:
             for b in first_page[:title_at]:
                 b.kind = LETTER
@@ -153,6 +135,38 @@ class HeadingFinder:
                 closing_page = None
             if closing_page is not None and b.kind in (PARAGRAPH, LIST_ITEM, LEAD_IN):
                 b.kind = LETTER
+
+    def _find_title(self, first_page: list[Block]) -> int | None:
+        """Index of the title among the first page's blocks. With typography, the most prominent styled
+        block above the body (a bold letterhead line loses to a larger title below it); without, the first
+        block that looks like one."""
+        candidates: list[int] = []
+        # A letter without headings still sets its title apart: one styled block is enough here.
+        typographic = self.typographic or any(
+            self._styled(b) and tr.word_count(b.text) <= 20 for b in first_page[:12]
+        )
+        for idx, b in enumerate(first_page[:12]):
+            if b.kind != PARAGRAPH:
+                continue
+            text = b.text
+            if self._numbered_question(b) or tr.word_count(text) > 20 or text.endswith(":"):
+                break
+            if tr.date_only(text) or _ADDRESSEE.match(text) or _REFERENCE.match(text):
+                continue
+            if typographic and not self._styled(b):
+                if len(b.lines) > 2 or (tr.is_terminated(text) and tr.word_count(text) > 6):
+                    break  # body text has started
+                continue
+            if b.first.top > 0.6 * b.first.page_height:
+                break
+            if tr.word_count(text) < 2 and not text.isupper():
+                break  # one plain word ("Bakgrunn") opens a section; a title names the letter
+            candidates.append(idx)
+            if not typographic:
+                break
+        if not candidates:
+            return None
+        return max(candidates, key=lambda i: (round(first_page[i].first.size * 2) / 2, -i))
 
     def mark_footnotes(self) -> None:
         """A block "2 Et tidsavgrenset ..." is a footnote when "…ord2" appears earlier in the text: the
@@ -183,7 +197,8 @@ class HeadingFinder:
                 not self.typographic and self._plain_heading_shape(b) and self._content_after(i)
                 and not self._sibling_short(i)
             ):
-                b.kind, b.level = HEADING, 1.0
+                # "3. Gode eksempler" is a sibling of "2. Hvilke tiltak ...?", not its child.
+                b.kind, b.level = HEADING, (0.0 if b.numbered else 1.0)
         self._rank_styles()
 
     def _bare_label(self, b: Block) -> bool:

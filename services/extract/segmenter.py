@@ -120,13 +120,29 @@ class _Builder:
             self.current is not None and self.current.bullet
         ) or self._short(a, b)
 
+    def _steps_out(self, block: Block, a: Line, b: Line) -> bool:
+        """The next line starts well left of where the block's lines start: a right-aligned or centred
+        line (a date, a signature) has ended, or a list item with a hanging indent is over."""
+        if a.page != b.page or a.ocr or b.ocr:
+            return False
+        if a.x0 - b.x0 > 0.25 * self.layout.width(a.page):
+            return True
+        if not block.bullet:
+            return False
+        glyph_x = block.first.x0
+        hanging = len(block.lines) >= 2 and block.lines[1].x0 > glyph_x + 0.5 * a.size
+        return b.x0 < glyph_x - 0.3 * a.size or (hanging and b.x0 < block.lines[1].x0 - 0.5 * a.size)
+
     def new_block(self, block: Block, a: Line, b: Line) -> bool:
-        big = self._pitches(a, b) > 1.45 and a.page == b.page
+        # A paragraph gap of a quarter line or more: Word and LibreOffice put 6-8 pt after a paragraph.
+        big = self._pitches(a, b) > 1.25 and a.page == b.page
         if a.page == b.page and abs(b.top - a.top) < 0.4 * max(a.size, 1.0):
             return True  # same row, another column chunk
         if a.page == b.page and b.top < a.top - 0.5 * a.size:
             return True  # text jumped up: a new column or a floating box
         if self._bullet_start(a, b):
+            return True
+        if self._steps_out(block, a, b) or tr.is_closing(b.text):
             return True
         if tr.is_url(b.text) or tr.is_url(a.text) and not tr.is_url_tail(b.text):
             return True
@@ -151,6 +167,8 @@ class _Builder:
             return terminated or big or self._short(a, b) or a.page != b.page
         if tr.starts_lower(b.text):
             return False
+        if block.bullet and a.page == b.page and self._short(a, b):
+            return True  # a list item's line that left room for the next word ended the item
         if block.numbered and at.endswith("?") and not big and b.text.rstrip().endswith("?"):
             return False  # a numbered question that asks two things in a row
         if a.page != b.page:
@@ -222,6 +240,14 @@ def _is_sentence_cell(text: str) -> bool:
     return tr.is_terminated(text) or tr.word_count(text) > 10
 
 
+def _is_header_cell(text: str) -> bool:
+    """A column header: a short label or a short question ("Kva er krevjande?"), not a sentence."""
+    words = tr.word_count(text)
+    if text.rstrip().endswith("?"):
+        return words <= 10
+    return words <= 10 and not tr.is_terminated(text)
+
+
 def table_blocks(table: Table, layout: Layout, vocab: Vocabulary) -> list[Block]:
     """One block per cell paragraph. A first row of short labels is the column header; a first column of
     short labels (no sentences) gives row labels. Both go into the heading path of the cells."""
@@ -232,7 +258,7 @@ def table_blocks(table: Table, layout: Layout, vocab: Vocabulary) -> list[Block]
     first = [_cell_text(c) for c in rows[0]]
     has_header = (
         len(rows) >= 2 and ncols >= 2 and sum(bool(t) for t in first) >= 2
-        and all(not t or (tr.word_count(t) <= 8 and not tr.is_terminated(t)) for t in first)
+        and all(not t or _is_header_cell(t) for t in first)
     )
     headers = first if has_header else [""] * ncols
     body_rows = rows[1:] if has_header else rows

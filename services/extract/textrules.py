@@ -15,7 +15,7 @@ _URLISH_END = re.compile(r"(?:https?://|www\.)\S*$", re.IGNORECASE)
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _CLOSING = re.compile(
     r"^(?:med\s+)?(?:vennlig|venleg|beste|varm)\s+helsing|^(?:med\s+)?(?:vennlig|venleg|beste)\s+hilsen|"
-    r"^med\s+hilsen|^hilsen\b|^helsing\b|^mvh\b",
+    r"^med\s+(?:hilsen|helsing)\b|^hilsen\b|^helsing\b|^mvh\b",
     re.IGNORECASE,
 )
 _MONTHS = (

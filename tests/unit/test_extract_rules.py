@@ -158,3 +158,65 @@ def test_numbered_question_over_two_lines_with_sub_question() -> None:
     assert blocks[0].kind == QUESTION
     assert blocks[0].text.endswith("bærekraftige tjenester? Hva gjør dere konkret?")
     assert paths[1] == [blocks[0].text]
+
+
+def test_paragraph_space_of_office_documents_splits_paragraphs() -> None:
+    """6 pt after a paragraph at a 14.5 pt pitch (Word/LibreOffice defaults): full last line, still a break."""
+    lines, top = [], 100.0
+    for para in range(2):
+        for n in range(3):
+            text = f"Avsnitt {para} linje {n} har full bredde og slutter med punktum her{'.' if n == 2 else ''}"
+            lines.append(line(text, top, x1=RIGHT))
+            top += 14.5
+        top += 6.0
+    blocks, _ = blocks_of([lines])
+    assert len(blocks) == 2 and all(len(b.lines) == 3 for b in blocks)
+
+
+def test_right_aligned_date_and_closing_after_a_list_stand_alone() -> None:
+    pages = [[
+        line("Bergen, 14. november 2023", 100, x0=400.0, x1=RIGHT),
+        line("Til Helse- og omsorgsdepartementet – vår ref. 23/1234", 114.5),
+        line("Vi foreslår at kommunene får hjelp med følgende oppgaver i årene som kommer:", 150, x1=RIGHT),
+        line("• felles opplæring av nyansatte i hjemmetjenesten", 164.5, x0=90.0),
+        line("• felles journal for legevakt og fastleger i regionen", 179.0, x0=90.0),
+        line("Med vennlig hilsen", 193.5),
+    ]]
+    blocks, _ = blocks_of(pages)
+    texts = [b.text for b in blocks]
+    assert texts[0] == "Bergen, 14. november 2023"
+    assert texts[-1] == "Med vennlig hilsen"
+    assert "felles journal for legevakt og fastleger i regionen" in texts
+
+
+def test_list_item_with_hanging_indent_ends_where_the_margin_text_starts() -> None:
+    pages = [[
+        line("Tiltakene vi ønsker er disse:", 100),
+        line("• en nasjonal ordning for rekruttering av sykepleiere til små kommuner som", 114.5, x0=80.0,
+             x1=RIGHT),
+        line("ligger langt fra utdanningsstedene", 129.0, x0=92.0),
+        line("Kommunen har allerede startet et prosjekt med studenter i praksis hele året.", 143.5, x1=RIGHT),
+    ]]
+    blocks, _ = blocks_of(pages)
+    assert blocks[1].kind == LIST_ITEM
+    assert blocks[1].text.endswith("utdanningsstedene")
+    assert blocks[2].text.startswith("Kommunen har allerede")
+
+
+def test_the_most_prominent_block_is_the_title_and_numbered_headings_are_siblings() -> None:
+    pages = [[
+        line("Helse Vestkyst HF, Postboks 12, 5000 Bergen", 60, bold=True),
+        line("Innspill til helse- og samhandlingsplanen", 100, size=14.0, bold=True),
+        line("1. Hva er de viktigste utfordringene?", 140, bold=True),
+        line("Sykehuset har for få senger til eldre pasienter, og korridorpasienter er vanlig hele året.",
+             160, x1=RIGHT),
+        line("2. Gode eksempler", 200, bold=True),
+        line("Kommunene har hatt felles legevakt siden 2019, og ordningen fungerer godt for alle parter.",
+             220, x1=RIGHT),
+    ]]
+    blocks, paths = blocks_of(pages)
+    by_text = {b.text: (b.kind, p) for b, p in zip(blocks, paths)}
+    assert by_text["Innspill til helse- og samhandlingsplanen"][0] == "title"
+    assert by_text["Helse Vestkyst HF, Postboks 12, 5000 Bergen"][0] == LETTER
+    assert by_text["2. Gode eksempler"][1] == []
+    assert paths[-1] == ["2. Gode eksempler"]
