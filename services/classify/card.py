@@ -14,7 +14,14 @@ METRICS_FILE = "metrics.json"
 
 
 def _metrics_table(name: str, m: dict[str, Any]) -> list[str]:
-    lines = [f"**{name}** (n={m['n']}): macro-F1 **{m['macro_f1']:.3f}**, accuracy {m['accuracy']:.3f}", "",
+    extra = ""
+    if "macro_f1_interval_90" in m:
+        low, high = m["macro_f1_interval_90"]
+        extra += f" (90 % bootstrap interval {low:.3f}-{high:.3f})"
+    extra += f", accuracy {m['accuracy']:.3f}"
+    if "calibration_error" in m:
+        extra += f", calibration error of the top score (ECE, 10 bins) {m['calibration_error']:.3f}"
+    lines = [f"**{name}** (n={m['n']}): macro-F1 **{m['macro_f1']:.3f}**{extra}", "",
              "| label | precision | recall | F1 | support |", "| --- | --- | --- | --- | --- |"]
     for label in LABELS:
         c = m["per_class"][label]

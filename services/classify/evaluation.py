@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
 from services.classify.data import Example
-from services.classify.schema import Classifier, Item
+from services.classify.schema import Classifier, Item, Prediction
 from shared.events import LABELS
 
 
@@ -31,12 +32,46 @@ def score(gold: list[str], pred: list[str]) -> dict[str, Any]:
     }
 
 
+def calibration_error(gold: list[str], preds: list[Prediction], bins: int = 10) -> float:
+    """Expected calibration error of the top score: how far, weighted by bin size, the mean top score in
+    each of ``bins`` equal-width bins sits from the accuracy of the predictions in that bin."""
+    if not preds:
+        return 0.0
+    top = np.array([max(p.scores.values()) if p.scores else 1.0 for p in preds])
+    right = np.array([g == p.label for g, p in zip(gold, preds, strict=True)], dtype=float)
+    which = np.minimum((top * bins).astype(int), bins - 1)
+    err = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            err += mask.mean() * abs(top[mask].mean() - right[mask].mean())
+    return float(err)
+
+
+def macro_f1_interval(gold: list[str], pred: list[str], resamples: int = 300, seed: int = 0) -> list[float]:
+    """90 % bootstrap interval of macro-F1 over segments: how much the figure could move with other
+    segments of the same kind (small evaluation sets move a lot)."""
+    if not gold:
+        return [0.0, 0.0]
+    rng = np.random.default_rng(seed)
+    g, p = np.array(gold), np.array(pred)
+    values = []
+    for _ in range(resamples):
+        idx = rng.integers(0, len(g), len(g))
+        values.append(f1_score(g[idx], p[idx], labels=list(LABELS), average="macro", zero_division=0))
+    low, high = np.percentile(values, [5, 95])
+    return [round(float(low), 4), round(float(high), 4)]
+
+
 def evaluate(classifier: Classifier, examples: list[Example], batch_size: int = 64) -> dict[str, Any]:
-    preds: list[str] = []
+    preds: list[Prediction] = []
     for i in range(0, len(examples), batch_size):
-        chunk = [e.item for e in examples[i : i + batch_size]]
-        preds.extend(p.label for p in classifier.predict(chunk))
-    return score([e.label for e in examples], preds)
+        preds.extend(classifier.predict([e.item for e in examples[i : i + batch_size]]))
+    gold, labels = [e.label for e in examples], [p.label for p in preds]
+    out = score(gold, labels)
+    out["calibration_error"] = round(calibration_error(gold, preds), 4)
+    out["macro_f1_interval_90"] = macro_f1_interval(gold, labels)
+    return out
 
 
 def length_buckets(items: list[Item], batch_size: int) -> list[list[Item]]:

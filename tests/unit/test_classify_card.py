@@ -50,3 +50,20 @@ def test_card_without_gold_says_so(tmp_path: Path) -> None:
     held = score(["other"], ["other"])
     write_card(tmp_path, {"model_version": "v", "kind": "keywords", "evaluation": {"held_out": held, "gold": None}})
     assert "Seed gold set**: not measured" in (tmp_path / CARD_FILE).read_text()
+
+
+def test_calibration_error_and_interval() -> None:
+    from services.classify.evaluation import calibration_error, macro_f1_interval
+    from services.classify.schema import Prediction
+
+    sure = Prediction.from_probs([1.0, 0.0, 0.0, 0.0])
+    # Always right at full confidence: perfectly calibrated.
+    assert calibration_error(["challenge"] * 4, [sure] * 4) == 0.0
+    # Confident and right half the time: off by one half.
+    assert abs(calibration_error(["challenge", "measure"], [sure, sure]) - 0.5) < 1e-9
+    gold = ["challenge", "measure", "example", "other"] * 10
+    low, high = macro_f1_interval(gold, gold)
+    assert low == high == 1.0
+    noisy = gold[:-4] + ["other", "other", "other", "challenge"]
+    low, high = macro_f1_interval(gold, noisy)
+    assert 0.0 < low < high <= 1.0
