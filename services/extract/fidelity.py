@@ -16,9 +16,13 @@ footers, extracts it with the engine, and compares with ``gold.jsonl``:
 
 scores N of the team's labelled letters instead (default 30, spread over every file there), rendered
 with real structure by ``letter_render`` (bold headings, lists, ruled tables, footnotes, a running
-header and "Side X av Y"). Their gold is every labelled row except ``table_header`` rows (column
-headers belong in the cells' heading paths); letterhead, date, closing and signature rows count, since
-they are real text of the letter. Furniture is the running header and the page footers.
+header and page footers), all in the original house style (``--layout classic``, the default) or each
+in its own (``--layout varied``: paragraph spacing, font, heading style, header and footer, table
+rules, signature; see ``letter_render.Variant``; the JSON names each letter's ``layout``). Their gold
+is every labelled row as printed (numbered headings carry their numbers) except ``table_header`` rows
+(column headers belong in the cells' heading paths); letterhead, date, closing and signature rows
+count, since they are real text of the letter. Furniture is the classic running header, "Side X av Y"
+and segments that are only a page number ("2", "2/3").
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import re
 import sys
 import time
 from collections import defaultdict
+from dataclasses import asdict
 from pathlib import Path
 
 from services.extract import letter_render
@@ -40,6 +45,7 @@ from services.extract.render import render_texts
 REPO = Path(__file__).resolve().parents[2]
 THRESHOLD = 0.9
 _PAGE_FOOTER = re.compile(r"Side \d+ av \d+")
+_PAGE_NUMBER = re.compile(r"\d{1,3}(?:\s*/\s*\d{1,3})?")
 
 
 def letterhead_for(stem: str) -> str:
@@ -79,7 +85,9 @@ def paths_equal(a: list[str], b: list[str]) -> bool:
 
 def furniture_chars(text: str, letterhead: str) -> int:
     n = sum(len(m.group(0)) for m in _PAGE_FOOTER.finditer(text))
-    return n + text.count(letterhead) * len(letterhead)
+    if _PAGE_NUMBER.fullmatch(text):
+        n += len(text)
+    return n + (text.count(letterhead) * len(letterhead) if letterhead else 0)
 
 
 def score_document(result: ExtractionResult, gold: list[dict], letterhead: str) -> dict:
@@ -198,12 +206,18 @@ def run_letters(args: argparse.Namespace) -> int:
           f"(nb {sum('nb' in f for f in feats)}, nn {sum('nn' in f for f in feats)}, "
           f"with tables {sum('table' in f for f in feats)}, with footnotes {sum('footnote' in f for f in feats)})")
     out = args.out / "letters"
+    variants = {doc: letter_render.Variant() if args.layout == "classic" else letter_render.variant_for(doc)
+                for doc in chosen}
     t0 = time.perf_counter()
-    pdfs = letter_render.render_letters(chosen, out)
+    pdfs = letter_render.render_letters(chosen, out, variants=variants)
     print(f"rendered {len(pdfs)} letters with libreoffice in {time.perf_counter() - t0:.1f}s -> {out}")
-    gold = {doc: [r for r in rows if r["kind"] != "table_header"] for doc, rows in chosen.items()}
-    heads = {doc: letter_render.running_header(rows) for doc, rows in chosen.items()}
+    gold = {doc: [r for r in letter_render.as_printed(rows, variants[doc]) if r["kind"] != "table_header"]
+            for doc, rows in chosen.items()}
+    heads = {doc: letter_render.running_header(rows) if variants[doc].header == "sender" else ""
+             for doc, rows in chosen.items()}
     totals, report = score_all(pdfs, gold, heads, args.verbose)
+    for doc, scores in report.items():
+        scores["layout"] = asdict(variants[doc])
     recovered, furniture, paths = print_total(totals)
     if args.json:
         args.json.write_text(json.dumps({"renderer": "libreoffice-structured", "recovered": recovered,
@@ -220,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--letters", type=int, nargs="?", const=30, metavar="N",
                     help="score N structured renderings of the labelled letters instead of the seeds (30)")
     ap.add_argument("--labelled", type=Path, default=REPO / "data" / "labelled")
+    ap.add_argument("--layout", choices=["classic", "varied"], default="classic",
+                    help="--letters: all in the original house style, or each letter in its own")
     ap.add_argument("--verbose", "-v", action="store_true", help="list missed segments and wrong paths")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
     args = ap.parse_args(argv)

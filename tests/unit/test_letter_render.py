@@ -6,7 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from services.extract.letter_render import letter_fodt, render_letters, running_header, soffice
+from services.extract.letter_render import (
+    CHOICES,
+    Variant,
+    as_printed,
+    letter_fodt,
+    render_letters,
+    running_header,
+    soffice,
+    variant_for,
+)
 
 Q = "1. Hva er de største utfordringene?"
 
@@ -62,3 +71,39 @@ def test_renders_a_pdf_with_table_and_text(tmp_path: Path) -> None:
         assert expected in text
     assert "•" in text or "–" in text  # a real list draws its bullet glyph
     assert [["Utfordring", "Forslag"], ["Lange reiser", "Videokonsultasjon fra sykehuset"]] in tables
+
+
+def test_the_original_style_is_one_of_the_choices() -> None:
+    assert all(getattr(Variant(), axis) == options[0] for axis, options in CHOICES.items())
+    assert variant_for("kommune_a-03") == variant_for("kommune_a-03")  # deterministic
+    assert letter_fodt(_letter()) == letter_fodt(_letter(), Variant())
+
+
+WORDISH = Variant(spacing="blank", font="Liberation Serif", size=12.0, headings="numbered", header="logo",
+                  footer="slash", table="rules", signature="two")
+
+
+def test_numbered_headings_are_printed_and_in_the_paths() -> None:
+    printed = as_printed(_letter(), WORDISH)
+    assert printed[10]["text"] == "1.1 Tiltak" and printed[5]["text"] == Q  # already numbered: kept
+    assert printed[14]["heading_path"] == [Q, "1.1 Tiltak", "Forslag"]
+    fodt = letter_fodt(_letter(), WORDISH)
+    assert "1.1 Tiltak</text:p>" in fodt and "<style:header-first>" in fodt and "Side " not in fodt
+    assert '<text:p text:style-name="Body"></text:p>' in fodt  # empty lines between paragraphs
+
+
+@pytest.mark.skipif(soffice() is None, reason="LibreOffice (soffice) is not installed")
+def test_renders_a_non_default_style(tmp_path: Path) -> None:
+    pdfplumber = pytest.importorskip("pdfplumber")
+    pdf = render_letters({"test-01": _letter()}, tmp_path, variants={"test-01": WORDISH})["test-01"]
+    with pdfplumber.open(pdf) as doc:
+        page = doc.pages[0]
+        lines = (page.extract_text() or "").splitlines()
+        fonts = {c["fontname"].split("+")[-1] for c in page.chars}
+        tables = page.extract_tables()
+        upright = [e for e in page.edges if e["orientation"] == "v" and e["bottom"] - e["top"] > 3]
+    assert lines[0] == "Testvik kommune" and "Høringsinnspill fra Testvik kommune" not in lines  # logo line
+    assert lines[-1] == "1/1" and "1.1 Tiltak" in lines
+    assert lines[lines.index("Kari Nordmann") + 1] == "kommunalsjef"
+    assert any(f.startswith("LiberationSerif") for f in fonts)
+    assert not tables and not upright  # horizontal rules only, so no ruled grid
