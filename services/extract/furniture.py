@@ -62,13 +62,14 @@ def split_furniture(pages: list[list[Line]]) -> tuple[list[list[Line]], list[Lin
     body: list[list[Line]] = []
     furniture: list[Line] = []
     for index, lines in enumerate(pages):
+        edge_copies = _edge_copies(lines, repeated)
         kept: list[Line] = []
         for line in lines:
             zone = _zone(line)
             tpl = template(line.text)
             if (
-                (zone and (zone, tpl) in repeated)
-                or tpl in anywhere
+                id(line) in edge_copies
+                or (tpl in anywhere and not (zone and (zone, tpl) in repeated))
                 or (zone and _is_edge_line(line, lines) and _page_number_line(line, index + 1))
             ):
                 furniture.append(line)
@@ -76,6 +77,22 @@ def split_furniture(pages: list[list[Line]]) -> tuple[list[list[Line]], list[Lin
                 kept.append(line)
         body.append(kept)
     return body, furniture
+
+
+def _edge_copies(lines: list[Line], repeated: set[tuple[str, str]]) -> set[int]:
+    """Ids of the lines that are a running header's or footer's copy on this page: per template, the
+    one nearest the page edge. A second copy further in is the letter's own text (a running header
+    that repeats the letter's date or sender above the same line on page 1)."""
+    nearest: dict[tuple[str, str], Line] = {}
+    for line in lines:
+        zone = _zone(line)
+        key = (zone or "", template(line.text))
+        if not zone or key not in repeated:
+            continue
+        best = nearest.get(key)
+        if best is None or (line.top < best.top if zone == "top" else line.bottom > best.bottom):
+            nearest[key] = line
+    return {id(line) for line in nearest.values()}
 
 
 def _is_edge_line(line: Line, lines: list[Line]) -> bool:

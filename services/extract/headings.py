@@ -15,6 +15,7 @@ import re
 from collections import Counter
 
 from services.extract import textrules as tr
+from services.extract.furniture import BAND
 from services.extract.layout import Layout
 from services.extract.model import (
     FOOTNOTE,
@@ -166,7 +167,14 @@ class HeadingFinder:
                 break
         if not candidates:
             return None
-        return max(candidates, key=lambda i: (round(first_page[i].first.size * 2) / 2, -i))
+        # A title names the letter in a few words below the letterhead; a big sender line or logo text in
+        # the page's top band is letterhead, however large.
+        def rank(i: int) -> tuple[bool, bool, float, int]:
+            b = first_page[i]
+            return (b.first.top >= BAND * b.first.page_height, tr.word_count(b.text) >= 3,
+                    round(b.first.size * 2) / 2, -i)
+
+        return max(candidates, key=rank)
 
     def mark_footnotes(self) -> None:
         """A block "2 Et tidsavgrenset ..." is a footnote when "…ord2" appears earlier in the text: the
@@ -229,6 +237,12 @@ class HeadingFinder:
         rank = {s: i for i, s in enumerate(styles)}
         for b in heads:
             b.level = rank[self._style(b)] * 2 + (b.level or 0.0)
+        # Where one style serves two levels (bold at body size throughout), a heading followed at once
+        # by a heading of its own level heads a section of those: it ranks half a level higher.
+        is_head = {id(b) for b in heads}
+        for b, nxt in zip(self.blocks, self.blocks[1:]):
+            if id(b) in is_head and id(nxt) in is_head and b.level == nxt.level and b.level is not None:
+                b.level -= 0.5
 
     def _style(self, b: Block) -> tuple[float, int]:
         ln = b.first

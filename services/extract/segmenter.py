@@ -150,7 +150,9 @@ class _Builder:
             return True
         at = a.text.rstrip()
         if at.endswith(":"):
-            return not tr.starts_lower(b.text)  # "...tjenestene: kompetansetilskudd" runs on
+            # "...tjenestene: kompetansetilskudd" runs on; so does a colon the text wrapped after at the
+            # right margin ("Deres ref.:" / "22/3107").
+            return not tr.starts_lower(b.text) and (self._short(a, b) or a.page != b.page or big)
         if b.text.lstrip().startswith("(") and not tr.is_terminated(at):
             return False  # a parenthesis continues the line above
         if at.endswith(";") and tr.word_count(block.text) <= 3:

@@ -16,39 +16,96 @@ _SETTINGS = {"vertical_strategy": "lines", "horizontal_strategy": "lines", "snap
 MAX_EDGES = 1500
 
 
+#: Tables drawn with horizontal rules only (a common Word and LibreOffice style): rows come from the
+#: rules, columns from the gutters no word crosses.
+MIN_RULE_WIDTH = 100.0
+MIN_GUTTER = 4.0
+MAX_COLUMNS = 6
+
+
 def find_tables(page: Any, page_no: int, words: list[dict[str, Any]]) -> list[Table]:
     """Tables with at least two rows and two columns (a single ruled box is a frame, not a table)."""
     try:
         n_edges = len(page.lines) + len(page.rects) + len(page.curves)
         if n_edges == 0 or n_edges > MAX_EDGES:
             return []
-        found = page.find_tables(table_settings=_SETTINGS)
+        found = list(page.find_tables(table_settings=_SETTINGS))
+        taken = [t.bbox for t in found]
+        for region in _rule_only_regions(page, taken):
+            cuts = _gutters([w for w in words if inside(w, [region])], region)
+            if cuts:
+                settings = {"vertical_strategy": "explicit", "horizontal_strategy": "lines", "snap_tolerance": 3,
+                            "explicit_vertical_lines": [region[0], *cuts, region[2]]}
+                found += page.crop(region).find_tables(table_settings=settings)
     except Exception as exc:
         log.warning("table finder failed", extra={"page": page_no, "error": repr(exc)})
         return []
     size = (float(page.width), float(page.height))
     tables: list[Table] = []
     for t in found:
-        rows = t.rows
-        if len(rows) < 2 or max((len(r.cells) for r in rows), default=0) < 2:
-            continue
-        in_table = [w for w in words if inside(w, [t.bbox])]
-        cells: list[list[list[Line] | None]] = []
-        for row in rows:
-            out_row: list[list[Line] | None] = []
-            for bbox in row.cells:
-                if bbox is None:
-                    out_row.append(None)
-                    continue
-                mine = [w for w in in_table if _centre_in(w, bbox)]
-                out_row.append(words_to_lines(mine, page_no, size))
-            cells.append(out_row)
-        if not any(c for row in cells for c in row):
-            continue
-        x0, top, x1, bottom = t.bbox
-        tables.append(Table(page=page_no, top=float(top), bottom=float(bottom), x0=float(x0), x1=float(x1),
-                            cells=cells))
+        table = _table(t, page_no, size, words)
+        if table is not None:
+            tables.append(table)
     return tables
+
+
+def _rule_only_regions(page: Any, taken: list[Bbox]) -> list[Bbox]:
+    """Areas framed by three or more horizontal rules of the same span with no table found there: the
+    rows of a table whose column rules were left out."""
+    spans: dict[tuple[int, int], list[float]] = {}
+    for e in page.horizontal_edges:
+        if e["x1"] - e["x0"] >= MIN_RULE_WIDTH:
+            spans.setdefault((round(e["x0"]), round(e["x1"])), []).append(float(e["top"]))
+    regions: list[Bbox] = []
+    for (x0, x1), tops in spans.items():
+        tops = sorted(set(round(t, 1) for t in tops))
+        if len(tops) < 3:
+            continue
+        box = (float(x0) - 1, tops[0] - 1, float(x1) + 1, tops[-1] + 1)
+        if not any(_overlaps(box, t) for t in taken + regions):
+            regions.append(box)
+    return regions
+
+
+def _gutters(words: list[dict[str, Any]], region: Bbox) -> list[float]:
+    """x positions of the column gutters: gaps that no word in the region crosses. Cell text wraps
+    inside its column, so in a real table the gap between columns stays empty from top to bottom."""
+    spans = sorted((float(w["x0"]), float(w["x1"])) for w in words)
+    if not spans:
+        return []
+    merged = [list(spans[0])]
+    for x0, x1 in spans[1:]:
+        if x0 <= merged[-1][1] + MIN_GUTTER:
+            merged[-1][1] = max(merged[-1][1], x1)
+        else:
+            merged.append([x0, x1])
+    cuts = [(a[1] + b[0]) / 2 for a, b in zip(merged, merged[1:])]
+    return cuts if 1 <= len(cuts) < MAX_COLUMNS else []
+
+
+def _overlaps(a: Bbox, b: Bbox) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _table(t: Any, page_no: int, size: tuple[float, float], words: list[dict[str, Any]]) -> Table | None:
+    rows = t.rows
+    if len(rows) < 2 or max((len(r.cells) for r in rows), default=0) < 2:
+        return None
+    in_table = [w for w in words if inside(w, [t.bbox])]
+    cells: list[list[list[Line] | None]] = []
+    for row in rows:
+        out_row: list[list[Line] | None] = []
+        for bbox in row.cells:
+            if bbox is None:
+                out_row.append(None)
+                continue
+            mine = [w for w in in_table if _centre_in(w, bbox)]
+            out_row.append(words_to_lines(mine, page_no, size))
+        cells.append(out_row)
+    if not any(c for row in cells for c in row):
+        return None
+    x0, top, x1, bottom = t.bbox
+    return Table(page=page_no, top=float(top), bottom=float(bottom), x0=float(x0), x1=float(x1), cells=cells)
 
 
 def _centre_in(w: dict[str, Any], bbox: Bbox) -> bool:

@@ -41,3 +41,13 @@ def test_seed_letters(tmp_path: Path, shared_dir: Path) -> None:
     assert len(figures["documents"]) == 5
     assert figures["recovered"] >= 0.90
     assert figures["furniture"] < 0.01
+
+
+@needs_soffice
+def test_team_letters_in_varied_office_layouts(tmp_path: Path) -> None:
+    """Blank-line and indented paragraphs, bold-only headings, logo lines, tables ruled only across or
+    not at all, headers repeating the date: each letter in its own layout."""
+    figures = _figures(tmp_path, "--letters", "16", "--layout", "varied")
+    assert figures["recovered"] >= 0.93
+    assert figures["heading_path_accuracy"] >= 0.90
+    assert figures["furniture"] < 0.01

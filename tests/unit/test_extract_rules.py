@@ -220,3 +220,35 @@ def test_the_most_prominent_block_is_the_title_and_numbered_headings_are_sibling
     assert by_text["Helse Vestkyst HF, Postboks 12, 5000 Bergen"][0] == LETTER
     assert by_text["2. Gode eksempler"][1] == []
     assert paths[-1] == ["2. Gode eksempler"]
+
+
+def test_column_gutters_of_a_table_ruled_only_across() -> None:
+    from services.extract.tables import _gutters
+
+    def word(x0: float, x1: float) -> dict:
+        return {"x0": x0, "x1": x1, "top": 100.0, "bottom": 110.0}
+
+    left = [word(72, 110), word(115, 160), word(72, 150)]
+    right = [word(300, 350), word(355, 500), word(300, 480)]
+    cuts = _gutters(left + right, (70.0, 90.0, 525.0, 300.0))
+    assert len(cuts) == 1 and 160 < cuts[0] < 300
+    # Running text with no gap that every row leaves empty is not a table.
+    assert _gutters([word(72, 300), word(250, 520)], (70.0, 90.0, 525.0, 300.0)) == []
+
+
+def test_logo_line_in_the_top_band_is_not_the_title_and_parent_headings_rank_higher() -> None:
+    pages = [[
+        line("Lillevik kommune HF", 40, size=16.0, bold=True),
+        line("Innspill til helse- og samhandlingsplanen", 140, size=14.0, bold=True),
+        line("Vurdering", 180, bold=True),
+        line("Legevakt", 200, bold=True),
+        line("Legevakten har for få leger om natten, og ventetiden på telefon er ofte over en time.", 220,
+             x1=RIGHT),
+        line("Fastleger", 260, bold=True),
+        line("Mange innbyggere står uten fastlege, og listene hos de som er igjen er lange.", 280, x1=RIGHT),
+    ]]
+    blocks, paths = blocks_of(pages)
+    kinds = {b.text: b.kind for b in blocks}
+    assert kinds["Innspill til helse- og samhandlingsplanen"] == "title"
+    assert kinds["Lillevik kommune HF"] == LETTER
+    assert paths[-1] == ["Vurdering", "Fastleger"]
