@@ -321,13 +321,55 @@ def footnote_blocks(lines: list[Line], layout: Layout, vocab: Vocabulary) -> lis
     return blocks
 
 
+def _cell_words(cell: list[Line] | None) -> str:
+    return " ".join(ln.text for ln in cell or []).strip()
+
+
+def continues(before: Table, after: Table) -> bool:
+    """``after`` opens the next page with the rest of ``before``: the same columns at the same place."""
+    width = max(len(r) for r in before.cells)
+    return (
+        after.page == before.page + 1 and max(len(r) for r in after.cells) == width
+        and abs(after.x0 - before.x0) < 6 and abs(after.x1 - before.x1) < 6
+    )
+
+
+def join_tables(before: Table, after: Table) -> Table:
+    """One table from a table and its continuation: a repeated header row goes, and a row the page
+    break cut in two (a cell left unfinished, its rest starting in lower case) becomes one row again."""
+    rows = list(after.cells)
+    if rows and [_cell_words(c) for c in rows[0]] == [_cell_words(c) for c in before.cells[0]]:
+        rows = rows[1:]
+    cells = [list(r) for r in before.cells]
+    if rows and cells:
+        last, first = cells[-1], rows[0]
+        cut = any(
+            _cell_words(a) and not tr.is_terminated(_cell_words(a)) and tr.starts_lower(_cell_words(b))
+            for a, b in zip(last, first)
+        )
+        if cut:
+            cells[-1] = [(a or []) + (b or []) if (a or b) else None for a, b in zip(last, first)]
+            rows = rows[1:]
+    return Table(page=before.page, top=before.top, bottom=after.bottom, x0=before.x0, x1=before.x1,
+                 cells=cells + rows)
+
+
 def build_blocks(
     pages: list[list[Line]], tables: dict[int, list[Table]], layout: Layout, vocab: Vocabulary
 ) -> list[Block]:
-    """All blocks of the document in reading order; a paragraph may run across a page break."""
+    """All blocks of the document in reading order; a paragraph may run across a page break, and so may
+    a table (its blocks are made once nothing can continue it)."""
     builder = _Builder(layout, vocab)
     prev: Line | None = None
     pending_notes: list[Block] = []
+    open_table: Table | None = None
+
+    def flush_table() -> None:
+        nonlocal open_table
+        if open_table is not None:
+            builder.blocks.extend(table_blocks(open_table, layout, vocab))
+            open_table = None
+
     for index, page_lines in enumerate(pages):
         page_no = index + 1
         body, notes = split_footnotes(page_lines, layout)
@@ -336,12 +378,17 @@ def build_blocks(
         items.sort(key=lambda it: (it[0], it[1]))
         for _, _, item in items:
             if isinstance(item, Table):
+                if open_table is not None and continues(open_table, item):
+                    open_table = join_tables(open_table, item)
+                    continue
+                flush_table()
                 builder.close()
                 builder.blocks.extend(pending_notes)
                 pending_notes = []
-                builder.blocks.extend(table_blocks(item, layout, vocab))
+                open_table = item
                 prev = None
                 continue
+            flush_table()
             if pending_notes and (
                 builder.current is None or prev is None or builder.new_block(builder.current, prev, item)
             ):
@@ -351,6 +398,7 @@ def build_blocks(
             builder.feed(item, prev)
             prev = item
         pending_notes.extend(footnote_blocks(notes, layout, vocab))
+    flush_table()
     builder.close()
     builder.blocks.extend(pending_notes)
     return builder.blocks

@@ -252,3 +252,33 @@ def test_logo_line_in_the_top_band_is_not_the_title_and_parent_headings_rank_hig
     assert kinds["Innspill til helse- og samhandlingsplanen"] == "title"
     assert kinds["Lillevik kommune HF"] == LETTER
     assert paths[-1] == ["Vurdering", "Fastleger"]
+
+
+def test_a_table_row_cut_by_a_page_break_is_one_row_again() -> None:
+    from services.extract.model import Table
+    from services.extract.segmenter import continues, join_tables
+
+    def cell(text: str, page: int, top: float) -> list[Line]:
+        return [line(text, top, page=page, x0=80.0)]
+
+    header = [cell("Krevende faktorer", 1, 100), cell("Tiltak", 1, 100)]
+    first = Table(page=1, top=90, bottom=800, x0=72, x1=520, cells=[
+        header,
+        [cell("Lange avstander til sykehus", 1, 700), cell("Felles ambulanse og", 1, 700)],
+    ])
+    repeated = [cell("Krevende faktorer", 2, 60), cell("Tiltak", 2, 60)]
+    rest = Table(page=2, top=50, bottom=300, x0=72.5, x1=519.5, cells=[
+        repeated,
+        [None, cell("legevakt for tre kommuner.", 2, 80)],
+        [cell("For få sykepleiere", 2, 120), cell("Lønnstillegg i distriktene.", 2, 120)],
+    ])
+    assert continues(first, rest)
+    joined = join_tables(first, rest)
+    texts = [[" ".join(ln.text for ln in c or []) for c in row] for row in joined.cells]
+    assert texts == [
+        ["Krevende faktorer", "Tiltak"],
+        ["Lange avstander til sykehus", "Felles ambulanse og legevakt for tre kommuner."],
+        ["For få sykepleiere", "Lønnstillegg i distriktene."],
+    ]
+    elsewhere = Table(page=3, top=50, bottom=300, x0=72, x1=520, cells=rest.cells)
+    assert not continues(first, elsewhere)
