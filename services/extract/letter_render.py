@@ -25,17 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from services.extract.render import soffice
+from services.extract.render import ODF_OPEN, odf_page_layout, soffice
 
-_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
-<office:document xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
- xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0"
- xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"
- xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"
- xmlns:fo="urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0"
- xmlns:svg="urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0"
- office:version="1.2" office:mimetype="application/vnd.oasis.opendocument.text">
- <office:font-face-decls>
+_HEAD = ODF_OPEN + """ <office:font-face-decls>
   <style:font-face style:name="Liberation Sans" svg:font-family="'Liberation Sans'"
    style:font-family-generic="swiss"/>
   <style:font-face style:name="Liberation Serif" svg:font-family="'Liberation Serif'"
@@ -134,15 +126,7 @@ _HEAD = """<?xml version="1.0" encoding="UTF-8"?>
   <style:style style:name="HeadCell" style:family="table-cell">
    <style:table-cell-properties {head_cell} fo:padding="0.1cm"/>
   </style:style>
-  <style:page-layout style:name="pm1">
-   <style:page-layout-properties fo:page-width="21cm" fo:page-height="29.7cm" fo:margin-top="1.2cm"
-    fo:margin-bottom="1.2cm" fo:margin-left="2.5cm" fo:margin-right="2.5cm"/>
-   <style:header-style><style:header-footer-properties fo:min-height="0cm" fo:margin-bottom="0.8cm"/>
-   </style:header-style>
-   <style:footer-style><style:header-footer-properties fo:min-height="0cm" fo:margin-top="0.6cm"/>
-   </style:footer-style>
-  </style:page-layout>
- </office:automatic-styles>
+""" + odf_page_layout("2.5cm", "0.8cm") + """ </office:automatic-styles>
  <office:master-styles>
   <style:master-page style:name="Standard" style:page-layout-name="pm1">
    {furniture}

@@ -14,14 +14,32 @@ import tempfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-_FODT_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
+#: Opening of a flat ODT document (the namespaces every renderer here uses).
+ODF_OPEN = """<?xml version="1.0" encoding="UTF-8"?>
 <office:document xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
  xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0"
  xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+ xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"
  xmlns:fo="urn:oasis:names:tc:opendocument:xmlns:xsl-fo-compatible:1.0"
  xmlns:svg="urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0"
  office:version="1.2" office:mimetype="application/vnd.oasis.opendocument.text">
- <office:font-face-decls>
+"""
+
+
+def odf_page_layout(side: str, header_gap: str) -> str:
+    """An A4 page layout named ``pm1`` with header and footer areas, for a flat ODT's automatic styles."""
+    return f"""  <style:page-layout style:name="pm1">
+   <style:page-layout-properties fo:page-width="21cm" fo:page-height="29.7cm" fo:margin-top="1.2cm"
+    fo:margin-bottom="1.2cm" fo:margin-left="{side}" fo:margin-right="{side}"/>
+   <style:header-style><style:header-footer-properties fo:min-height="0cm" fo:margin-bottom="{header_gap}"/>
+   </style:header-style>
+   <style:footer-style><style:header-footer-properties fo:min-height="0cm" fo:margin-top="0.6cm"/>
+   </style:footer-style>
+  </style:page-layout>
+"""
+
+
+_FODT_HEAD = ODF_OPEN + """ <office:font-face-decls>
   <style:font-face style:name="Liberation Serif" svg:font-family="'Liberation Serif'"
    style:font-family-generic="roman"/>
  </office:font-face-decls>
@@ -41,15 +59,7 @@ _FODT_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
   </style:style>
  </office:styles>
  <office:automatic-styles>
-  <style:page-layout style:name="pm1">
-   <style:page-layout-properties fo:page-width="21cm" fo:page-height="29.7cm" fo:margin-top="1.2cm"
-    fo:margin-bottom="1.2cm" fo:margin-left="2cm" fo:margin-right="2cm"/>
-   <style:header-style><style:header-footer-properties fo:min-height="0cm" fo:margin-bottom="0.6cm"/>
-   </style:header-style>
-   <style:footer-style><style:header-footer-properties fo:min-height="0cm" fo:margin-top="0.6cm"/>
-   </style:footer-style>
-  </style:page-layout>
- </office:automatic-styles>
+""" + odf_page_layout("2cm", "0.6cm") + """ </office:automatic-styles>
  <office:master-styles>
   <style:master-page style:name="Standard" style:page-layout-name="pm1">
    <style:header><text:p text:style-name="Header">{letterhead}</text:p></style:header>
