@@ -14,18 +14,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sklearn.metrics import f1_score
 
 from services.classify import tfidf
 from services.classify.data import LABELLED_DIR, Example, read_jsonl
+from services.classify.evaluation import score
 from shared.events import LABELS
 
 
 def macro_f1(train: list[Example], test: list[Example], c: float) -> float:
     pipe = tfidf.fit([e.item for e in train], [e.label for e in train], c=c)
     probs = tfidf.ordered_proba(pipe, [e.item for e in test])
-    pred = [LABELS[i] for i in probs.argmax(axis=1)]
-    return float(f1_score([e.label for e in test], pred, labels=list(LABELS), average="macro"))
+    return float(score([e.label for e in test], [LABELS[i] for i in probs.argmax(axis=1)])["macro_f1"])
 
 
 def main(

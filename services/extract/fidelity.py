@@ -40,7 +40,7 @@ from pathlib import Path
 from services.extract import letter_render
 from services.extract.engine import extract_document
 from services.extract.model import ExtractionResult, Limits
-from services.extract.render import render_texts
+from services.extract.render import render_texts, soffice
 
 REPO = Path(__file__).resolve().parents[2]
 THRESHOLD = 0.9
@@ -158,6 +158,13 @@ def print_total(totals: dict[str, float]) -> tuple[float, float, float]:
     return recovered, furniture, paths
 
 
+def write_figures(path: Path, renderer: str, recovered: float, furniture: float, paths: float,
+                  report: dict[str, dict]) -> None:
+    path.write_text(json.dumps({"renderer": renderer, "recovered": recovered, "furniture": furniture,
+                                "heading_path_accuracy": paths, "documents": report}, indent=1,
+                               ensure_ascii=False))
+
+
 def _features(rows: list[dict]) -> set[str]:
     kinds = {r["kind"] for r in rows}
     return {rows[0].get("lang", "?")} | {f for f, k in (("table", "table_cell"), ("footnote", "footnote")) if k in kinds}
@@ -196,7 +203,7 @@ def run_letters(args: argparse.Namespace) -> int:
     if not files:
         print(f"no labelled letters in {args.labelled}", file=sys.stderr)
         return 2
-    if letter_render.soffice() is None:
+    if soffice() is None:
         print("the --letters mode needs LibreOffice (soffice)", file=sys.stderr)
         return 2
     letters = letter_render.read_letters(files)
@@ -220,9 +227,7 @@ def run_letters(args: argparse.Namespace) -> int:
         scores["layout"] = asdict(variants[doc])
     recovered, furniture, paths = print_total(totals)
     if args.json:
-        args.json.write_text(json.dumps({"renderer": "libreoffice-structured", "recovered": recovered,
-                                         "furniture": furniture, "heading_path_accuracy": paths,
-                                         "documents": report}, indent=1, ensure_ascii=False))
+        write_figures(args.json, "libreoffice-structured", recovered, furniture, paths, report)
     return 0
 
 
@@ -263,9 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     totals, report = score_all(pdfs, gold, {stem: head for stem, (_, head) in docs.items()}, args.verbose)
     recovered, furniture, paths = print_total(totals)
     if args.json:
-        args.json.write_text(json.dumps({"renderer": renderer, "recovered": recovered, "furniture": furniture,
-                                         "heading_path_accuracy": paths, "documents": report}, indent=1,
-                                        ensure_ascii=False))
+        write_figures(args.json, renderer, recovered, furniture, paths, report)
     return 0
 
 

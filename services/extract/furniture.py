@@ -48,12 +48,12 @@ def _page_number_line(line: Line, page_index: int) -> bool:
 def split_furniture(pages: list[list[Line]]) -> tuple[list[list[Line]], list[Line]]:
     """Return (body lines per page, furniture lines), keeping each page's reading order."""
     n_pages = len(pages)
+    marked = [[(line, _zone(line), template(line.text)) for line in lines] for lines in pages]
     seen_on: dict[tuple[str, str], set[int]] = defaultdict(set)
-    for index, lines in enumerate(pages):
-        for line in lines:
-            zone = _zone(line)
+    for index, lines in enumerate(marked):
+        for _, zone, tpl in lines:
             if zone:
-                seen_on[(zone, template(line.text))].add(index)
+                seen_on[(zone, tpl)].add(index)
     need = max(2, math.ceil(0.5 * n_pages))
     repeated = {key for key, on in seen_on.items() if n_pages >= 2 and len(on) >= need and key[1]}
     # Templates with words are specific enough to recognise anywhere on a page.
@@ -61,12 +61,10 @@ def split_furniture(pages: list[list[Line]]) -> tuple[list[list[Line]], list[Lin
 
     body: list[list[Line]] = []
     furniture: list[Line] = []
-    for index, lines in enumerate(pages):
-        edge_copies = _edge_copies(lines, repeated)
+    for index, (lines, page) in enumerate(zip(pages, marked, strict=True)):
+        edge_copies = _edge_copies(page, repeated)
         kept: list[Line] = []
-        for line in lines:
-            zone = _zone(line)
-            tpl = template(line.text)
+        for line, zone, tpl in page:
             if (
                 id(line) in edge_copies
                 or (tpl in anywhere and not (zone and (zone, tpl) in repeated))
@@ -79,19 +77,17 @@ def split_furniture(pages: list[list[Line]]) -> tuple[list[list[Line]], list[Lin
     return body, furniture
 
 
-def _edge_copies(lines: list[Line], repeated: set[tuple[str, str]]) -> set[int]:
+def _edge_copies(page: list[tuple[Line, str | None, str]], repeated: set[tuple[str, str]]) -> set[int]:
     """Ids of the lines that are a running header's or footer's copy on this page: per template, the
     one nearest the page edge. A second copy further in is the letter's own text (a running header
     that repeats the letter's date or sender above the same line on page 1)."""
     nearest: dict[tuple[str, str], Line] = {}
-    for line in lines:
-        zone = _zone(line)
-        key = (zone or "", template(line.text))
-        if not zone or key not in repeated:
+    for line, zone, tpl in page:
+        if not zone or (zone, tpl) not in repeated:
             continue
-        best = nearest.get(key)
+        best = nearest.get((zone, tpl))
         if best is None or (line.top < best.top if zone == "top" else line.bottom > best.bottom):
-            nearest[key] = line
+            nearest[(zone, tpl)] = line
     return {id(line) for line in nearest.values()}
 
 

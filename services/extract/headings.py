@@ -241,7 +241,7 @@ class HeadingFinder:
         # by a heading of its own level heads a section of those: it ranks half a level higher.
         is_head = {id(b) for b in heads}
         for b, nxt in zip(self.blocks, self.blocks[1:]):
-            if id(b) in is_head and id(nxt) in is_head and b.level == nxt.level and b.level is not None:
+            if id(b) in is_head and id(nxt) in is_head and b.level == nxt.level:
                 b.level -= 0.5
 
     def _style(self, b: Block) -> tuple[float, int]:

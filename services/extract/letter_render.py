@@ -15,17 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import subprocess
-import tempfile
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from services.extract.render import ODF_OPEN, odf_page_layout, soffice
+from services.extract.render import ODF_OPEN, fodt_to_pdf, odf_page_layout
 
 _HEAD = ODF_OPEN + """ <office:font-face-decls>
   <style:font-face style:name="Liberation Sans" svg:font-family="'Liberation Sans'"
@@ -451,26 +448,8 @@ def letter_fodt(rows: list[Row], variant: Variant | None = None) -> str:
 
 def render_letters(letters: dict[str, list[Row]], out_dir: Path, timeout_s: float = 900,
                    variants: dict[str, Variant] | None = None) -> dict[str, Path]:
-    """Write every letter as ``<name>.fodt`` in a scratch folder (in its house style from ``variants``,
-    else the original one) and convert the folder in one LibreOffice run; returns name -> PDF path."""
+    """Every letter as a PDF in ``out_dir`` (in its house style from ``variants``, else the original
+    one), converted in one LibreOffice run; returns name -> PDF path."""
     variants = variants or {}
-    exe = soffice()
-    if exe is None:
-        raise RuntimeError("LibreOffice is not installed")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name in letters:
-        (out_dir / f"{name}.pdf").unlink(missing_ok=True)  # so a stale PDF cannot hide a failed one
-    with tempfile.TemporaryDirectory(prefix="innspill-letters-") as tmp:
-        src = Path(tmp) / "src"
-        src.mkdir()
-        for name, rows in letters.items():
-            (src / f"{name}.fodt").write_text(letter_fodt(rows, variants.get(name)), encoding="utf-8")
-        subprocess.run(
-            [exe, f"-env:UserInstallation=file://{Path(tmp) / 'profile'}", "--headless", "--norestore",
-             "--convert-to", "pdf", "--outdir", str(out_dir), *sorted(str(p) for p in src.glob("*.fodt"))],
-            check=True, capture_output=True, timeout=timeout_s, env={**os.environ, "HOME": tmp},
-        )
-    missing = [name for name in letters if not (out_dir / f"{name}.pdf").is_file()]
-    if missing:
-        raise RuntimeError(f"LibreOffice wrote no PDF for {missing}")
-    return {name: out_dir / f"{name}.pdf" for name in letters}
+    return fodt_to_pdf({name: letter_fodt(rows, variants.get(name)) for name, rows in letters.items()},
+                       out_dir, timeout_s)

@@ -89,26 +89,37 @@ def soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def render_with_libreoffice(docs: dict[str, tuple[list[str], str]], out_dir: Path) -> dict[str, Path]:
-    """Render several documents in one LibreOffice run: name -> (lines, letterhead)."""
+def fodt_to_pdf(documents: dict[str, str], out_dir: Path, timeout_s: float = 300) -> dict[str, Path]:
+    """Convert flat ODT documents (name -> XML) to ``out_dir/<name>.pdf`` in one headless LibreOffice
+    run, with a private profile so parallel runs do not collide; returns name -> PDF path."""
     exe = soffice()
     if exe is None:
         raise RuntimeError("LibreOffice is not installed")
     out_dir.mkdir(parents=True, exist_ok=True)
+    for name in documents:
+        (out_dir / f"{name}.pdf").unlink(missing_ok=True)  # so a stale PDF cannot hide a failed one
     with tempfile.TemporaryDirectory(prefix="innspill-lo-") as tmp:
-        sources = []
-        for name, (lines, letterhead) in docs.items():
-            src = Path(tmp) / f"{name}.fodt"
-            body = "".join(_odf_line(line) for line in lines)
-            src.write_text(_FODT_HEAD.format(letterhead=escape(letterhead)) + body + _FODT_TAIL, encoding="utf-8")
-            sources.append(str(src))
-        profile = Path(tmp) / "profile"
+        src = Path(tmp) / "src"
+        src.mkdir()
+        for name, xml in documents.items():
+            (src / f"{name}.fodt").write_text(xml, encoding="utf-8")
         subprocess.run(
-            [exe, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore", "--convert-to", "pdf",
-             "--outdir", str(out_dir), *sources],
-            check=True, capture_output=True, timeout=300, env={**os.environ, "HOME": tmp},
+            [exe, f"-env:UserInstallation=file://{Path(tmp) / 'profile'}", "--headless", "--norestore",
+             "--convert-to", "pdf", "--outdir", str(out_dir), *sorted(str(p) for p in src.glob("*.fodt"))],
+            check=True, capture_output=True, timeout=timeout_s, env={**os.environ, "HOME": tmp},
         )
-    return {name: out_dir / f"{name}.pdf" for name in docs}
+    missing = [name for name in documents if not (out_dir / f"{name}.pdf").is_file()]
+    if missing:
+        raise RuntimeError(f"LibreOffice wrote no PDF for {missing}")
+    return {name: out_dir / f"{name}.pdf" for name in documents}
+
+
+def render_with_libreoffice(docs: dict[str, tuple[list[str], str]], out_dir: Path) -> dict[str, Path]:
+    """Render several documents in one LibreOffice run: name -> (lines, letterhead)."""
+    return fodt_to_pdf({
+        name: _FODT_HEAD.format(letterhead=escape(letterhead)) + "".join(_odf_line(ln) for ln in lines) + _FODT_TAIL
+        for name, (lines, letterhead) in docs.items()
+    }, out_dir)
 
 
 def _font() -> str:

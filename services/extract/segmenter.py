@@ -244,10 +244,7 @@ def _is_sentence_cell(text: str) -> bool:
 
 def _is_header_cell(text: str) -> bool:
     """A column header: a short label or a short question ("Kva er krevjande?"), not a sentence."""
-    words = tr.word_count(text)
-    if text.rstrip().endswith("?"):
-        return words <= 10
-    return words <= 10 and not tr.is_terminated(text)
+    return tr.word_count(text) <= 10 and (text.rstrip().endswith("?") or not tr.is_terminated(text))
 
 
 def table_blocks(table: Table, layout: Layout, vocab: Vocabulary) -> list[Block]:
@@ -321,10 +318,6 @@ def footnote_blocks(lines: list[Line], layout: Layout, vocab: Vocabulary) -> lis
     return blocks
 
 
-def _cell_words(cell: list[Line] | None) -> str:
-    return " ".join(ln.text for ln in cell or []).strip()
-
-
 def continues(before: Table, after: Table) -> bool:
     """``after`` opens the next page with the rest of ``before``: the same columns at the same place."""
     width = max(len(r) for r in before.cells)
@@ -338,13 +331,13 @@ def join_tables(before: Table, after: Table) -> Table:
     """One table from a table and its continuation: a repeated header row goes, and a row the page
     break cut in two (a cell left unfinished, its rest starting in lower case) becomes one row again."""
     rows = list(after.cells)
-    if rows and [_cell_words(c) for c in rows[0]] == [_cell_words(c) for c in before.cells[0]]:
+    if rows and [_cell_text(c) for c in rows[0]] == [_cell_text(c) for c in before.cells[0]]:
         rows = rows[1:]
     cells = [list(r) for r in before.cells]
     if rows and cells:
         last, first = cells[-1], rows[0]
         cut = any(
-            _cell_words(a) and not tr.is_terminated(_cell_words(a)) and tr.starts_lower(_cell_words(b))
+            _cell_text(a) and not tr.is_terminated(_cell_text(a)) and tr.starts_lower(_cell_text(b))
             for a, b in zip(last, first)
         )
         if cut:

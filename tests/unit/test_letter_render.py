@@ -13,9 +13,9 @@ from services.extract.letter_render import (
     letter_fodt,
     render_letters,
     running_header,
-    soffice,
     variant_for,
 )
+from services.extract.render import soffice
 
 Q = "1. Hva er de største utfordringene?"
 
