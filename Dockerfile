@@ -23,14 +23,18 @@ FROM base AS extract
 EXPOSE 8002
 CMD ["python", "-m", "services.extract"]
 
-FROM base AS classify
+# Operator tooling (topic creation, training): only the images that run it carry it.
+FROM base AS tools
+COPY --chown=innspill tools ./tools
+COPY --chown=innspill data ./data
+
+FROM tools AS classify
 # The default model is trained into the image by the project's recipe (deterministic, offline, about a
 # minute), so every replica of `--scale classify=N` serves the same model and none trains at start.
-COPY --chown=innspill data ./data
 ENV INNSPILL_MODEL_DIR=/app/models/default
-RUN python -m shared.cli ensure-model
+RUN python -m tools.cli.main ensure-model
 EXPOSE 8003
-CMD ["sh", "-c", "python -m shared.cli ensure-model && exec python -m services.classify"]
+CMD ["python", "-m", "services.classify"]
 
 FROM base AS store
 EXPOSE 8004

@@ -41,11 +41,11 @@ office:
 
 ## Make sure the default classifier exists (trained offline by the project's recipe if missing).
 model: deps
-	$(PY) -m shared.cli ensure-model
+	$(PY) -m tools.cli.main ensure-model
 
 ## Run everything locally: broker, four services, web UI. Ctrl-C stops it all.
 up: deps sysdeps model
-	$(PY) -m shared.cli up
+	$(PY) -m tools.cli.main up
 
 ## PostgreSQL for the database tests: started when installed but down (tests skip PostgreSQL without it).
 postgres:
@@ -58,8 +58,8 @@ test: deps sysdeps office model postgres
 	$(PY) -m pytest -q -ra
 
 bench: deps model
-	$(PY) -m services.classify.bench
-	$(PY) -m services.extract.bench
+	$(PY) -m tools.bench.classify
+	$(PY) -m tools.bench.extract
 
 lint: deps
 	$(VENV)/bin/ruff check shared services tests

@@ -16,6 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from shared.events import DeadLetter, Envelope, EventError, encode, make_event
+from shared.retry import Backoff, retry
 from shared.settings import Settings
 from shared.topics import topics_for
 
@@ -139,17 +140,4 @@ async def with_retries(
 ) -> None:
     """Run ``fn`` up to ``attempts`` times with exponential backoff. :class:`EventError` is never retried:
     a malformed record stays malformed."""
-    for attempt in range(1, attempts + 1):
-        try:
-            await fn()
-            return
-        except EventError:
-            raise
-        except Exception as exc:
-            if attempt == attempts:
-                raise
-            delay = backoff_s * (2 ** (attempt - 1))
-            log.warning(
-                "retrying", extra={"what": what, "attempt": attempt, "error": repr(exc), "delay_s": delay}
-            )
-            await asyncio.sleep(delay)
+    await retry(fn, what=what, backoff=Backoff(backoff_s), attempts=attempts, never=(EventError,), logger=log)

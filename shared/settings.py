@@ -21,6 +21,11 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./var")
     model_dir: Path | None = None
     api_token: SecretStr | None = None
+    taxonomy: Path = Field(Path("data/taxonomy/themes.json"), description="The theme taxonomy (JSON).")
+
+    # Team data for training and evaluation (relative to the working directory, the repository root)
+    labelled_dir: Path = Path("data/labelled")
+    seeds_dir: Path = Field(Path("../shared/seeds"), description="Seed letters and gold: evaluation only.")
 
     # HTTP
     host: str = "127.0.0.1"

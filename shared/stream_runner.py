@@ -15,6 +15,7 @@ from typing import Any
 import faust
 
 from shared.kafka import Publisher, ensure_topics
+from shared.retry import Backoff, retry
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,27 +44,23 @@ class StreamRunner:
         return self.state == "running"
 
     async def _connect(self) -> None:
-        delay = 1.0
-        while True:
-            app: faust.App | None = None
-            try:
-                await ensure_topics(self.settings, timeout_s=10)
-                await self.publisher.start(timeout_s=10)
-                app = self._build(self.publisher)
-                await app.start()
-                self.app, self.state = app, "running"
-                log.info("agents running", extra={"app": app.conf.id})
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("broker not ready (%s); retrying in %.0f s", repr(exc)[:300], delay)
-                if app is not None:
-                    with contextlib.suppress(Exception):
-                        await app.stop()
-                await self.publisher.stop()
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+        await retry(self._connect_once, what="connecting to the broker", backoff=Backoff(1.0, 30.0),
+                    on_failure=self._reset, logger=log)
+
+    async def _connect_once(self) -> None:
+        await ensure_topics(self.settings, timeout_s=10)
+        await self.publisher.start(timeout_s=10)
+        self.app = self._build(self.publisher)
+        await self.app.start()
+        self.state = "running"
+        log.info("agents running", extra={"app": self.app.conf.id})
+
+    async def _reset(self) -> None:
+        if self.app is not None:
+            with contextlib.suppress(Exception):
+                await self.app.stop()
+            self.app = None
+        await self.publisher.stop()
 
     async def stop(self) -> None:
         if self._task is not None and not self._task.done():

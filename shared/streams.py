@@ -14,6 +14,8 @@ from typing import Any
 
 import faust
 
+from shared.events import Envelope, EventError, decode
+from shared.kafka import with_retries
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,12 +60,23 @@ def raw_topic(app: faust.App, name: str) -> Any:
     return app.topic(name, key_type=bytes, value_type=bytes)
 
 
+async def decode_or_dead_letter(*, stage: str, event: Any, expect: type, publisher: Any) -> Envelope[Any] | None:
+    """Decode one faust event as ``expect``; a record that does not decode goes to the dead-letter topic
+    (the broker acks it) and ``None`` is returned. The one place where stages decode what they consume."""
+    msg = event.message
+    try:
+        return decode(event.value, expect)
+    except EventError as exc:
+        await publisher.dead_letter(stage, msg.topic, event.key, event.value, str(exc), msg.partition, msg.offset)
+        return None
+
+
 async def guarded(
     *,
     stage: str,
     event: Any,
     expect: type,
-    handler: Any,
+    handler: Callable[[Envelope[Any]], Awaitable[None]],
     publisher: Any,
     settings: Settings,
 ) -> bool:
@@ -73,15 +86,10 @@ async def guarded(
     dead-letter topic with the error, so the stream keeps moving. Returns True when the handler succeeded.
     The caller's loop acks the event only after this returns, so the dead letter is written first.
     """
-    from shared.events import EventError, decode
-    from shared.kafka import with_retries
-
-    msg = event.message
-    try:
-        envelope = decode(event.value, expect)
-    except EventError as exc:
-        await publisher.dead_letter(stage, msg.topic, event.key, event.value, str(exc), msg.partition, msg.offset)
+    envelope = await decode_or_dead_letter(stage=stage, event=event, expect=expect, publisher=publisher)
+    if envelope is None:
         return False
+    msg = event.message
     try:
         await with_retries(
             lambda: handler(envelope),
@@ -98,21 +106,17 @@ async def guarded(
         return False
 
 
-async def decode_batch(*, stage: str, events: Any, expect: type, publisher: Any) -> list[tuple[Any, Any]]:
+async def decode_batch(*, stage: str, events: Any, expect: type, publisher: Any) -> list[tuple[Any, Envelope[Any]]]:
     """Decode a micro-batch of faust events (from ``stream.take_events``) as ``expect``.
 
     Returns ``(event, envelope)`` for the good ones, in order. Records that do not decode go to the
     dead-letter topic first (the broker acks each), so the caller may ack the whole batch once it has
     published the output of the good ones."""
-    from shared.events import EventError, decode
-
-    good: list[tuple[Any, Any]] = []
+    good: list[tuple[Any, Envelope[Any]]] = []
     for event in events:
-        msg = event.message
-        try:
-            good.append((event, decode(event.value, expect)))
-        except EventError as exc:
-            await publisher.dead_letter(stage, msg.topic, event.key, event.value, str(exc), msg.partition, msg.offset)
+        envelope = await decode_or_dead_letter(stage=stage, event=event, expect=expect, publisher=publisher)
+        if envelope is not None:
+            good.append((event, envelope))
     return good
 
 

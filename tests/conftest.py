@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from shared.broker import free_port, start_tansu
 from shared.settings import Settings
+from tools.cli.broker import free_port, start_tansu
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared"

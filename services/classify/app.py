@@ -1,7 +1,7 @@
 """classify: ``segments.extracted`` -> ``segments.classified``, and ``POST /classify`` for direct use.
 
 The model is loaded once when the service starts; a missing or broken model directory stops the start
-with a message saying what is wrong and how to build the default (``python -m shared.cli ensure-model``).
+with a message saying what is wrong and how to build the default (``python -m tools.cli.main ensure-model``).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
+from services.classify.consumer import APP_ID, build_consumer
 from services.classify.inference import InferenceService
 from services.classify.schema import Item, ModelError
-from services.classify.stream import APP_ID, build_faust_app
 from shared.events import LABELS
 from shared.http import ApiError, install_common, serve
 from shared.logging import configure_logging
@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None, *, inference: InferenceService 
             raise ApiError(503, "model_not_loaded", "the model is not loaded yet")
         return state["inference"]
 
-    runner = StreamRunner(settings, APP_ID, lambda publisher: build_faust_app(settings, publisher, model()))
+    runner = StreamRunner(settings, APP_ID, lambda publisher: build_consumer(settings, publisher, model()))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

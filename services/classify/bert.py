@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from services.classify.compact import MAX_LENGTH
 from services.classify.schema import Item, ModelError, Prediction, heading_text
 
 ONNX_FILE = "model.int8.onnx"
+#: Longest input (heading path + text) in tokens, for training and serving alike.
+MAX_LENGTH = 128
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -32,6 +31,8 @@ class BertClassifier:
         self.max_length = max_length
         self.chunk = chunk
         self.runtime = runtime
+        from transformers import AutoTokenizer
+
         self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
         if runtime == "onnx":
             import onnxruntime as ort
@@ -46,6 +47,9 @@ class BertClassifier:
             self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
             self._inputs = {i.name for i in self.session.get_inputs()}
         else:
+            import torch
+            from transformers import AutoModelForSequenceClassification
+
             if threads:
                 torch.set_num_threads(threads)
             self.model = AutoModelForSequenceClassification.from_pretrained(str(model_dir)).eval()
@@ -62,6 +66,8 @@ class BertClassifier:
         if self.runtime == "onnx":
             feed = {k: v.astype(np.int64) for k, v in enc.items() if k in self._inputs}
             return self.session.run(None, feed)[0]
+        import torch
+
         with torch.inference_mode():
             return self.model(**enc).logits.float().numpy()
 
@@ -78,25 +84,3 @@ class BertClassifier:
         if not items:
             return []
         return [Prediction.from_probs(row) for row in self.predict_proba(items)]
-
-
-def export_onnx(model_dir: Path, quantize: bool = True) -> str:
-    """Export the checkpoint to ONNX (dynamic batch and length) and quantise weights to int8."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    model = AutoModelForSequenceClassification.from_pretrained(str(model_dir)).eval()
-    tok = AutoTokenizer.from_pretrained(str(model_dir))
-    sample = tok(["Overskrift"], ["Et eksempel på tekst."], return_tensors="pt")
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    fp32 = model_dir / "model.fp32.onnx"
-    dyn = {n: {0: "batch", 1: "seq"} for n in names}
-    torch.onnx.export(
-        model, (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]), str(fp32),
-        input_names=names, output_names=["logits"], dynamic_axes={**dyn, "logits": {0: "batch"}},
-        opset_version=17, dynamo=False,
-    )
-    if not quantize:
-        return fp32.name
-    quantize_dynamic(str(fp32), str(model_dir / ONNX_FILE), weight_type=QuantType.QInt8)
-    fp32.unlink()
-    return ONNX_FILE

@@ -65,7 +65,7 @@ def heading_text(heading_path: tuple[str, ...] | list[str]) -> str:
 def read_manifest(model_dir: Path) -> dict[str, Any]:
     path = model_dir / MANIFEST
     if not model_dir.is_dir():
-        raise ModelError(f"model directory {model_dir} does not exist (run `python -m shared.cli ensure-model`)")
+        raise ModelError(f"model directory {model_dir} does not exist (run `python -m tools.cli.main ensure-model`)")
     if not path.is_file():
         raise ModelError(f"{model_dir} has no {MANIFEST}; it is not an innspill model directory")
     try:

@@ -4,36 +4,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
-import faust
 from fastapi import FastAPI
 
-from services.extract.worker import Extractor
-from shared.events import DocumentReceived
+from services.extract.consumer import APP_ID, build_consumer
 from shared.http import install_common, serve
-from shared.kafka import Publisher
 from shared.logging import configure_logging
 from shared.settings import Settings, get_settings
 from shared.stream_runner import StreamRunner
-from shared.streams import guarded, make_faust_app, raw_topic
-from shared.topics import topics_for
-
-APP_ID = "extract"
-
-
-def build_faust_app(settings: Settings, publisher: Publisher) -> faust.App:
-    """The faust app with its one agent: each received document is extracted, then acked."""
-    app = make_faust_app(APP_ID, settings)
-    extractor = Extractor(settings, publisher)
-
-    @app.agent(raw_topic(app, topics_for(settings).documents_received), name=f"{APP_ID}.documents")
-    async def extract_documents(stream: Any) -> None:
-        async for event in stream.events():
-            await guarded(stage="extract", event=event, expect=DocumentReceived, handler=extractor.handle,
-                          publisher=publisher, settings=settings)
-
-    return app
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -41,7 +19,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from services.extract.engine import check_pdfminer
 
     check_pdfminer()
-    runner = StreamRunner(settings, APP_ID, lambda publisher: build_faust_app(settings, publisher))
+    runner = StreamRunner(settings, APP_ID, lambda publisher: build_consumer(settings, publisher))
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from services.store.agents import make_runner
 from services.store.api import make_router
+from services.store.consumer import make_runner
 from services.store.db import make_engine, migrate
 from services.store.repository import Repository
 from services.store.ui import install_ui, public_paths

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.broker import free_port
-from shared.runner import Stack, running_stack
 from shared.settings import Settings
+from tools.cli.broker import free_port
+from tools.cli.stack import Stack, running_stack
 
 REPO = Path(__file__).resolve().parents[2]
 

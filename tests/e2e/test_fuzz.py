@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.runner import Stack
+from tools.cli.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -9,11 +9,11 @@ import httpx
 import pytest
 
 from shared.events import LABELS
-from shared.runner import Stack
 from shared.topics import topics_for
 from tests.e2e.conftest import wait_for_status
 from tests.kafka_helpers import read_topic
 from tests.letters import render_letter_pdf
+from tools.cli.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

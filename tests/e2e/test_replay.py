@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.runner import Stack, running_stack
 from tests.e2e.conftest import stack_settings, wait_for_status
 from tests.letters import letter_pdf_bytes
+from tools.cli.stack import Stack, running_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -34,14 +34,14 @@ def test_replay_reclassifies_with_the_new_model_version(stack: Stack, tmp_path: 
 
     # Upgrade: a different model directory (the keyword baseline), classify restarted on it.
     new_model = tmp_path / "keywords-model"
-    subprocess.run([sys.executable, "-m", "services.classify.train", "keywords", str(new_model)],
+    subprocess.run([sys.executable, "-m", "tools.training.train", "keywords", str(new_model)],
                    check=True, capture_output=True, env=stack.env())
     stack.procs["classify"].terminate()
     stack.procs["classify"].wait(timeout=30)
     stack.start_service("classify", extra_env={"INNSPILL_MODEL_DIR": str(new_model)})
     stack.wait_healthy("classify")
 
-    subprocess.run([sys.executable, "-m", "shared.cli", "replay", doc_id], check=True, env=stack.env(),
+    subprocess.run([sys.executable, "-m", "tools.cli.main", "replay", doc_id], check=True, env=stack.env(),
                    capture_output=True)
     deadline = time.monotonic() + 120
     after: dict = {}
@@ -58,6 +58,6 @@ def test_replay_reclassifies_with_the_new_model_version(stack: Stack, tmp_path: 
 
 
 def test_replay_of_unknown_document_is_a_clear_error(stack: Stack) -> None:
-    proc = subprocess.run([sys.executable, "-m", "shared.cli", "replay", "0" * 32], env=stack.env(),
+    proc = subprocess.run([sys.executable, "-m", "tools.cli.main", "replay", "0" * 32], env=stack.env(),
                           capture_output=True, text=True)
     assert proc.returncode == 2 and "no stored blob" in proc.stdout

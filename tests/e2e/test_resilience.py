@@ -14,12 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shared.broker import free_port
-from shared.runner import Stack, running_stack
 from shared.topics import topics_for
 from tests.e2e.conftest import stack_settings
 from tests.kafka_helpers import read_topic
 from tests.letters import letter_pdf_bytes
+from tools.cli.broker import free_port
+from tools.cli.stack import Stack, running_stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

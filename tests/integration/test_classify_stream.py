@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from services.classify import tfidf
 from services.classify.app import create_app
-from services.classify.data import load_labelled
 from services.classify.schema import write_manifest
 from shared.events import LABELS, SegmentExtracted, make_event
 from shared.ids import document_id_for, segment_id_for, sha256_hex
@@ -18,6 +16,8 @@ from shared.kafka import Publisher, ensure_topics
 from shared.settings import Settings
 from shared.topics import topics_for
 from tests.kafka_helpers import read_topic
+from tools.training import tfidf
+from tools.training.data import load_labelled
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from services.extract import fidelity
-from services.extract.render import soffice
+from tools.extract import fidelity
+from tools.extract.render import soffice
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

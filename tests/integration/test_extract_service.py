@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 
-from services.extract import samples
 from services.extract.app import create_app
 from shared.blobstore import LocalBlobStore
 from shared.events import DocumentReceived, encode, make_event
@@ -22,6 +21,7 @@ from shared.kafka import Publisher
 from shared.settings import Settings
 from shared.topics import topics_for
 from tests.kafka_helpers import read_topic
+from tools.extract import samples
 
 pytestmark = pytest.mark.integration
 

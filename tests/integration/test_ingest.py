@@ -10,12 +10,12 @@ import httpx
 import pytest
 
 from services.ingest.app import create_app
-from shared.broker import free_port
 from shared.kafka import ensure_topics
 from shared.settings import Settings
 from shared.topics import topics_for
 from tests.kafka_helpers import read_topic
 from tests.letters import letter_pdf_bytes
+from tools.cli.broker import free_port
 
 pytestmark = pytest.mark.integration
 

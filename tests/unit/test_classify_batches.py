@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from services.classify.consumer import SegmentClassifier
 from services.classify.inference import InferenceService
 from services.classify.keywords import KeywordClassifier
 from services.classify.schema import Item, Prediction
-from services.classify.stream import SegmentClassifier
 from shared.events import SegmentExtracted, encode, make_event
 from shared.kafka import BrokerUnavailable
 from shared.settings import Settings

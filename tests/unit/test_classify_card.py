@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from services.classify.card import CARD_FILE, METRICS_FILE, read_card, write_card
-from services.classify.evaluation import score
+from tools.training.card import CARD_FILE, METRICS_FILE, read_card, write_card
+from tools.training.evaluation import score
 
 
 def test_score_counts_per_class_and_confusion() -> None:
@@ -53,8 +53,8 @@ def test_card_without_gold_says_so(tmp_path: Path) -> None:
 
 
 def test_calibration_error_and_interval() -> None:
-    from services.classify.evaluation import calibration_error, macro_f1_interval
     from services.classify.schema import Prediction
+    from tools.training.evaluation import calibration_error, macro_f1_interval
 
     sure = Prediction.from_probs([1.0, 0.0, 0.0, 0.0])
     # Always right at full confidence: perfectly calibrated.

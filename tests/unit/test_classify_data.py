@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services.classify.data import DataError, Example, data_hash, load_gold, read_jsonl, split_by_document
+from tools.training.data import DataError, Example, data_hash, load_gold, read_jsonl, split_by_document
 
 
 def _examples(n_docs: int = 20, per_doc: int = 5) -> list[Example]:

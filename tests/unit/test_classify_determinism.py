@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from services.classify.bert import BertClassifier
-from services.classify.compact import CompactSize, pretrain_mlm
-from services.classify.data import Example
-from services.classify.finetune import fine_tune
+from tools.training.compact import CompactSize, pretrain_mlm
+from tools.training.data import Example
+from tools.training.finetune import fine_tune
 
 TEXTS = {
     "challenge": ["Det er krevende å rekruttere sykepleiere.", "Ventetiden er for lang for unge pasienter."],

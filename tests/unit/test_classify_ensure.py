@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from services.classify.card import CARD_FILE, METRICS_FILE
-from services.classify.ensure import ensure_model
 from services.classify.loader import load_classifier
 from services.classify.schema import MANIFEST, Item
 from shared.settings import Settings
+from tools.training.card import CARD_FILE, METRICS_FILE
+from tools.training.ensure import ensure_model
 
 LETTER = [
     ([], "Med vennlig hilsen", "other"),

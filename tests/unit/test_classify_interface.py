@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from services.classify import tfidf
-from services.classify.data import Example
 from services.classify.keywords import KeywordClassifier
 from services.classify.loader import load_classifier
 from services.classify.schema import MANIFEST, Classifier, Item, ModelError, Prediction, write_manifest
 from shared.events import LABELS
+from tools.training import tfidf
+from tools.training.data import Example
 
 TINY = [
     Example("a", 0, "Med vennlig hilsen", (), "other"),

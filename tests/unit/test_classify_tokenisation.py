@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.classify.compact import encode_pairs, train_tokenizer
 from services.classify.schema import heading_text
+from tools.training.compact import encode_pairs, train_tokenizer
 
 CORPUS = [
     "Utfordringer > Rekruttering",

@@ -67,7 +67,7 @@ def test_classify_replicas_share_the_model_built_into_the_image() -> None:
     dockerfile = (REPO / "Dockerfile").read_text()
     classify_stage = dockerfile.split("AS classify", 1)[1].split("\nFROM ", 1)[0]
     baked = re.search(r"ENV INNSPILL_MODEL_DIR=(\S+)", classify_stage)
-    assert baked and "RUN python -m shared.cli ensure-model" in classify_stage
+    assert baked and "RUN python -m tools.cli.main ensure-model" in classify_stage
     env = _compose()["services"]["classify"]["environment"]
     assert env["INNSPILL_MODEL_DIR"] == baked.group(1)
     assert env["INNSPILL_KAFKA_BOOTSTRAP"] == "kafka:9092"  # the shared settings are merged in

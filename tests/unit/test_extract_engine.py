@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.extract import ocr, samples
+from services.extract import ocr
 from services.extract.engine import extract_document
 from services.extract.model import (
     FOOTNOTE,
@@ -20,6 +20,7 @@ from services.extract.model import (
     ExtractionResult,
     Limits,
 )
+from tools.extract import samples
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from services.extract import samples
 from services.extract.engine import PDFMINER_MIN, check_pdfminer, extract_document
 from services.extract.model import (
     CORRUPT,
@@ -25,6 +24,7 @@ from services.extract.model import (
     Limits,
 )
 from services.extract.sandbox import extract_in_sandbox
+from tools.extract import samples
 
 
 def _code(path: Path, limits: Limits | None = None, **kw: str) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.extract.letter_render import (
+from tools.extract.letter_render import (
     CHOICES,
     Variant,
     as_printed,
@@ -15,7 +15,7 @@ from services.extract.letter_render import (
     running_header,
     variant_for,
 )
-from services.extract.render import soffice
+from tools.extract.render import soffice
 
 Q = "1. Hva er de største utfordringene?"
 

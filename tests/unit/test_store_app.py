@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 
 from services.store.app import create_app
-from shared.broker import free_port
 from shared.settings import Settings
+from tools.cli.broker import free_port
 
 
 async def test_api_serves_while_broker_is_down(tmp_path: Path) -> None:

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from services.extract import samples
-from services.extract.worker import Extractor
+from services.extract.consumer import Extractor
 from shared.blobstore import LocalBlobStore
 from shared.events import DocumentReceived, make_event
 from shared.ids import document_id_for, segment_id_for, sha256_hex
 from shared.settings import Settings
 from shared.topics import topics_for
+from tools.extract import samples
 
 
 class RecordingPublisher:

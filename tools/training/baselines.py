@@ -5,17 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from services.classify.keywords import KeywordClassifier
-from services.classify.recipe import Splits, evaluations
+from tools.training.recipe import Splits, evaluations
 
 
 def baseline_scores(splits: Splits, *, tfidf_c: float = 8.0, seed: int = 13) -> dict[str, Any]:
     """The keyword rules and TF-IDF + logistic regression (fitted in memory on the train split)."""
-    from services.classify import tfidf
+    from services.classify.tfidf import TfidfClassifier
+    from tools.training import tfidf
 
     pipe = tfidf.fit([e.item for e in splits.train], [e.label for e in splits.train], c=tfidf_c, seed=seed)
     return {
         "keywords": evaluations(KeywordClassifier(), splits),
-        "tfidf+logreg": evaluations(tfidf.TfidfClassifier(pipe, "baseline"), splits),
+        "tfidf+logreg": evaluations(TfidfClassifier(pipe, "baseline"), splits),
     }
 
 

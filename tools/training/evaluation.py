@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 
-from services.classify.data import Example
 from services.classify.schema import Classifier, Item, Prediction
 from shared.events import LABELS
+from tools.training.data import Example
 
 
 def score(gold: list[str], pred: list[str]) -> dict[str, Any]:

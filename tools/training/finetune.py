@@ -11,11 +11,11 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
-from services.classify.compact import MAX_LENGTH, train_loop
-from services.classify.data import Example
-from services.classify.determinism import make_deterministic, seeded_generator
 from services.classify.schema import heading_text
 from shared.events import LABELS
+from tools.training.compact import MAX_LENGTH, train_loop
+from tools.training.data import Example
+from tools.training.determinism import make_deterministic, seeded_generator
 
 LABEL2ID = {label: i for i, label in enumerate(LABELS)}
 

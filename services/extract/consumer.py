@@ -1,4 +1,6 @@
-"""One received document through extraction to events: segments first, then the document summary.
+"""extract's Kafka side: ``documents.received`` -> ``segments.extracted`` + ``documents.extracted``.
+
+One received document through extraction to events: segments first, then the document summary.
 
 Failures become ``documents.failed`` (stage "extract") with the engine's error code; only broker
 trouble is raised, so ``guarded`` retries it and finally dead-letters the record.
@@ -11,6 +13,7 @@ import logging
 import time
 from typing import Any
 
+import faust
 from prometheus_client import Counter, Histogram
 
 from services.extract.engine import EXTRACTOR_VERSION
@@ -30,10 +33,12 @@ from shared.events import (
 from shared.ids import segment_id_for
 from shared.kafka import Publisher
 from shared.settings import Settings
+from shared.streams import guarded, make_faust_app, raw_topic
 from shared.topics import topics_for
 
 log = logging.getLogger(__name__)
 
+APP_ID = "extract"
 SOURCE = "innspill/extract"
 
 DOCUMENTS = Counter("innspill_extract_documents_total", "Documents processed, by outcome", ["outcome"])
@@ -123,3 +128,17 @@ class Extractor:
         failed = DocumentFailed(document_id=document_id, stage="extract", error_code=code, message=message)
         await self.publisher.publish(self.topics.documents_failed, document_id,
                                      make_event(failed, SOURCE, document_id, "failed", code))
+
+
+def build_consumer(settings: Settings, publisher: Publisher) -> faust.App:
+    """The faust app with its one agent: each received document is extracted, then acked."""
+    app = make_faust_app(APP_ID, settings)
+    extractor = Extractor(settings, publisher)
+
+    @app.agent(raw_topic(app, topics_for(settings).documents_received), name=f"{APP_ID}.documents")
+    async def extract_documents(stream: Any) -> None:
+        async for event in stream.events():
+            await guarded(stage=APP_ID, event=event, expect=DocumentReceived, handler=extractor.handle,
+                          publisher=publisher, settings=settings)
+
+    return app

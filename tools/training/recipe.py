@@ -15,12 +15,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from services.classify import data as D
-from services.classify.card import write_card
-from services.classify.evaluation import evaluate, throughput
 from services.classify.keywords import KeywordClassifier
 from services.classify.loader import load_classifier
 from services.classify.schema import Classifier, Item, write_manifest
+from tools.training import data as D
+from tools.training.card import write_card
+from tools.training.evaluation import evaluate, throughput
 
 Progress = Callable[[int, int, float], None]
 
@@ -96,7 +96,7 @@ def train_keywords(out: Path, splits: Splits, *, measure_speed: bool = True) -> 
 
 def train_tfidf(out: Path, splits: Splits, *, c: float = 8.0, seed: int = 13,
                 measure_speed: bool = True) -> dict[str, Any]:
-    from services.classify import tfidf
+    from tools.training import tfidf
 
     pipe = tfidf.fit([e.item for e in splits.train], [e.label for e in splits.train], c=c, seed=seed)
     files = tfidf.save(pipe, out)
@@ -111,7 +111,7 @@ def build_compact_base(out: Path, splits: Splits, *, epochs: int, seed: int, thr
                        progress: Progress | None = None) -> Path:
     """Tokenizer + MLM-pretrained compact BERT from the team's texts (train split only: held-out and
     gold texts stay unseen)."""
-    from services.classify.compact import pretrain_mlm
+    from tools.training.compact import pretrain_mlm
 
     return pretrain_mlm(splits.train, out, epochs=epochs, seed=seed, threads=threads, progress=progress)
 
@@ -120,7 +120,7 @@ def train_bert(out: Path, splits: Splits, *, base: str | Path, epochs: int = 6, 
                batch_size: int = 16, seed: int = 13, threads: int | None = 1, onnx: bool = True,
                measure_speed: bool = True, progress: Progress | None = None, tag: str = "",
                extra_recipe: dict[str, Any] | None = None) -> dict[str, Any]:
-    from services.classify.finetune import fine_tune
+    from tools.training.finetune import fine_tune
 
     started = time.perf_counter()
     fine_tune(base, splits.train, out, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
@@ -129,7 +129,7 @@ def train_bert(out: Path, splits: Splits, *, base: str | Path, epochs: int = 6, 
                                 "runtime": "torch"}
     notes = []
     if onnx:
-        from services.classify.bert import export_onnx
+        from tools.training.onnx_export import export_onnx
 
         try:
             manifest["onnx"] = export_onnx(out)

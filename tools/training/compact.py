@@ -14,13 +14,13 @@ from pathlib import Path
 import torch
 from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast, DataCollatorForLanguageModeling
 
-from services.classify.data import REPO, Example
-from services.classify.determinism import make_deterministic, seeded_generator
+from services.classify.bert import MAX_LENGTH
 from services.classify.schema import heading_text
-from services.classify.vocab import learn_vocab
+from tools.training.data import REPO, Example
+from tools.training.determinism import make_deterministic, seeded_generator
+from tools.training.vocab import learn_vocab
 
 UNLABELLED_DIR = REPO / "data" / "unlabelled"
-MAX_LENGTH = 128
 
 
 @dataclass(frozen=True)

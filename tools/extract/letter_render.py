@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from services.extract.render import ODF_OPEN, fodt_to_pdf, odf_page_layout
+from tools.extract.render import ODF_OPEN, fodt_to_pdf, odf_page_layout
 
 _HEAD = ODF_OPEN + """ <office:font-face-decls>
   <style:font-face style:name="Liberation Sans" svg:font-family="'Liberation Sans'"

@@ -1,6 +1,6 @@
 """Extraction fidelity against the seed gold segments.
 
-    python -m services.extract.fidelity [--shared ../shared] [--out var/fidelity] [--renderer auto]
+    python -m tools.extract.fidelity [--shared ../shared] [--out var/fidelity] [--renderer auto]
 
 Renders each seed letter (``<shared>/seeds/*.txt``) to PDF with a running letterhead and "Side X av Y"
 footers, extracts it with the engine, and compares with ``gold.jsonl``:
@@ -12,7 +12,7 @@ footers, extracts it with the engine, and compares with ``gold.jsonl``:
 * heading paths: share of recovered gold segments whose matched segment has the same heading path
   (each heading compared with the same 0.9 similarity).
 
-    python -m services.extract.fidelity --letters [N] [--labelled data/labelled]
+    python -m tools.extract.fidelity --letters [N] [--labelled data/labelled]
 
 scores N of the team's labelled letters instead (default 30, spread over every file there), rendered
 with real structure by ``letter_render`` (bold headings, lists, ruled tables, footnotes, a running
@@ -37,12 +37,13 @@ from collections import defaultdict
 from dataclasses import asdict
 from pathlib import Path
 
-from services.extract import letter_render
 from services.extract.engine import extract_document
 from services.extract.model import ExtractionResult, Limits
-from services.extract.render import render_texts, soffice
+from shared.settings import get_settings
+from tools.extract import letter_render
+from tools.extract.render import render_texts, soffice
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path.cwd()
 THRESHOLD = 0.9
 _PAGE_FOOTER = re.compile(r"Side \d+ av \d+")
 _PAGE_NUMBER = re.compile(r"\d{1,3}(?:\s*/\s*\d{1,3})?")
@@ -233,12 +234,12 @@ def run_letters(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--shared", type=Path, default=REPO.parent / "shared")
+    ap.add_argument("--shared", type=Path, default=get_settings().seeds_dir.parent)
     ap.add_argument("--out", type=Path, default=REPO / "var" / "fidelity")
     ap.add_argument("--renderer", choices=["auto", "libreoffice", "reportlab"], default="auto")
     ap.add_argument("--letters", type=int, nargs="?", const=30, metavar="N",
                     help="score N structured renderings of the labelled letters instead of the seeds (30)")
-    ap.add_argument("--labelled", type=Path, default=REPO / "data" / "labelled")
+    ap.add_argument("--labelled", type=Path, default=get_settings().labelled_dir)
     ap.add_argument("--layout", choices=["classic", "varied"], default="classic",
                     help="--letters: all in the original house style, or each letter in its own")
     ap.add_argument("--verbose", "-v", action="store_true", help="list missed segments and wrong paths")

@@ -1,4 +1,4 @@
-"""The faust agent: ``segments.extracted`` -> ``segments.classified`` in micro-batches.
+"""classify's Kafka side: ``segments.extracted`` -> ``segments.classified`` in micro-batches.
 
 At-least-once: a micro-batch is acked (its offsets committed) only after every good record's
 classification was acknowledged by the broker and every bad one was dead-lettered.
@@ -6,7 +6,6 @@ classification was acknowledged by the broker and every bad one was dead-lettere
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -19,6 +18,7 @@ from services.classify.inference import InferenceService
 from services.classify.schema import Item
 from shared.events import Envelope, SegmentClassified, SegmentExtracted, make_event
 from shared.kafka import BrokerUnavailable, Publisher, with_retries
+from shared.retry import Backoff, retry
 from shared.settings import Settings
 from shared.streams import decode_batch, guarded, make_faust_app, raw_topic, run_batches
 from shared.topics import topics_for
@@ -59,22 +59,18 @@ class SegmentClassifier:
     async def handle(self, events: Sequence[Any]) -> None:
         """One micro-batch. Waits out a lost broker (nothing is dead-lettered for that); a batch that
         keeps failing otherwise is redone one record at a time so only the bad record is parked."""
-        delay = self.settings.retry_backoff_s
         good: list[tuple[Any, Envelope[Any]]] | None = None
-        while True:
-            try:
-                if good is None:  # decode (and dead-letter poison) once, also when the batch is retried
-                    good = await decode_batch(stage=STAGE, events=events, expect=SegmentExtracted,
-                                              publisher=self.publisher)
-                    metrics.DEAD_LETTERED.inc(len(events) - len(good))
-                await self._classify_batch(good)
-                return
-            except asyncio.CancelledError:
-                raise
-            except (BrokerUnavailable, KafkaError) as exc:
-                log.warning("broker unavailable; retrying batch", extra={"error": str(exc), "delay_s": delay})
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+
+        async def once() -> None:
+            nonlocal good
+            if good is None:  # decode (and dead-letter poison) once, also when the batch is retried
+                good = await decode_batch(stage=STAGE, events=events, expect=SegmentExtracted,
+                                          publisher=self.publisher)
+                metrics.DEAD_LETTERED.inc(len(events) - len(good))
+            await self._classify_batch(good)
+
+        await retry(once, what="classify batch (broker unavailable)", backoff=Backoff(self.settings.retry_backoff_s),
+                    retry_on=(BrokerUnavailable, KafkaError), logger=log)
 
     async def _classify_batch(self, good: list[tuple[Any, Envelope[Any]]]) -> None:
         if not good:
@@ -94,7 +90,7 @@ class SegmentClassifier:
                     metrics.DEAD_LETTERED.inc()
 
 
-def build_faust_app(settings: Settings, publisher: Publisher, inference: InferenceService) -> faust.App:
+def build_consumer(settings: Settings, publisher: Publisher, inference: InferenceService) -> faust.App:
     app = make_faust_app(APP_ID, settings)
     worker = SegmentClassifier(settings, publisher, inference)
     within = settings.classify_batch_wait_ms / 1000.0

@@ -1,7 +1,7 @@
 """Write throughput of the store: classified segments per second through Repository.apply in
 micro-batches (as the agents write them), on SQLite and, when given, PostgreSQL.
 
-    python -m services.store.bench [--docs 50] [--segments 100] [--batch 200] [--postgres URL]
+    python -m tools.bench.store [--docs 50] [--segments 100] [--batch 200] [--postgres URL]
 
 Prints figures; asserts nothing.
 """

@@ -13,13 +13,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from services.classify import recipe as R
-from services.classify.baselines import baseline_scores, comparison_notes
-from services.classify.card import write_card
-from services.classify.data import GOLD_PATH, LABELLED_DIR
 from services.classify.loader import load_classifier
 from services.classify.schema import ModelError
 from shared.settings import Settings
+from tools.training import recipe as R
+from tools.training.baselines import baseline_scores, comparison_notes
+from tools.training.card import write_card
+from tools.training.data import GOLD_PATH, LABELLED_DIR
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def build_default(out: Path, splits: R.Splits, *, seed: int = DEFAULT_SEED) -> d
         "services/classify/README.md.",
         *comparison_notes(card, base),
     ]
-    card["command"] = "python -m shared.cli ensure-model  (= python -m services.classify.train default OUT)"
+    card["command"] = "python -m tools.cli.main ensure-model  (= python -m tools.training.train default OUT)"
     write_card(out, card)
     return card
 

@@ -15,11 +15,13 @@ from pathlib import Path
 
 from services.classify.schema import Item
 from shared.events import LABELS
+from shared.settings import get_settings
 
-REPO = Path(__file__).resolve().parents[2]
-LABELLED_DIR = REPO / "data" / "labelled"
+_SETTINGS = get_settings()
+REPO = Path.cwd()
+LABELLED_DIR = _SETTINGS.labelled_dir
 #: The seed gold set lives beside the checkout and is read at run time only (never trained on).
-GOLD_PATH = REPO.parent / "shared" / "seeds" / "gold.jsonl"
+GOLD_PATH = _SETTINGS.seeds_dir / "gold.jsonl"
 
 
 class DataError(ValueError):

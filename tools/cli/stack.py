@@ -15,9 +15,9 @@ from pathlib import Path
 
 import httpx
 
-from shared.broker import port_open, start_tansu
 from shared.kafka import ensure_topics
 from shared.settings import Settings
+from tools.cli.broker import port_open, start_tansu
 
 SERVICES = ("ingest", "extract", "classify", "store")
 

@@ -1,6 +1,6 @@
 """Leave-one-batch-out check of training data: does a batch of letters help on other writers' letters?
 
-    python -m services.classify.crossbatch --candidate prosa_g --candidate blanda_h
+    python -m tools.training.crossbatch --candidate prosa_g --candidate blanda_h
 
 Each labelled file (one writer's batch) not named as a candidate is held out in turn; the TF-IDF recipe
 is trained on the other such batches, once without and once with the candidate batches, and both are
@@ -15,10 +15,10 @@ from typing import Annotated
 
 import typer
 
-from services.classify import tfidf
-from services.classify.data import LABELLED_DIR, Example, read_jsonl
-from services.classify.evaluation import score
 from shared.events import LABELS
+from tools.training import tfidf
+from tools.training.data import LABELLED_DIR, Example, read_jsonl
+from tools.training.evaluation import score
 
 
 def macro_f1(train: list[Example], test: list[Example], c: float) -> float:

@@ -1,4 +1,4 @@
-"""Faust agents of the store: four topics, consumed in micro-batches, one transaction per batch.
+"""store's Kafka side: faust agents on four topics, consumed in micro-batches, one transaction per batch.
 
 Per batch: every record is decoded through :func:`shared.streams.guarded` (a poison record goes to the
 dead-letter topic), the decoded events are written in one transaction in a worker thread, and only then
@@ -24,9 +24,10 @@ from services.store import metrics
 from services.store.repository import Repository
 from shared.events import DocumentExtracted, DocumentFailed, DocumentReceived, Envelope, SegmentClassified
 from shared.kafka import Publisher
+from shared.retry import Backoff, retry
 from shared.settings import Settings
 from shared.stream_runner import StreamRunner
-from shared.streams import guarded, make_faust_app, raw_topic, run_batches
+from shared.streams import decode_batch, guarded, make_faust_app, raw_topic, run_batches
 from shared.topics import topics_for
 
 log = logging.getLogger(__name__)
@@ -66,30 +67,13 @@ class BatchWriter:
 
     async def handle(self, feed: Feed, events: Sequence[Any]) -> None:
         """Store one micro-batch. Returns only when every record is stored or dead-lettered."""
-        delay = self.settings.retry_backoff_s
-        while True:
-            try:
-                await self._handle_once(feed, events)
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("batch not handled; retrying", extra={"topic": feed.kind, "events": len(events)})
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+        await retry(lambda: self._handle_once(feed, events), what=f"store batch of {feed.kind}",
+                    backoff=Backoff(self.settings.retry_backoff_s), logger=log)
 
     async def _handle_once(self, feed: Feed, events: Sequence[Any]) -> None:
-        decoded: list[tuple[Any, Envelope[Any]]] = []
-        for event in events:
-            box: list[Envelope[Any]] = []
-            ok = await guarded(
-                stage=STAGE, event=event, expect=feed.payload, handler=_collector(box),
-                publisher=self.publisher, settings=self.settings,
-            )
-            if ok:
-                decoded.append((event, box[0]))
-            else:
-                metrics.EVENTS.labels(feed.kind, "dead_lettered").inc()
+        decoded = await decode_batch(stage=STAGE, events=events, expect=feed.payload, publisher=self.publisher)
+        if len(decoded) < len(events):
+            metrics.EVENTS.labels(feed.kind, "dead_lettered").inc(len(events) - len(decoded))
         if not decoded:
             return
         metrics.BATCH_SIZE.observe(len(decoded))
@@ -110,31 +94,24 @@ class BatchWriter:
 
     async def write(self, envelopes: list[Envelope[Any]]) -> None:
         """Write in a worker thread. A lost database is waited for; any other error is raised."""
-        delay = self.settings.retry_backoff_s
+
+        async def once() -> None:
+            started = time.perf_counter()
+            try:
+                await asyncio.to_thread(self.repo.apply, envelopes)
+            except _DB_DOWN:
+                metrics.WRITE_ERRORS.labels("database_unavailable").inc()
+                raise
+            metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
+
         async with self._lock:
-            while True:
-                started = time.perf_counter()
-                try:
-                    await asyncio.to_thread(self.repo.apply, envelopes)
-                    metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
-                    return
-                except _DB_DOWN as exc:
-                    metrics.WRITE_ERRORS.labels("database_unavailable").inc()
-                    log.warning("database unavailable; retrying", extra={"error": repr(exc)[:500], "delay_s": delay})
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 30.0)
+            await retry(once, what="store write (database unavailable)", backoff=Backoff(self.settings.retry_backoff_s),
+                        retry_on=_DB_DOWN, logger=log)
 
     async def _update_gauges(self) -> None:
         with contextlib.suppress(Exception):
             for status, n in (await asyncio.to_thread(self.repo.status_counts)).items():
                 metrics.DOCUMENTS.labels(status).set(n)
-
-
-def _collector(box: list[Envelope[Any]]) -> Callable[[Envelope[Any]], Awaitable[None]]:
-    async def collect(envelope: Envelope[Any]) -> None:
-        box[:] = [envelope]
-
-    return collect
 
 
 def _agent_for(feed: Feed, writer: BatchWriter) -> Callable[[Any], Awaitable[None]]:
@@ -145,7 +122,8 @@ def _agent_for(feed: Feed, writer: BatchWriter) -> Callable[[Any], Awaitable[Non
     return agent
 
 
-def build_faust_app(settings: Settings, writer: BatchWriter) -> faust.App:
+def build_consumer(settings: Settings, publisher: Publisher, repo: Repository) -> faust.App:
+    writer = BatchWriter(settings, repo, publisher)
     app = make_faust_app(APP_ID, settings)
     for feed in feeds_for(settings):
         app.agent(raw_topic(app, feed.topic), name=f"{APP_ID}.{feed.kind}")(_agent_for(feed, writer))
@@ -155,5 +133,5 @@ def build_faust_app(settings: Settings, writer: BatchWriter) -> faust.App:
 def make_runner(settings: Settings, repo: Repository) -> StreamRunner:
     """The store's stream side: agents that write batches through ``repo``, connecting in the background."""
     return StreamRunner(
-        settings, APP_ID, lambda publisher: build_faust_app(settings, BatchWriter(settings, repo, publisher))
+        settings, APP_ID, lambda publisher: build_consumer(settings, publisher, repo)
     )

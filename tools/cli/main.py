@@ -22,7 +22,7 @@ console = Console()
 def up() -> None:
     """Start the broker (Tansu on loopback unless INNSPILL_KAFKA_BOOTSTRAP is set), create the topics,
     start the four services and the web UI, and stop everything cleanly on Ctrl-C."""
-    from shared.runner import SERVICES, running_stack
+    from tools.cli.stack import SERVICES, running_stack
 
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -81,7 +81,7 @@ def upload(
     import httpx
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from shared.upload import auth_headers, upload_file, wait_final
+    from tools.cli.upload import auth_headers, upload_file, wait_final
 
     settings = get_settings()
     files = [f for p in paths for f in (sorted(p.rglob("*")) if p.is_dir() else [p]) if f.is_file()]
@@ -116,7 +116,7 @@ def replay(
     document_ids: list[str] = typer.Argument(None, help="Document ids; none means every stored document."),
 ) -> None:
     """Re-process documents from their stored blobs: extract, classify (current model) and store again."""
-    from shared.replay import replay as run_replay
+    from tools.cli.replay import replay as run_replay
 
     settings = get_settings()
     try:
@@ -133,7 +133,7 @@ def ensure_model(
 ) -> None:
     """Make sure the default classifier is at INNSPILL_MODEL_DIR (default ./var/models/default); built
     offline from data/labelled by the classify recipe when missing."""
-    from services.classify.ensure import ensure_model as ensure
+    from tools.training.ensure import ensure_model as ensure
 
     path, version, built = ensure(get_settings(), force=force)
     console.print(f"{'built' if built else 'present'}: {version} at {path}")

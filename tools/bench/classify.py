@@ -1,4 +1,4 @@
-"""Inference speed: ``python -m services.classify.bench``.
+"""Inference speed: ``python -m tools.bench.classify``.
 
 Prints segments/second at batch 1 and batch 32 on length-bucketed batches of real segments for
   - the default model (``settings.resolved_model_dir``) and any ``--model DIR`` given,
@@ -16,11 +16,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.classify import data as D
-from services.classify.evaluation import throughput
 from services.classify.loader import load_classifier
 from services.classify.schema import Classifier, Item, write_manifest
 from shared.settings import get_settings
+from tools.training import data as D
+from tools.training.evaluation import throughput
 
 console = Console()
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -37,7 +37,7 @@ def random_bert_base(out: Path, runtime: str) -> Classifier:
     """A BERT-base-sized classifier with random weights and a vocabulary learnt from the team's text."""
     from transformers import BertConfig, BertForSequenceClassification
 
-    from services.classify.compact import corpus_texts, train_tokenizer
+    from tools.training.compact import corpus_texts, train_tokenizer
 
     tok = train_tokenizer(corpus_texts(D.load_labelled()), out, vocab_size=30000)
     config = BertConfig(vocab_size=len(tok), hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
@@ -45,7 +45,7 @@ def random_bert_base(out: Path, runtime: str) -> Classifier:
     BertForSequenceClassification(config).save_pretrained(out)
     manifest = {"kind": "bert", "model_version": "random-bert-base", "runtime": "torch"}
     if runtime == "onnx":
-        from services.classify.bert import export_onnx
+        from tools.training.onnx_export import export_onnx
 
         manifest.update(onnx=export_onnx(out), runtime="onnx")
     write_manifest(out, manifest)

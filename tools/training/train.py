@@ -1,11 +1,11 @@
-"""Training command: ``python -m services.classify.train COMMAND [options]``.
+"""Training command: ``python -m tools.training.train COMMAND [options]``.
 
   keywords      the rule baseline as a model directory
   tfidf         TF-IDF + logistic regression
   compact-base  the project's compact Norwegian BERT: WordPiece vocabulary + masked-LM pretraining
   bert          fine-tune a BERT-family base (local directory, hub id, or "compact" to build one first)
   ensemble      average of existing model directories (copied inside)
-  default       the product default (what `python -m shared.cli ensure-model` builds)
+  default       the product default (what `python -m tools.cli.main ensure-model` builds)
 
 Every model directory gets innspill_model.json, MODEL_CARD.md and metrics.json, with scores on the team's
 held-out split (by document) and on ../shared/seeds/gold.jsonl when present.
@@ -23,10 +23,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from services.classify import recipe as R
-from services.classify.baselines import baseline_scores, comparison_notes
-from services.classify.card import write_card
-from services.classify.data import GOLD_PATH, LABELLED_DIR
+from tools.training import recipe as R
+from tools.training.baselines import baseline_scores, comparison_notes
+from tools.training.card import write_card
+from tools.training.data import GOLD_PATH, LABELLED_DIR
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=(
     "Train classify models. Every model directory gets innspill_model.json, MODEL_CARD.md and metrics.json "
@@ -149,7 +149,7 @@ def ensemble(out: Path, member: Annotated[list[str], typer.Option(help="DIR:WEIG
 @app.command()
 def default(out: Path, labelled: Labelled = LABELLED_DIR, held_out: HeldOut = 0.15, seed: Seed = 13) -> None:
     """The product default recipe (see services/classify/ensure.py for why it is this one)."""
-    from services.classify.ensure import build_default
+    from tools.training.ensure import build_default
 
     splits = _splits(labelled, held_out, seed)
     card = build_default(out, splits, seed=seed)

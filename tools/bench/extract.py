@@ -1,6 +1,6 @@
 """Extraction speed: pages per second on the seed letters rendered to PDF.
 
-    python -m services.extract.bench [--shared ../shared] [--rounds 3]
+    python -m tools.bench.extract [--shared ../shared] [--rounds 3]
 
 Renders the seed letters (as the fidelity script does; the sample letter when ../shared is absent),
 then times the engine in-process and through the sandbox (a child process per document, as the
@@ -16,16 +16,16 @@ import time
 from pathlib import Path
 
 from services.extract.engine import extract_document
-from services.extract.fidelity import REPO, letterhead_for
 from services.extract.model import Limits
-from services.extract.render import render_texts
 from services.extract.sandbox import extract_in_sandbox
+from tools.extract.fidelity import REPO, letterhead_for
+from tools.extract.render import render_texts
 
 
 def _pdfs(shared: Path, out: Path, renderer: str) -> tuple[str, list[Path]]:
     seeds = sorted((shared / "seeds").glob("*.txt"))
     if not seeds:
-        from services.extract.samples import letter_pdf
+        from tools.extract.samples import letter_pdf
 
         out.mkdir(parents=True, exist_ok=True)
         return "sample letter (no seeds found)", [letter_pdf(out / "sample.pdf")]
