@@ -7,7 +7,7 @@ Every value on Kafka is ``Envelope.model_dump_json()``. ``schema_version`` lets 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -17,7 +17,19 @@ SCHEMA_VERSION = 1
 SPEC_VERSION = "1.0"
 
 Label = Literal["challenge", "measure", "example", "other"]
-LABELS: tuple[str, ...] = ("challenge", "measure", "example", "other")
+LABELS: tuple[str, ...] = get_args(Label)
+SenderKind = Literal[
+    "kommune",
+    "fylkeskommune",
+    "helseforetak",
+    "helsefellesskap",
+    "organisasjon",
+    "statlig",
+    "privat",
+    "person",
+    "ukjent",
+]
+SENDER_KINDS: tuple[str, ...] = get_args(SenderKind)
 
 
 def utcnow() -> datetime:
@@ -47,6 +59,7 @@ class Section(_Payload):
 
 class DocumentMetadata(_Payload):
     sender: str | None = None
+    sender_kind: SenderKind = "ukjent"
     date: str | None = None
     title: str | None = None
 
@@ -73,10 +86,34 @@ class SegmentExtracted(_Payload):
     segment_count: int | None = None
 
 
+class ThemeScore(_Payload):
+    """One theme of the taxonomy (its stable id) with the model's score for it."""
+
+    id: str
+    score: float
+
+
 class SegmentClassified(SegmentExtracted):
     label: Label
     scores: dict[str, float]
+    themes: list[ThemeScore] = Field(default_factory=list)
     model_version: str
+
+
+class SegmentCorrected(_Payload):
+    """An analyst's correction of one segment. ``label``/``themes`` are the corrected values (``None``: that
+    field is not corrected, or the correction of it is undone when it is named in ``reverted``)."""
+
+    segment_id: str
+    document_id: str
+    label: Label | None = None
+    themes: list[str] | None = None
+    reverted: list[Literal["label", "themes"]] = Field(default_factory=list)
+    model_label: Label | None = None
+    model_themes: list[str] | None = None
+    note: str | None = None
+    user: str
+    at: datetime
 
 
 class DocumentFailed(_Payload):
@@ -101,6 +138,7 @@ PAYLOADS: dict[str, type[_Payload]] = {
     "innspill.document.extracted": DocumentExtracted,
     "innspill.segment.extracted": SegmentExtracted,
     "innspill.segment.classified": SegmentClassified,
+    "innspill.segment.corrected": SegmentCorrected,
     "innspill.document.failed": DocumentFailed,
     "innspill.deadletter": DeadLetter,
 }

@@ -109,9 +109,7 @@ class Publisher:
 
     async def publish_many(self, topic: str, items: list[tuple[str, Envelope[Any]]]) -> None:
         """Send a batch and wait for every ack (sends are pipelined, not one round-trip each)."""
-        futures = [
-            await self._live().send(topic, key=key.encode(), value=encode(ev)) for key, ev in items
-        ]
+        futures = [await self._live().send(topic, key=key.encode(), value=encode(ev)) for key, ev in items]
         await asyncio.gather(*futures)
 
     async def publish_raw(self, topic: str, key: str | None, value: bytes) -> None:
@@ -121,8 +119,14 @@ class Publisher:
             raise BrokerUnavailable(f"publish to {topic} failed: {exc}") from exc
 
     async def dead_letter(
-        self, stage: str, topic: str, key: bytes | None, value: bytes | None, error: str,
-        partition: int | None = None, offset: int | None = None,
+        self,
+        stage: str,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        error: str,
+        partition: int | None = None,
+        offset: int | None = None,
     ) -> None:
         """Park a record no stage could handle, with its error, on the dead-letter topic."""
         raw = (value or b"").decode("utf-8", errors="replace")

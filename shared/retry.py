@@ -62,7 +62,11 @@ async def retry(
                 raise
             delay = next(delays)
             logger.warning(
-                "%s failed (attempt %d); retrying in %.1f s: %s", what, attempt, delay, repr(exc)[:300],
+                "%s failed (attempt %d); retrying in %.1f s: %s",
+                what,
+                attempt,
+                delay,
+                repr(exc)[:300],
                 extra={"what": what, "attempt": attempt, "delay_s": delay},
             )
             await asyncio.sleep(delay)

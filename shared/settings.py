@@ -21,6 +21,14 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./var")
     model_dir: Path | None = None
     api_token: SecretStr | None = None
+    blob_url: str | None = Field(
+        None,
+        description="Blob store: unset = a folder under the data dir; s3://bucket/prefix = S3-compatible.",
+    )
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
     taxonomy: Path = Field(Path("data/taxonomy/themes.json"), description="The theme taxonomy (JSON).")
 
     # Team data for training and evaluation (relative to the working directory, the repository root)
@@ -52,6 +60,7 @@ class Settings(BaseSettings):
     drop_poll_ms: int = 500
 
     # Extract
+    extract_workers: int = Field(0, description="Documents extracted at once; 0 = one per CPU core.")
     extract_timeout_s: float = 120.0
     extract_max_pages: int = 500
     extract_max_memory_mb: int = 2048

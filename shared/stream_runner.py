@@ -44,8 +44,13 @@ class StreamRunner:
         return self.state == "running"
 
     async def _connect(self) -> None:
-        await retry(self._connect_once, what="connecting to the broker", backoff=Backoff(1.0, 30.0),
-                    on_failure=self._reset, logger=log)
+        await retry(
+            self._connect_once,
+            what="connecting to the broker",
+            backoff=Backoff(1.0, 30.0),
+            on_failure=self._reset,
+            logger=log,
+        )
 
     async def _connect_once(self) -> None:
         await ensure_topics(self.settings, timeout_s=10)

@@ -60,14 +60,18 @@ def raw_topic(app: faust.App, name: str) -> Any:
     return app.topic(name, key_type=bytes, value_type=bytes)
 
 
-async def decode_or_dead_letter(*, stage: str, event: Any, expect: type, publisher: Any) -> Envelope[Any] | None:
+async def decode_or_dead_letter(
+    *, stage: str, event: Any, expect: type, publisher: Any
+) -> Envelope[Any] | None:
     """Decode one faust event as ``expect``; a record that does not decode goes to the dead-letter topic
     (the broker acks it) and ``None`` is returned. The one place where stages decode what they consume."""
     msg = event.message
     try:
         return decode(event.value, expect)
     except EventError as exc:
-        await publisher.dead_letter(stage, msg.topic, event.key, event.value, str(exc), msg.partition, msg.offset)
+        await publisher.dead_letter(
+            stage, msg.topic, event.key, event.value, str(exc), msg.partition, msg.offset
+        )
         return None
 
 
@@ -101,12 +105,20 @@ async def guarded(
     except Exception as exc:
         log.exception("handler failed after retries", extra={"stage": stage, "offset": msg.offset})
         await publisher.dead_letter(
-            stage, msg.topic, event.key, event.value, f"{type(exc).__name__}: {exc}", msg.partition, msg.offset
+            stage,
+            msg.topic,
+            event.key,
+            event.value,
+            f"{type(exc).__name__}: {exc}",
+            msg.partition,
+            msg.offset,
         )
         return False
 
 
-async def decode_batch(*, stage: str, events: Any, expect: type, publisher: Any) -> list[tuple[Any, Envelope[Any]]]:
+async def decode_batch(
+    *, stage: str, events: Any, expect: type, publisher: Any
+) -> list[tuple[Any, Envelope[Any]]]:
     """Decode a micro-batch of faust events (from ``stream.take_events``) as ``expect``.
 
     Returns ``(event, envelope)`` for the good ones, in order. Records that do not decode go to the
@@ -121,7 +133,11 @@ async def decode_batch(*, stage: str, events: Any, expect: type, publisher: Any)
 
 
 async def run_batches(
-    stream: Any, size: int, within_s: float, handle: Callable[[Sequence[Any]], Awaitable[None]], drain_s: float
+    stream: Any,
+    size: int,
+    within_s: float,
+    handle: Callable[[Sequence[Any]], Awaitable[None]],
+    drain_s: float,
 ) -> None:
     """Feed ``stream`` to ``handle`` in micro-batches of up to ``size`` events or ``within_s`` seconds.
 

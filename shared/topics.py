@@ -28,6 +28,10 @@ class Topics:
         return f"{self.prefix}.segments.classified"
 
     @property
+    def segments_corrected(self) -> str:
+        return f"{self.prefix}.segments.corrected"
+
+    @property
     def documents_failed(self) -> str:
         return f"{self.prefix}.documents.failed"
 
@@ -41,6 +45,7 @@ class Topics:
             self.documents_extracted,
             self.segments_extracted,
             self.segments_classified,
+            self.segments_corrected,
             self.documents_failed,
             self.deadletter,
         ]
@@ -53,6 +58,7 @@ class Topics:
             self.documents_extracted: doc,
             self.segments_extracted: seg,
             self.segments_classified: seg,
+            self.segments_corrected: doc,
             self.documents_failed: doc,
             self.deadletter: 1,
         }

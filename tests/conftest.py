@@ -58,7 +58,9 @@ def _pg_admin_url() -> str:
 
 
 def _pg_execute(sql: str) -> None:
-    engine = sa.create_engine(_pg_admin_url(), isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    engine = sa.create_engine(
+        _pg_admin_url(), isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+    )
     try:
         with engine.connect() as conn:
             conn.execute(sa.text(sql))

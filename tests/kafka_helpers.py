@@ -9,12 +9,14 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 
-async def read_topic(bootstrap: str, topic: str, *, min_count: int = 1, timeout_s: float = 30.0,
-                     idle_s: float = 1.0) -> list[dict[str, Any]]:
+async def read_topic(
+    bootstrap: str, topic: str, *, min_count: int = 1, timeout_s: float = 30.0, idle_s: float = 1.0
+) -> list[dict[str, Any]]:
     """Read ``topic`` from the beginning until ``min_count`` records arrived and the topic went quiet
     for ``idle_s``, or the deadline passed. Returns decoded JSON values with key/partition/offset."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                                auto_offset_reset="earliest", group_id=None)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest", group_id=None
+    )
     await consumer.start()
     try:
         parts = consumer.partitions_for_topic(topic)
@@ -43,7 +45,13 @@ async def read_topic(bootstrap: str, topic: str, *, min_count: int = 1, timeout_
                         value: Any = json.loads(r.value) if r.value else None
                     except ValueError:
                         value = r.value
-                    out.append({"key": r.key.decode() if r.key else None, "partition": tp.partition,
-                                "offset": r.offset, "value": value})
+                    out.append(
+                        {
+                            "key": r.key.decode() if r.key else None,
+                            "partition": tp.partition,
+                            "offset": r.offset,
+                            "value": value,
+                        }
+                    )
     finally:
         await consumer.stop()

@@ -16,26 +16,38 @@ LETTER: list[tuple[str, str]] = [
     ("title", LETTER_TITLE),
     ("paragraph", "Vi viser til departementets brev og takker for muligheten til å komme med innspill."),
     ("question", "1. Hva er de viktigste utfordringene å adressere?"),
-    ("paragraph",
-     "Kommunen har ikke nok sykepleiere til å dekke vaktene i hjemmetjenesten. Om vinteren står flere "
-     "stillinger ledige i månedsvis, og de ansatte som er igjen, jobber mye overtid."),
-    ("paragraph",
-     "Det er krevende å få epikriser fra sykehuset før pasienten kommer hjem. Journalsystemene snakker ikke "
-     "sammen, og sykepleierne må ringe for å få vite hvilke medisiner pasienten skal ha."),
+    (
+        "paragraph",
+        "Kommunen har ikke nok sykepleiere til å dekke vaktene i hjemmetjenesten. Om vinteren står flere "
+        "stillinger ledige i månedsvis, og de ansatte som er igjen, jobber mye overtid.",
+    ),
+    (
+        "paragraph",
+        "Det er krevende å få epikriser fra sykehuset før pasienten kommer hjem. Journalsystemene snakker ikke "
+        "sammen, og sykepleierne må ringe for å få vite hvilke medisiner pasienten skal ha.",
+    ),
     ("question", "2. Hvilke tiltak foreslår dere?"),
-    ("paragraph",
-     "Staten bør finansiere en felles løsning for deling av pasientopplysninger mellom kommuner og "
-     "helseforetak, slik at oppdatert legemiddelliste følger pasienten."),
-    ("paragraph",
-     "Vi foreslår at utdanningsplasser for sykepleiere legges desentralisert, slik at folk som bor i "
-     "distriktet kan ta utdanningen uten å flytte."),
+    (
+        "paragraph",
+        "Staten bør finansiere en felles løsning for deling av pasientopplysninger mellom kommuner og "
+        "helseforetak, slik at oppdatert legemiddelliste følger pasienten.",
+    ),
+    (
+        "paragraph",
+        "Vi foreslår at utdanningsplasser for sykepleiere legges desentralisert, slik at folk som bor i "
+        "distriktet kan ta utdanningen uten å flytte.",
+    ),
     ("question", "3. Har dere gode eksempler?"),
-    ("paragraph",
-     "Fjellbygd har siden 2023 drevet et felles akutteam med nabokommunen. Teamet rykker ut til eldre "
-     "som blir akutt syke hjemme, og etter to år har vi sett færre innleggelser i sykehus."),
-    ("paragraph",
-     "Ordningen med digitalt tilsyn om natten er etablert i hele kommunen og fungerer godt for både "
-     "brukere og ansatte."),
+    (
+        "paragraph",
+        "Fjellbygd har siden 2023 drevet et felles akutteam med nabokommunen. Teamet rykker ut til eldre "
+        "som blir akutt syke hjemme, og etter to år har vi sett færre innleggelser i sykehus.",
+    ),
+    (
+        "paragraph",
+        "Ordningen med digitalt tilsyn om natten er etablert i hele kommunen og fungerer godt for både "
+        "brukere og ansatte.",
+    ),
     ("closing", "Med vennlig hilsen"),
     ("signature", "Kari Nordmann, kommunalsjef helse og omsorg"),
 ]

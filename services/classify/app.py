@@ -56,8 +56,9 @@ def _validate(req: ClassifyRequest, max_items: int) -> list[Item]:
     return [Item.of(it.text, it.heading_path) for it in req.items]
 
 
-def create_app(settings: Settings | None = None, *, inference: InferenceService | None = None,
-               stream: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, inference: InferenceService | None = None, stream: bool = True
+) -> FastAPI:
     """The service. ``inference`` lets a caller hand in a loaded model; ``stream=False`` serves only HTTP."""
     settings = settings or get_settings()
     state: dict[str, Any] = {"inference": inference}
@@ -73,12 +74,16 @@ def create_app(settings: Settings | None = None, *, inference: InferenceService 
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if state["inference"] is None:
             try:
-                state["inference"] = InferenceService.from_dir(settings.resolved_model_dir, settings.classify_threads)
+                state["inference"] = InferenceService.from_dir(
+                    settings.resolved_model_dir, settings.classify_threads
+                )
             except ModelError as exc:
                 log.error("cannot start classify: %s", exc)
                 raise RuntimeError(f"classify cannot start: {exc}") from exc
-        log.info("model loaded", extra={"model_version": model().model_version,
-                                        "model_dir": str(settings.resolved_model_dir)})
+        log.info(
+            "model loaded",
+            extra={"model_version": model().model_version, "model_dir": str(settings.resolved_model_dir)},
+        )
         if stream:
             await runner.start()
         try:
@@ -102,15 +107,20 @@ def create_app(settings: Settings | None = None, *, inference: InferenceService 
 
     install_common(app, settings, health=health)
 
-    @app.post("/classify", response_model=ClassifyResponse, tags=["classify"],
-              responses={413: {"description": "too many items"}, 422: {"description": "no items or empty text"}})
+    @app.post(
+        "/classify",
+        response_model=ClassifyResponse,
+        tags=["classify"],
+        responses={413: {"description": "too many items"}, 422: {"description": "no items or empty text"}},
+    )
     async def classify(req: ClassifyRequest) -> ClassifyResponse:
         """Classify 1 to ``classify_max_items`` segments in one call."""
         items = _validate(req, settings.classify_max_items)
         inf = model()
         preds = await inf.predict(items, "api")
-        return ClassifyResponse(model_version=inf.model_version,
-                                results=[Result(label=p.label, scores=p.scores) for p in preds])
+        return ClassifyResponse(
+            model_version=inf.model_version, results=[Result(label=p.label, scores=p.scores) for p in preds]
+        )
 
     return app
 

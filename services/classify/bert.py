@@ -24,8 +24,15 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 class BertClassifier:
     def __init__(
-        self, model_dir: Path, model_version: str, *, runtime: str = "torch", threads: int | None = None,
-        onnx_file: str | None = None, max_length: int = MAX_LENGTH, chunk: int = 32,
+        self,
+        model_dir: Path,
+        model_version: str,
+        *,
+        runtime: str = "torch",
+        threads: int | None = None,
+        onnx_file: str | None = None,
+        max_length: int = MAX_LENGTH,
+        chunk: int = 32,
     ) -> None:
         self.model_version = model_version
         self.max_length = max_length
@@ -56,8 +63,11 @@ class BertClassifier:
 
     def _encode(self, items: list[Item]) -> dict[str, Any]:
         return self.tokenizer(
-            [heading_text(it.heading_path) for it in items], [it.text for it in items],
-            truncation="longest_first", max_length=self.max_length, padding=True,
+            [heading_text(it.heading_path) for it in items],
+            [it.text for it in items],
+            truncation="longest_first",
+            max_length=self.max_length,
+            padding=True,
             return_tensors="np" if self.runtime == "onnx" else "pt",
         )
 
@@ -73,7 +83,9 @@ class BertClassifier:
 
     def predict_proba(self, items: list[Item]) -> np.ndarray:
         """Probabilities in ``LABELS`` order (the checkpoint's label ids follow ``LABELS``)."""
-        order = sorted(range(len(items)), key=lambda i: len(items[i].text) + len(" ".join(items[i].heading_path)))
+        order = sorted(
+            range(len(items)), key=lambda i: len(items[i].text) + len(" ".join(items[i].heading_path))
+        )
         out = np.zeros((len(items), 4))
         for start in range(0, len(order), self.chunk):
             idx = order[start : start + self.chunk]

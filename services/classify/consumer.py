@@ -51,10 +51,13 @@ class SegmentClassifier:
         items = [Item.of(env.data.text, env.data.heading_path) for env in envelopes]
         preds = await self.inference.predict(items, "stream")
         version = self.inference.model_version
-        await self.publisher.publish_many(self.topic, [
-            (env.data.document_id, classified_event(env, p.label, p.scores, version))
-            for env, p in zip(envelopes, preds, strict=True)
-        ])
+        await self.publisher.publish_many(
+            self.topic,
+            [
+                (env.data.document_id, classified_event(env, p.label, p.scores, version))
+                for env, p in zip(envelopes, preds, strict=True)
+            ],
+        )
 
     async def handle(self, events: Sequence[Any]) -> None:
         """One micro-batch. Waits out a lost broker (nothing is dead-lettered for that); a batch that
@@ -64,28 +67,43 @@ class SegmentClassifier:
         async def once() -> None:
             nonlocal good
             if good is None:  # decode (and dead-letter poison) once, also when the batch is retried
-                good = await decode_batch(stage=STAGE, events=events, expect=SegmentExtracted,
-                                          publisher=self.publisher)
+                good = await decode_batch(
+                    stage=STAGE, events=events, expect=SegmentExtracted, publisher=self.publisher
+                )
                 metrics.DEAD_LETTERED.inc(len(events) - len(good))
             await self._classify_batch(good)
 
-        await retry(once, what="classify batch (broker unavailable)", backoff=Backoff(self.settings.retry_backoff_s),
-                    retry_on=(BrokerUnavailable, KafkaError), logger=log)
+        await retry(
+            once,
+            what="classify batch (broker unavailable)",
+            backoff=Backoff(self.settings.retry_backoff_s),
+            retry_on=(BrokerUnavailable, KafkaError),
+            logger=log,
+        )
 
     async def _classify_batch(self, good: list[tuple[Any, Envelope[Any]]]) -> None:
         if not good:
             return
         try:
-            await with_retries(lambda: self.classify([env for _, env in good]), attempts=self.settings.max_retries,
-                               backoff_s=self.settings.retry_backoff_s, what=f"{STAGE}:batch")
+            await with_retries(
+                lambda: self.classify([env for _, env in good]),
+                attempts=self.settings.max_retries,
+                backoff_s=self.settings.retry_backoff_s,
+                what=f"{STAGE}:batch",
+            )
         except (BrokerUnavailable, KafkaError):
             raise  # the broker is away: wait for it in handle(), park nothing
         except Exception:  # the model failed on something in the batch: find the record
             log.exception("batch failed; classifying its records one by one", extra={"events": len(good)})
             for event, _ in good:
-                ok = await guarded(stage=STAGE, event=event, expect=SegmentExtracted,
-                                   handler=lambda env: self.classify([env]), publisher=self.publisher,
-                                   settings=self.settings)
+                ok = await guarded(
+                    stage=STAGE,
+                    event=event,
+                    expect=SegmentExtracted,
+                    handler=lambda env: self.classify([env]),
+                    publisher=self.publisher,
+                    settings=self.settings,
+                )
                 if not ok:
                     metrics.DEAD_LETTERED.inc()
 

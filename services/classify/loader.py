@@ -49,7 +49,9 @@ def load_classifier(model_dir: Path, *, threads: int | None = None, runtime: str
             chosen = runtime or manifest.get("runtime", "torch")
             if chosen == "onnx" and not manifest.get("onnx"):
                 chosen = "torch"
-            return BertClassifier(model_dir, version, runtime=chosen, threads=threads, onnx_file=manifest.get("onnx"))
+            return BertClassifier(
+                model_dir, version, runtime=chosen, threads=threads, onnx_file=manifest.get("onnx")
+            )
         members = [
             (load_classifier(model_dir / m["dir"], threads=threads, runtime=runtime), float(m["weight"]))
             for m in manifest.get("members", [])

@@ -65,7 +65,9 @@ def heading_text(heading_path: tuple[str, ...] | list[str]) -> str:
 def read_manifest(model_dir: Path) -> dict[str, Any]:
     path = model_dir / MANIFEST
     if not model_dir.is_dir():
-        raise ModelError(f"model directory {model_dir} does not exist (run `python -m tools.cli.main ensure-model`)")
+        raise ModelError(
+            f"model directory {model_dir} does not exist (run `python -m tools.cli.main ensure-model`)"
+        )
     if not path.is_file():
         raise ModelError(f"{model_dir} has no {MANIFEST}; it is not an innspill model directory")
     try:
@@ -81,4 +83,6 @@ def read_manifest(model_dir: Path) -> dict[str, Any]:
 
 def write_manifest(model_dir: Path, manifest: dict[str, Any]) -> None:
     model_dir.mkdir(parents=True, exist_ok=True)
-    (model_dir / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (model_dir / MANIFEST).write_text(
+        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )

@@ -58,8 +58,9 @@ def main() -> int:
         _answer(memory_answer)
         return 0
     try:
-        result = extract_document(Path(request["path"]), limits, request.get("filename"),
-                                  request.get("content_type"))
+        result = extract_document(
+            Path(request["path"]), limits, request.get("filename"), request.get("content_type")
+        )
         _answer({"result": result_to_dict(result)})
     except ExtractionError as exc:
         if exc.code == CORRUPT and near_memory_cap(cap):

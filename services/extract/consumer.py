@@ -46,7 +46,9 @@ PAGES = Counter("innspill_extract_pages_total", "Pages of successfully extracted
 OCR_PAGES = Counter("innspill_extract_ocr_pages_total", "Pages read by OCR")
 SEGMENTS = Counter("innspill_extract_segments_total", "Segments published")
 SECONDS = Histogram(
-    "innspill_extract_seconds", "Wall time to extract one document", ["outcome"],
+    "innspill_extract_seconds",
+    "Wall time to extract one document",
+    ["outcome"],
     buckets=(0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300),
 )
 
@@ -78,8 +80,10 @@ class Extractor:
             await self._publish_failed(doc.id, exc.code, exc.message)
             DOCUMENTS.labels(exc.code).inc()
             SECONDS.labels(exc.code).observe(time.monotonic() - started)
-            log.info("extraction failed", extra={"document_id": doc.id, "error_code": exc.code,
-                                                 "detail": exc.message})
+            log.info(
+                "extraction failed",
+                extra={"document_id": doc.id, "error_code": exc.code, "detail": exc.message},
+            )
             return
         await self._publish_result(doc.id, result)
         elapsed = time.monotonic() - started
@@ -88,14 +92,23 @@ class Extractor:
         PAGES.inc(result.page_count)
         OCR_PAGES.inc(len(result.ocr_pages))
         SEGMENTS.inc(len(result.segments))
-        log.info("document extracted", extra={"document_id": doc.id, "pages": result.page_count,
-                                              "segments": len(result.segments), "seconds": round(elapsed, 2)})
+        log.info(
+            "document extracted",
+            extra={
+                "document_id": doc.id,
+                "pages": result.page_count,
+                "segments": len(result.segments),
+                "seconds": round(elapsed, 2),
+            },
+        )
 
     def _extract(self, doc: DocumentReceived) -> ExtractionResult:
         try:
             path = self.blobs.path_for(doc.blob_uri)
         except InvalidBlobUri as exc:
-            raise ExtractionError(BLOB_MISSING, f"the blob URI {doc.blob_uri!r} is not one this store holds") from exc
+            raise ExtractionError(
+                BLOB_MISSING, f"the blob URI {doc.blob_uri!r} is not one this store holds"
+            ) from exc
         if not path.is_file():
             raise ExtractionError(BLOB_MISSING, f"no blob at {doc.blob_uri}")
         return extract_in_sandbox(path, self.limits, doc.filename, doc.content_type)
@@ -105,8 +118,15 @@ class Extractor:
         items = []
         for seq, seg in enumerate(result.segments):
             payload = SegmentExtracted(
-                segment_id=segment_id_for(document_id, seq), document_id=document_id, seq=seq, page=seg.page,
-                heading_path=seg.heading_path, text=seg.text, kind=seg.kind, ocr=seg.ocr, segment_count=total,
+                segment_id=segment_id_for(document_id, seq),
+                document_id=document_id,
+                seq=seq,
+                page=seg.page,
+                heading_path=seg.heading_path,
+                text=seg.text,
+                kind=seg.kind,
+                ocr=seg.ocr,
+                segment_count=total,
             )
             items.append((document_id, make_event(payload, SOURCE, document_id, seq)))
         if items:
@@ -115,19 +135,25 @@ class Extractor:
             document_id=document_id,
             metadata=DocumentMetadata(**vars(result.metadata)),
             page_count=result.page_count,
-            sections=[Section(heading_path=s.heading_path, page=s.page, segment_count=s.segment_count)
-                      for s in result.sections],
+            sections=[
+                Section(heading_path=s.heading_path, page=s.page, segment_count=s.segment_count)
+                for s in result.sections
+            ],
             segment_count=total,
             ocr_pages=result.ocr_pages,
             extractor_version=EXTRACTOR_VERSION,
         )
-        await self.publisher.publish(self.topics.documents_extracted, document_id,
-                                     make_event(summary, SOURCE, document_id, "extracted"))
+        await self.publisher.publish(
+            self.topics.documents_extracted,
+            document_id,
+            make_event(summary, SOURCE, document_id, "extracted"),
+        )
 
     async def _publish_failed(self, document_id: str, code: str, message: str) -> None:
         failed = DocumentFailed(document_id=document_id, stage="extract", error_code=code, message=message)
-        await self.publisher.publish(self.topics.documents_failed, document_id,
-                                     make_event(failed, SOURCE, document_id, "failed", code))
+        await self.publisher.publish(
+            self.topics.documents_failed, document_id, make_event(failed, SOURCE, document_id, "failed", code)
+        )
 
 
 def build_consumer(settings: Settings, publisher: Publisher) -> faust.App:
@@ -138,7 +164,13 @@ def build_consumer(settings: Settings, publisher: Publisher) -> faust.App:
     @app.agent(raw_topic(app, topics_for(settings).documents_received), name=f"{APP_ID}.documents")
     async def extract_documents(stream: Any) -> None:
         async for event in stream.events():
-            await guarded(stage=APP_ID, event=event, expect=DocumentReceived, handler=extractor.handle,
-                          publisher=publisher, settings=settings)
+            await guarded(
+                stage=APP_ID,
+                event=event,
+                expect=DocumentReceived,
+                handler=extractor.handle,
+                publisher=publisher,
+                settings=settings,
+            )
 
     return app

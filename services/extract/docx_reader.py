@@ -28,8 +28,9 @@ def _style_name(par: Any) -> str:
 
 
 def _synthetic_line(text: str, y: float, size: float, bold: bool, page: int = 1) -> Line:
-    return Line(text=text, page=page, x0=72.0, x1=72.0 + 5.0 * len(text), top=y, bottom=y + size,
-                size=size, bold=bold)
+    return Line(
+        text=text, page=page, x0=72.0, x1=72.0 + 5.0 * len(text), top=y, bottom=y + size, size=size, bold=bold
+    )
 
 
 def _paragraph_line(par: Any, y: float) -> tuple[Line, bool] | None:
@@ -87,9 +88,17 @@ def read_docx(path: Path) -> tuple[list[Block], Metadata, Vocabulary]:
             y += 2 * BODY_SIZE
             bullet = listed or bool(tr.bullet_prefix(line.text))
             text = tr.strip_bullet(line.text) if tr.bullet_prefix(line.text) else line.text
-            blocks.append(Block(lines=[line], text=text, kind=LIST_ITEM if bullet else PARAGRAPH,
-                                bullet=bullet, numbered=tr.is_numbered(text) and not bullet, gap_before=2.0,
-                                gap_after=2.0))
+            blocks.append(
+                Block(
+                    lines=[line],
+                    text=text,
+                    kind=LIST_ITEM if bullet else PARAGRAPH,
+                    bullet=bullet,
+                    numbered=tr.is_numbered(text) and not bullet,
+                    gap_before=2.0,
+                    gap_after=2.0,
+                )
+            )
         elif tag == "tbl":
             table = DocxTable(child, document)
             cells: list[list[list[Line] | None]] = []
@@ -105,8 +114,11 @@ def read_docx(path: Path) -> tuple[list[Block], Metadata, Vocabulary]:
                 cells.append(out_row)
             from services.extract.layout import Layout
 
-            blocks.extend(table_blocks(Table(1, y, y, 0, 0, cells), Layout(body_size=BODY_SIZE,
-                                       pitch=2 * BODY_SIZE), vocab))
+            blocks.extend(
+                table_blocks(
+                    Table(1, y, y, 0, 0, cells), Layout(body_size=BODY_SIZE, pitch=2 * BODY_SIZE), vocab
+                )
+            )
             y += 2 * BODY_SIZE
     props = document.core_properties
     meta = Metadata(

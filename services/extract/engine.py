@@ -49,11 +49,13 @@ def check_pdfminer() -> None:
     """Refuse to run on a pdfminer.six that loads pickled CMaps."""
     installed = version("pdfminer.six")
     if int(installed.split(".")[0]) < PDFMINER_MIN:
-        raise RuntimeError(f"pdfminer.six {installed} is vulnerable to CVE-2025-64512; need >= {PDFMINER_MIN}")
+        raise RuntimeError(
+            f"pdfminer.six {installed} is vulnerable to CVE-2025-64512; need >= {PDFMINER_MIN}"
+        )
 
 
 def sniff(path: Path, filename: str | None = None, content_type: str | None = None) -> str:
-    """"pdf" or "docx", judged by the bytes first and the declared name/type second."""
+    """ "pdf" or "docx", judged by the bytes first and the declared name/type second."""
     with open(path, "rb") as fh:
         head = fh.read(1024)
     if b"%PDF-" in head:
@@ -115,7 +117,9 @@ def _open_pdf(path: Path) -> Any:
         if any(isinstance(c, RecursionError) for c in causes):
             raise ExtractionError(CORRUPT, "the PDF's structure is nested too deeply to parse") from exc
         inner = next((c for c in causes[1:] if c is not None), exc)
-        raise ExtractionError(CORRUPT, f"the PDF cannot be parsed ({type(inner).__name__}: {inner})"[:300]) from exc
+        raise ExtractionError(
+            CORRUPT, f"the PDF cannot be parsed ({type(inner).__name__}: {inner})"[:300]
+        ) from exc
     return pdf, pages
 
 
@@ -170,8 +174,11 @@ def _extract_pdf(path: Path, limits: Limits) -> ExtractionResult:
                     words = page_words(page)
                     found = find_tables(page, page_no, words)
                     boxes = table_boxes(found)
-                    lines = words_to_lines([w for w in words if not (boxes and inside(w, boxes))], page_no,
-                                           (float(page.width), float(page.height)))
+                    lines = words_to_lines(
+                        [w for w in words if not (boxes and inside(w, boxes))],
+                        page_no,
+                        (float(page.width), float(page.height)),
+                    )
                     if found:
                         tables[page_no] = found
                     has_text = bool(found) or _has_body_text(page, lines)
@@ -192,11 +199,20 @@ def _extract_pdf(path: Path, limits: Limits) -> ExtractionResult:
                 needs_ocr += 1
                 if ocr_ok:
                     try:
-                        size = (float(page.width), float(page.height)) if page is not None else _page_size(path, index)
-                        found_lines = ocr.ocr_page(path, index, size, limits.ocr_languages, timeout_s=limits.timeout_s)
+                        size = (
+                            (float(page.width), float(page.height))
+                            if page is not None
+                            else _page_size(path, index)
+                        )
+                        found_lines = ocr.ocr_page(
+                            path, index, size, limits.ocr_languages, timeout_s=limits.timeout_s
+                        )
                         # Keep the text layer's own lines (stamped headers); OCR fills in the rest.
-                        found_lines = [o for o in found_lines if not any(
-                            min(o.bottom, ln.bottom) - max(o.top, ln.top) > 0 for ln in lines)]
+                        found_lines = [
+                            o
+                            for o in found_lines
+                            if not any(min(o.bottom, ln.bottom) - max(o.top, ln.top) > 0 for ln in lines)
+                        ]
                         if found_lines:
                             ocr_pages.append(page_no)
                             lines = sorted(lines + found_lines, key=lambda ln: (ln.top, ln.x0))
@@ -214,8 +230,10 @@ def _extract_pdf(path: Path, limits: Limits) -> ExtractionResult:
     if not any(per_page) and not tables:
         if needs_ocr and not ocr_ok:
             raise ExtractionError(NO_TEXT, "the PDF has no text layer and OCR is not available")
-        raise ExtractionError(NO_TEXT, "no text found in the PDF (OCR found none either)"
-                              if needs_ocr else "no text found in the PDF")
+        raise ExtractionError(
+            NO_TEXT,
+            "no text found in the PDF (OCR found none either)" if needs_ocr else "no text found in the PDF",
+        )
 
     body, furniture = split_furniture(per_page)
     if not any(body):
@@ -253,7 +271,11 @@ def _as_text(value: object) -> str | None:
 
 
 def _finish(
-    blocks: list[Block], layout: Layout, furniture: list[Line], page_count: int, ocr_pages: list[int],
+    blocks: list[Block],
+    layout: Layout,
+    furniture: list[Line],
+    page_count: int,
+    ocr_pages: list[int],
     pdf_title: str | None,
 ) -> ExtractionResult:
     paths = classify_blocks(blocks, layout)

@@ -34,7 +34,9 @@ from services.extract.segmenter import Block
 
 _THEME = re.compile(r"^(?P<topic>[^\s].{1,70}?)\s*[-–—]\s+(?P<rest>\S.*)$")
 _ADDRESSEE = re.compile(r"^(til|att\.?|attn\.?|mottaker)\b[:\s]", re.IGNORECASE)
-_REFERENCE = re.compile(r"^(vår|deres|var)\s+(ref|dato)|^(saksnr|arkivkode|dato|saksbehandler)\b", re.IGNORECASE)
+_REFERENCE = re.compile(
+    r"^(vår|deres|var)\s+(ref|dato)|^(saksnr|arkivkode|dato|saksbehandler)\b", re.IGNORECASE
+)
 _OPEN_QUESTION = re.compile(
     r"^(hva|kva|hvilke|hvilken|hvilket|kva for|kven|hvem|korleis|hvordan|kvifor|hvorfor|når|kor|hvor)\b",
     re.IGNORECASE,
@@ -73,8 +75,11 @@ class HeadingFinder:
         return b.kind in (PARAGRAPH,) and all(self.layout.is_heading_style(ln) for ln in b.lines)
 
     def _numbered_question(self, b: Block) -> bool:
-        return b.numbered and "?" in b.text and tr.word_count(b.text) <= 80 and b.text.rstrip().endswith(
-            ("?", "?»", "?)")
+        return (
+            b.numbered
+            and "?" in b.text
+            and tr.word_count(b.text) <= 80
+            and b.text.rstrip().endswith(("?", "?»", "?)"))
         )
 
     def _theme(self, b: Block) -> bool:
@@ -93,16 +98,25 @@ class HeadingFinder:
         text ("Kan KS få en sterkere rolle ...?") is part of the answer, not a heading."""
         text = b.text.rstrip()
         return (
-            text.endswith("?") and tr.word_count(text) <= 25 and text.count("?") == 1
-            and not re.search(r"[.!]\s", text) and bool(_OPEN_QUESTION.match(text))
+            text.endswith("?")
+            and tr.word_count(text) <= 25
+            and text.count("?") == 1
+            and not re.search(r"[.!]\s", text)
+            and bool(_OPEN_QUESTION.match(text))
         )
 
     def _plain_heading_shape(self, b: Block) -> bool:
         text = b.text.strip()
         return (
-            b.kind == PARAGRAPH and len(b.lines) == 1 and tr.word_count(text) <= 8 and len(text) <= 70
-            and tr.starts_upper_or_digit(text) and not re.search(r"[.,;:!]$", text)
-            and "," not in text and not tr.date_only(text) and tr.letters(text) >= 3
+            b.kind == PARAGRAPH
+            and len(b.lines) == 1
+            and tr.word_count(text) <= 8
+            and len(text) <= 70
+            and tr.starts_upper_or_digit(text)
+            and not re.search(r"[.,;:!]$", text)
+            and "," not in text
+            and not tr.date_only(text)
+            and tr.letters(text) >= 3
         )
 
     def _content_after(self, i: int) -> bool:
@@ -167,12 +181,17 @@ class HeadingFinder:
                 break
         if not candidates:
             return None
+
         # A title names the letter in a few words below the letterhead; a big sender line or logo text in
         # the page's top band is letterhead, however large.
         def rank(i: int) -> tuple[bool, bool, float, int]:
             b = first_page[i]
-            return (b.first.top >= BAND * b.first.page_height, tr.word_count(b.text) >= 3,
-                    round(b.first.size * 2) / 2, -i)
+            return (
+                b.first.top >= BAND * b.first.page_height,
+                tr.word_count(b.text) >= 3,
+                round(b.first.size * 2) / 2,
+                -i,
+            )
 
         return max(candidates, key=rank)
 
@@ -202,7 +221,9 @@ class HeadingFinder:
             elif text.endswith(":"):
                 b.kind = LEAD_IN
             elif (b.kind == PARAGRAPH and self._styled(b) and tr.word_count(text) <= 20) or (
-                not self.typographic and self._plain_heading_shape(b) and self._content_after(i)
+                not self.typographic
+                and self._plain_heading_shape(b)
+                and self._content_after(i)
                 and not self._sibling_short(i)
             ):
                 # "3. Gode eksempler" is a sibling of "2. Hvilke tiltak ...?", not its child.
@@ -219,10 +240,15 @@ class HeadingFinder:
 
     def _sibling_short(self, i: int) -> bool:
         """A run of short lines is a list whose bullets went missing, not a row of headings."""
+
         def short(b: Block | None) -> bool:
             return bool(
-                b and b.kind == PARAGRAPH and len(b.lines) == 1 and tr.word_count(b.text) <= 10
-                and not tr.is_terminated(b.text) and not b.text.endswith(":")
+                b
+                and b.kind == PARAGRAPH
+                and len(b.lines) == 1
+                and tr.word_count(b.text) <= 10
+                and not tr.is_terminated(b.text)
+                and not b.text.endswith(":")
             )
 
         prev = self.blocks[i - 1] if i > 0 else None

@@ -71,8 +71,10 @@ class Layout:
         return self.page_pitch.get(page, self.pitch)
 
     def edge(self, page: int) -> tuple[float, float]:
-        return self.edges.get(page) or (min((e[0] for e in self.edges.values()), default=0.0),
-                                        max((e[1] for e in self.edges.values()), default=500.0))
+        return self.edges.get(page) or (
+            min((e[0] for e in self.edges.values()), default=0.0),
+            max((e[1] for e in self.edges.values()), default=500.0),
+        )
 
     @property
     def double_spaced(self) -> bool:

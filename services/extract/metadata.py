@@ -9,14 +9,26 @@ from services.extract.model import LETTER, TITLE, Line, Metadata
 from services.extract.segmenter import Block
 
 _MONTH_NO = {
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "mai": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "okt": 10,
-    "nov": 11, "des": 12,
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "mai": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "okt": 10,
+    "nov": 11,
+    "des": 12,
 }
 _NAME = r"[A-ZÆØÅ][\wæøåÆØÅ\-]+"
 _ORG_PATTERNS = [
     re.compile(rf"\b({_NAME}(?:\s+(?:og\s+)?{_NAME}){{0,3}}\s+(?:fylkes)?kommune)\b"),
-    re.compile(rf"\b((?:Helsefellesskap(?:et)?|Sykehuset|Universitetssykehuset|Statsforvalteren i|Helse)"
-               rf"\s+{_NAME}(?:\s+(?:og\s+)?{_NAME}){{0,2}}(?:\s+(?:HF|RHF))?)\b"),
+    re.compile(
+        rf"\b((?:Helsefellesskap(?:et)?|Sykehuset|Universitetssykehuset|Statsforvalteren i|Helse)"
+        rf"\s+{_NAME}(?:\s+(?:og\s+)?{_NAME}){{0,2}}(?:\s+(?:HF|RHF))?)\b"
+    ),
     re.compile(rf"\b({_NAME}(?:\s+{_NAME}){{0,4}}\s+(?:HF|RHF|IKS|KF))\b"),
 ]
 _FROM = re.compile(r"^(?:fra|avsender)[:\s]+(.{3,120})$", re.IGNORECASE)
@@ -87,8 +99,10 @@ def _usable_title(title: str | None) -> str | None:
     if not title:
         return None
     title = title.strip()
-    if not title or re.search(r"\.(docx?|pdf|odt)$", title, re.IGNORECASE) or title.lower().startswith(
-        ("microsoft word", "untitled")
+    if (
+        not title
+        or re.search(r"\.(docx?|pdf|odt)$", title, re.IGNORECASE)
+        or title.lower().startswith(("microsoft word", "untitled"))
     ):
         return None
     return title

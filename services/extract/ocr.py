@@ -53,8 +53,9 @@ def render_page(pdf_path: Path, index: int) -> tuple[Any, float]:
         doc.close()
 
 
-def image_lines(image: Any, scale: float, page_no: int, page_size: tuple[float, float],
-                languages: str, timeout_s: float) -> list[Line]:
+def image_lines(
+    image: Any, scale: float, page_no: int, page_size: tuple[float, float], languages: str, timeout_s: float
+) -> list[Line]:
     """Tesseract's lines with positions converted back to PDF points."""
     import pytesseract
 
@@ -74,14 +75,26 @@ def image_lines(image: Any, scale: float, page_no: int, page_size: tuple[float, 
         top = min(data["top"][i] for i in idx) / scale
         bottom = max(data["top"][i] + data["height"][i] for i in idx) / scale
         text = " ".join(data["text"][i].strip() for i in idx)
-        lines.append(Line(text=text, page=page_no, x0=x0, x1=x1, top=top, bottom=bottom,
-                          size=round(max(bottom - top, 1.0), 0), ocr=True, page_width=width,
-                          page_height=height))
+        lines.append(
+            Line(
+                text=text,
+                page=page_no,
+                x0=x0,
+                x1=x1,
+                top=top,
+                bottom=bottom,
+                size=round(max(bottom - top, 1.0), 0),
+                ocr=True,
+                page_width=width,
+                page_height=height,
+            )
+        )
     lines.sort(key=lambda ln: (ln.top, ln.x0))
     return lines
 
 
-def ocr_page(pdf_path: Path, index: int, page_size: tuple[float, float], languages: str,
-             timeout_s: float) -> list[Line]:
+def ocr_page(
+    pdf_path: Path, index: int, page_size: tuple[float, float], languages: str, timeout_s: float
+) -> list[Line]:
     image, scale = render_page(pdf_path, index)
     return image_lines(image, scale, index + 1, page_size, languages, timeout_s)

@@ -31,8 +31,15 @@ from services.extract.serial import limits_to_dict, result_from_dict
 log = logging.getLogger(__name__)
 
 #: What a process that ran out of address space leaves in its stderr.
-_MEMORY_SIGNS = ("MemoryError", "Cannot allocate memory", "failed to map segment", "bad_alloc", "out of memory",
-                 "Memory allocation", "SystemError")
+_MEMORY_SIGNS = (
+    "MemoryError",
+    "Cannot allocate memory",
+    "failed to map segment",
+    "bad_alloc",
+    "out of memory",
+    "Memory allocation",
+    "SystemError",
+)
 #: Room for the child's own stderr (log lines); anything past it is dropped.
 _STDERR_KEEP = 4000
 
@@ -41,14 +48,20 @@ def extract_in_sandbox(
     path: Path, limits: Limits, filename: str | None = None, content_type: str | None = None
 ) -> ExtractionResult:
     """Extract ``path`` in a child process; raise :class:`ExtractionError` on any failure."""
-    request = json.dumps({
-        "path": str(Path(path).resolve()), "filename": filename, "content_type": content_type,
-        "limits": limits_to_dict(limits),
-    })
+    request = json.dumps(
+        {
+            "path": str(Path(path).resolve()),
+            "filename": filename,
+            "content_type": content_type,
+            "limits": limits_to_dict(limits),
+        }
+    )
     started = time.monotonic()
     proc = subprocess.Popen(
         [sys.executable, "-m", "services.extract.child"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         start_new_session=True,
         # One BLAS thread: numpy (via pdfplumber) otherwise reserves memory per core at import.
         env={**os.environ, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1"},
@@ -57,7 +70,9 @@ def extract_in_sandbox(
         out, err = proc.communicate(request.encode("utf-8"), timeout=limits.timeout_s)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
-        raise ExtractionError(TIMEOUT, f"extraction took longer than {limits.timeout_s:g} s and was stopped") from None
+        raise ExtractionError(
+            TIMEOUT, f"extraction took longer than {limits.timeout_s:g} s and was stopped"
+        ) from None
     except BaseException:
         _kill_group(proc)
         raise
@@ -76,8 +91,10 @@ def extract_in_sandbox(
     if code == -signal.SIGXCPU:
         raise ExtractionError(TIMEOUT, f"extraction used more than {limits.timeout_s:g} s of CPU")
     if (code is not None and code < 0) or any(sign in tail for sign in _MEMORY_SIGNS):
-        raise ExtractionError(RESOURCE_LIMIT, f"the extraction process died after {elapsed:.1f} s "
-                                              f"(limit {limits.max_memory_mb} MB of memory)")
+        raise ExtractionError(
+            RESOURCE_LIMIT,
+            f"the extraction process died after {elapsed:.1f} s (limit {limits.max_memory_mb} MB of memory)",
+        )
     raise ExtractionError(CORRUPT, f"the extraction process failed (exit code {code})")
 
 

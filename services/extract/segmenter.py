@@ -116,9 +116,13 @@ class _Builder:
         if glyph not in _DASH_BULLETS:
             return True
         # A dash at a line start is a bullet only where a new item can start.
-        return a is None or tr.is_terminated(a.text) or a.text.rstrip().endswith((":", ";")) or (
-            self.current is not None and self.current.bullet
-        ) or self._short(a, b)
+        return (
+            a is None
+            or tr.is_terminated(a.text)
+            or a.text.rstrip().endswith((":", ";"))
+            or (self.current is not None and self.current.bullet)
+            or self._short(a, b)
+        )
 
     def _steps_out(self, block: Block, a: Line, b: Line) -> bool:
         """The next line starts well left of where the block's lines start: a right-aligned or centred
@@ -190,8 +194,12 @@ class _Builder:
             text = tr.strip_bullet(text)
         gap = 0.0 if prev is None or prev.page != line.page else self._pitches(prev, line)
         self.current = Block(
-            lines=[line], text=text.strip(), kind=LIST_ITEM if bullet else PARAGRAPH, bullet=bullet,
-            numbered=tr.is_numbered(text) and not bullet, gap_before=gap,
+            lines=[line],
+            text=text.strip(),
+            kind=LIST_ITEM if bullet else PARAGRAPH,
+            bullet=bullet,
+            numbered=tr.is_numbered(text) and not bullet,
+            gap_before=gap,
         )
         if tr.is_closing(text):
             self.closing = True
@@ -256,7 +264,9 @@ def table_blocks(table: Table, layout: Layout, vocab: Vocabulary) -> list[Block]
     ncols = max(len(r) for r in rows)
     first = [_cell_text(c) for c in rows[0]]
     has_header = (
-        len(rows) >= 2 and ncols >= 2 and sum(bool(t) for t in first) >= 2
+        len(rows) >= 2
+        and ncols >= 2
+        and sum(bool(t) for t in first) >= 2
         and all(not t or _is_header_cell(t) for t in first)
     )
     headers = first if has_header else [""] * ncols
@@ -322,8 +332,10 @@ def continues(before: Table, after: Table) -> bool:
     """``after`` opens the next page with the rest of ``before``: the same columns at the same place."""
     width = max(len(r) for r in before.cells)
     return (
-        after.page == before.page + 1 and max(len(r) for r in after.cells) == width
-        and abs(after.x0 - before.x0) < 6 and abs(after.x1 - before.x1) < 6
+        after.page == before.page + 1
+        and max(len(r) for r in after.cells) == width
+        and abs(after.x0 - before.x0) < 6
+        and abs(after.x1 - before.x1) < 6
     )
 
 
@@ -343,8 +355,9 @@ def join_tables(before: Table, after: Table) -> Table:
         if cut:
             cells[-1] = [(a or []) + (b or []) if (a or b) else None for a, b in zip(last, first)]
             rows = rows[1:]
-    return Table(page=before.page, top=before.top, bottom=after.bottom, x0=before.x0, x1=before.x1,
-                 cells=cells + rows)
+    return Table(
+        page=before.page, top=before.top, bottom=after.bottom, x0=before.x0, x1=before.x1, cells=cells + rows
+    )
 
 
 def build_blocks(

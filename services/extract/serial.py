@@ -30,8 +30,13 @@ def result_to_dict(result: ExtractionResult) -> dict[str, Any]:
 def result_from_dict(data: dict[str, Any]) -> ExtractionResult:
     return ExtractionResult(
         segments=[
-            Segment(text=str(s["text"]), page=int(s["page"]), kind=str(s["kind"]),
-                    heading_path=[str(h) for h in s["heading_path"]], ocr=bool(s["ocr"]))
+            Segment(
+                text=str(s["text"]),
+                page=int(s["page"]),
+                kind=str(s["kind"]),
+                heading_path=[str(h) for h in s["heading_path"]],
+                ocr=bool(s["ocr"]),
+            )
             for s in data["segments"]
         ],
         page_count=int(data["page_count"]),

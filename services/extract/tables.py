@@ -34,8 +34,12 @@ def find_tables(page: Any, page_no: int, words: list[dict[str, Any]]) -> list[Ta
         for region in _rule_only_regions(page, taken):
             cuts = _gutters([w for w in words if inside(w, [region])], region)
             if cuts:
-                settings = {"vertical_strategy": "explicit", "horizontal_strategy": "lines", "snap_tolerance": 3,
-                            "explicit_vertical_lines": [region[0], *cuts, region[2]]}
+                settings = {
+                    "vertical_strategy": "explicit",
+                    "horizontal_strategy": "lines",
+                    "snap_tolerance": 3,
+                    "explicit_vertical_lines": [region[0], *cuts, region[2]],
+                }
                 found += page.crop(region).find_tables(table_settings=settings)
     except Exception as exc:
         log.warning("table finder failed", extra={"page": page_no, "error": repr(exc)})

@@ -38,7 +38,7 @@ def bullet_prefix(text: str) -> str | None:
 
 def strip_bullet(text: str) -> str:
     prefix = bullet_prefix(text)
-    return text[len(prefix):].strip() if prefix else text.strip()
+    return text[len(prefix) :].strip() if prefix else text.strip()
 
 
 def is_numbered(text: str) -> bool:
@@ -93,7 +93,7 @@ def date_only(text: str) -> bool:
     for pat in DATE_PATTERNS:
         m = pat.search(text)
         if m:
-            rest = (text[: m.start()] + text[m.end():]).strip(" ,.-–")
+            rest = (text[: m.start()] + text[m.end() :]).strip(" ,.-–")
             return word_count(rest) <= 2
     return False
 

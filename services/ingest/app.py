@@ -84,8 +84,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_extra=_UPLOAD_BODY,
         responses={
             200: {"model": UploadAccepted, "description": "The same bytes were accepted before"},
-            400: {"model": ErrorBody}, 401: {"model": ErrorBody}, 403: {"model": ErrorBody},
-            413: {"model": ErrorBody}, 415: {"model": ErrorBody}, 503: {"model": ErrorBody},
+            400: {"model": ErrorBody},
+            401: {"model": ErrorBody},
+            403: {"model": ErrorBody},
+            413: {"model": ErrorBody},
+            415: {"model": ErrorBody},
+            503: {"model": ErrorBody},
         },
         tags=["documents"],
     )
@@ -93,7 +97,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Upload one PDF or .docx in the multipart field ``file``."""
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > settings.max_upload_bytes + 64 * 1024:
-            return error_response(413, "too_large", f"file exceeds the limit of {settings.max_upload_bytes} bytes")
+            return error_response(
+                413, "too_large", f"file exceeds the limit of {settings.max_upload_bytes} bytes"
+            )
         try:
             part = FilePart(request)
             receipt = await receiver.accept_stream(part.chunks(), lambda: part.filename, source="http")
@@ -102,9 +108,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except BrokerUnavailable as exc:
             return error_response(503, "broker_unavailable", str(exc), {"Retry-After": "10"})
         body = UploadAccepted(
-            document_id=receipt.document_id, sha256=receipt.sha256,
-            status="duplicate" if receipt.duplicate else "received", duplicate=receipt.duplicate,
-            filename=receipt.filename, bytes=receipt.bytes, content_type=receipt.content_type,
+            document_id=receipt.document_id,
+            sha256=receipt.sha256,
+            status="duplicate" if receipt.duplicate else "received",
+            duplicate=receipt.duplicate,
+            filename=receipt.filename,
+            bytes=receipt.bytes,
+            content_type=receipt.content_type,
         )
         return JSONResponse(body.model_dump(), status_code=200 if receipt.duplicate else 202)
 

@@ -101,8 +101,14 @@ class Receiver:
             uri = self.blobs.put_file(tmp, sha256)
             event = make_event(
                 DocumentReceived(
-                    id=doc_id, filename=name, sha256=sha256, bytes=size, content_type=content_type,
-                    blob_uri=uri, source=source, received_at=utcnow(),
+                    id=doc_id,
+                    filename=name,
+                    sha256=sha256,
+                    bytes=size,
+                    content_type=content_type,
+                    blob_uri=uri,
+                    source=source,
+                    received_at=utcnow(),
                 ),
                 "innspill/ingest",
                 doc_id,

@@ -42,7 +42,8 @@ class DropFolder:
     def pending(self) -> list[Path]:
         """Files waiting in the folder (hidden and partial files, e.g. ``.x.part``, are skipped)."""
         return sorted(
-            p for p in self.root.iterdir()
+            p
+            for p in self.root.iterdir()
             if p.is_file() and not p.name.startswith(".") and not p.name.endswith((".part", ".tmp"))
         )
 
@@ -57,15 +58,21 @@ class DropFolder:
         except RejectedUpload as exc:
             dest = _unique(self.rejected, path.name)
             shutil.move(path, dest)
-            dest.with_name(dest.name + ".reason.txt").write_text(f"{exc.error}: {exc.detail}\n", encoding="utf-8")
+            dest.with_name(dest.name + ".reason.txt").write_text(
+                f"{exc.error}: {exc.detail}\n", encoding="utf-8"
+            )
             log.warning("dropped file rejected", extra={"file": dest.name, "error": exc.error})
             return "rejected"
         except BrokerUnavailable as exc:
-            log.warning("broker unavailable; file kept for retry", extra={"file": path.name, "error": str(exc)})
+            log.warning(
+                "broker unavailable; file kept for retry", extra={"file": path.name, "error": str(exc)}
+            )
             return "retry"
         shutil.move(path, _unique(self.processed, path.name))
-        log.info("dropped file ingested", extra={"file": path.name, "document_id": receipt.document_id,
-                                                 "duplicate": receipt.duplicate})
+        log.info(
+            "dropped file ingested",
+            extra={"file": path.name, "document_id": receipt.document_id, "duplicate": receipt.duplicate},
+        )
         return "processed"
 
     @staticmethod
@@ -86,7 +93,10 @@ class DropFolder:
         """Sweep on start, then on every change, and every ``retry_s`` for files left for retry."""
         await self.sweep()
         async for changes in awatch(
-            self.root, stop_event=stop, recursive=False, rust_timeout=int(self.retry_s * 1000),
+            self.root,
+            stop_event=stop,
+            recursive=False,
+            rust_timeout=int(self.retry_s * 1000),
             yield_on_timeout=True,
         ):
             if any(change != Change.deleted for change, _ in changes) or not changes:

@@ -9,9 +9,9 @@ from fastapi.responses import Response, StreamingResponse
 
 from services.store import schemas
 from services.store.exports import csv_chunks, xlsx_bytes
-from services.store.repository import MAX_OFFSET, Repository, SegmentFilter
+from services.store.filters import FilterError, parse_segment_filter, segment_filter_params
+from services.store.queries import MAX_OFFSET, Queries, SegmentFilter
 from services.store.status import Status
-from shared.events import Label
 from shared.http import ApiError
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -20,19 +20,17 @@ Limit = Annotated[int, Query(ge=1, le=1000, description="Page size")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")]
 
 
-def segment_filter(
-    label: Annotated[Label | None, Query(description="challenge, measure, example or other")] = None,
-    q: Annotated[str | None, Query(max_length=200, description="Case-insensitive text in segment or headings")] = None,
-    document_id: Annotated[str | None, Query(max_length=64)] = None,
-    sender: Annotated[str | None, Query(max_length=500, description="Exact sender name")] = None,
-) -> SegmentFilter:
-    return SegmentFilter(label=label, q=q or None, document_id=document_id or None, sender=sender or None)
+def segment_filter(params: Annotated[dict[str, str | None], Depends(segment_filter_params)]) -> SegmentFilter:
+    try:
+        return parse_segment_filter(**params)
+    except FilterError as exc:
+        raise ApiError(422, "invalid_filter", str(exc)) from exc
 
 
 Filters = Annotated[SegmentFilter, Depends(segment_filter)]
 
 
-def make_router(repo: Repository) -> APIRouter:
+def make_router(repo: Queries) -> APIRouter:
     router = APIRouter()
 
     @router.get("/documents", response_model=schemas.DocumentPage, tags=["documents"])
@@ -44,9 +42,14 @@ def make_router(repo: Repository) -> APIRouter:
         offset: Offset = 0,
     ) -> schemas.DocumentPage:
         """Documents, newest first."""
-        total, docs, counts = repo.list_documents(status=status, sender=sender, q=q, limit=limit, offset=offset)
+        total, docs, counts = repo.list_documents(
+            status=status, sender=sender, q=q, limit=limit, offset=offset
+        )
         return schemas.DocumentPage(
-            total=total, limit=limit, offset=offset, items=[schemas.summary(d, counts.get(d.id)) for d in docs]
+            total=total,
+            limit=limit,
+            offset=offset,
+            items=[schemas.summary(d, counts.get(d.id)) for d in docs],
         )
 
     @router.get("/documents/{document_id}", response_model=schemas.DocumentDetail, tags=["documents"])
@@ -61,7 +64,9 @@ def make_router(repo: Repository) -> APIRouter:
     def search_segments(f: Filters, limit: Limit = 50, offset: Offset = 0) -> schemas.SegmentPage:
         """Classified segments matching all given filters, newest document first, in reading order."""
         total, hits = repo.search_segments(f, limit=limit, offset=offset)
-        return schemas.SegmentPage(total=total, limit=limit, offset=offset, items=[schemas.hit_out(h) for h in hits])
+        return schemas.SegmentPage(
+            total=total, limit=limit, offset=offset, items=[schemas.hit_out(h) for h in hits]
+        )
 
     @router.get("/stats", response_model=schemas.Stats, tags=["segments"])
     def stats() -> schemas.Stats:

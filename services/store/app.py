@@ -12,7 +12,7 @@ from services.store.api import make_router
 from services.store.consumer import make_runner
 from services.store.db import make_engine, migrate
 from services.store.repository import Repository
-from services.store.ui import install_ui, public_paths
+from services.store.web.pages import install_ui, public_paths
 from shared.http import install_common, serve
 from shared.logging import configure_logging
 from shared.settings import Settings, get_settings
@@ -46,7 +46,9 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
     app.state.repo = repo
     app.state.runner = runner
     install_common(
-        app, settings, health=lambda: {**runner.health(), "database": engine.dialect.name},
+        app,
+        settings,
+        health=lambda: {**runner.health(), "database": engine.dialect.name},
         open_paths=public_paths(),
     )
     app.include_router(make_router(repo))

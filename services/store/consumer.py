@@ -67,11 +67,17 @@ class BatchWriter:
 
     async def handle(self, feed: Feed, events: Sequence[Any]) -> None:
         """Store one micro-batch. Returns only when every record is stored or dead-lettered."""
-        await retry(lambda: self._handle_once(feed, events), what=f"store batch of {feed.kind}",
-                    backoff=Backoff(self.settings.retry_backoff_s), logger=log)
+        await retry(
+            lambda: self._handle_once(feed, events),
+            what=f"store batch of {feed.kind}",
+            backoff=Backoff(self.settings.retry_backoff_s),
+            logger=log,
+        )
 
     async def _handle_once(self, feed: Feed, events: Sequence[Any]) -> None:
-        decoded = await decode_batch(stage=STAGE, events=events, expect=feed.payload, publisher=self.publisher)
+        decoded = await decode_batch(
+            stage=STAGE, events=events, expect=feed.payload, publisher=self.publisher
+        )
         if len(decoded) < len(events):
             metrics.EVENTS.labels(feed.kind, "dead_lettered").inc(len(events) - len(decoded))
         if not decoded:
@@ -84,8 +90,12 @@ class BatchWriter:
             log.exception("batch write failed; writing its events one by one", extra={"topic": feed.kind})
             for event, _ in decoded:
                 ok = await guarded(
-                    stage=STAGE, event=event, expect=feed.payload, handler=lambda env: self.write([env]),
-                    publisher=self.publisher, settings=self.settings,
+                    stage=STAGE,
+                    event=event,
+                    expect=feed.payload,
+                    handler=lambda env: self.write([env]),
+                    publisher=self.publisher,
+                    settings=self.settings,
                 )
                 metrics.EVENTS.labels(feed.kind, "stored" if ok else "dead_lettered").inc()
         else:
@@ -105,8 +115,13 @@ class BatchWriter:
             metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
 
         async with self._lock:
-            await retry(once, what="store write (database unavailable)", backoff=Backoff(self.settings.retry_backoff_s),
-                        retry_on=_DB_DOWN, logger=log)
+            await retry(
+                once,
+                what="store write (database unavailable)",
+                backoff=Backoff(self.settings.retry_backoff_s),
+                retry_on=_DB_DOWN,
+                logger=log,
+            )
 
     async def _update_gauges(self) -> None:
         with contextlib.suppress(Exception):
@@ -116,7 +131,9 @@ class BatchWriter:
 
 def _agent_for(feed: Feed, writer: BatchWriter) -> Callable[[Any], Awaitable[None]]:
     async def agent(stream: Any) -> None:
-        await run_batches(stream, BATCH_MAX, BATCH_WITHIN_S, lambda events: writer.handle(feed, events), DRAIN_S)
+        await run_batches(
+            stream, BATCH_MAX, BATCH_WITHIN_S, lambda events: writer.handle(feed, events), DRAIN_S
+        )
 
     agent.__name__ = agent.__qualname__ = f"store_{feed.kind.replace('.', '_')}"
     return agent
@@ -132,6 +149,4 @@ def build_consumer(settings: Settings, publisher: Publisher, repo: Repository) -
 
 def make_runner(settings: Settings, repo: Repository) -> StreamRunner:
     """The store's stream side: agents that write batches through ``repo``, connecting in the background."""
-    return StreamRunner(
-        settings, APP_ID, lambda publisher: build_consumer(settings, publisher, repo)
-    )
+    return StreamRunner(settings, APP_ID, lambda publisher: build_consumer(settings, publisher, repo))

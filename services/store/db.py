@@ -25,7 +25,7 @@ def normalise_url(url: str) -> str:
     """Map plain PostgreSQL URLs to the psycopg 3 driver (the only PostgreSQL driver installed)."""
     for plain in ("postgres://", "postgresql://"):
         if url.startswith(plain):
-            return "postgresql+psycopg://" + url[len(plain):]
+            return "postgresql+psycopg://" + url[len(plain) :]
     return url
 
 

@@ -17,15 +17,24 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
-from services.store.repository import SegmentHit
+from services.store.queries import SegmentHit
 from shared.events import LABELS
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 HEADING_SEPARATOR = " > "
 
 COLUMNS: tuple[str, ...] = (
-    "document_id", "filename", "sender", "seq", "page", "heading_path", "label",
-    *(f"score_{label}" for label in LABELS), "model_version", "segment_id", "text",
+    "document_id",
+    "filename",
+    "sender",
+    "seq",
+    "page",
+    "heading_path",
+    "label",
+    *(f"score_{label}" for label in LABELS),
+    "model_version",
+    "segment_id",
+    "text",
 )
 
 
@@ -40,9 +49,17 @@ def row_for(hit: SegmentHit) -> list[Any]:
     seg = hit.segment
     scores = seg.scores or {}
     values: list[Any] = [
-        seg.document_id, hit.filename or "", hit.sender or "", seg.seq, seg.page,
-        HEADING_SEPARATOR.join(seg.heading_path or []), seg.label,
-        *(scores.get(label) for label in LABELS), seg.model_version, seg.segment_id, seg.text,
+        seg.document_id,
+        hit.filename or "",
+        hit.sender or "",
+        seg.seq,
+        seg.page,
+        HEADING_SEPARATOR.join(seg.heading_path or []),
+        seg.label,
+        *(scores.get(label) for label in LABELS),
+        seg.model_version,
+        seg.segment_id,
+        seg.text,
     ]
     return [neutralise(v) for v in values]
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from services.store.models import Document, Segment, StatusEvent
-from services.store.repository import DocumentView, SegmentHit
+from services.store.queries import DocumentView, SegmentHit
 from services.store.status import Status
 from shared.events import LABELS
 
@@ -125,11 +125,17 @@ def error_of(doc: Document) -> ErrorInfo | None:
 
 def summary(doc: Document, labels: dict[str, int] | None) -> DocumentSummary:
     return DocumentSummary(
-        id=doc.id, filename=doc.filename, status=doc.status, source=doc.source,  # type: ignore[arg-type]
+        id=doc.id,
+        filename=doc.filename,
+        status=doc.status,
+        source=doc.source,  # type: ignore[arg-type]
         received_at=doc.received_at,
         metadata=Metadata(sender=doc.sender, date=doc.date, title=doc.title, page_count=doc.page_count),
-        counts=Counts(segments=doc.segment_count, classified=doc.classified_count, labels=labels or _zero_counts()),
-        error=error_of(doc), updated_at=doc.updated_at,
+        counts=Counts(
+            segments=doc.segment_count, classified=doc.classified_count, labels=labels or _zero_counts()
+        ),
+        error=error_of(doc),
+        updated_at=doc.updated_at,
     )
 
 
@@ -150,7 +156,10 @@ def detail(view: DocumentView) -> DocumentDetail:
     doc = view.document
     return DocumentDetail(
         **summary(doc, view.label_counts).model_dump(),
-        sha256=doc.sha256, bytes=doc.bytes, content_type=doc.content_type, blob_uri=doc.blob_uri,
+        sha256=doc.sha256,
+        bytes=doc.bytes,
+        content_type=doc.content_type,
+        blob_uri=doc.blob_uri,
         created_at=doc.created_at,
         segments=[segment_out(s) for s in view.segments],
         history=[history_out(h) for h in view.history],

@@ -33,7 +33,10 @@ def stack_settings(kafka_bootstrap: str, tmp: Path, prefix: str, **extra: object
         data_dir=tmp / "var",
         database_url=f"sqlite:///{tmp / 'store.db'}",
         model_dir=default_model_dir(),
-        ingest_port=free_port(), extract_port=free_port(), classify_port=free_port(), store_port=free_port(),
+        ingest_port=free_port(),
+        extract_port=free_port(),
+        classify_port=free_port(),
+        store_port=free_port(),
         **extra,
     )
 
@@ -41,12 +44,15 @@ def stack_settings(kafka_bootstrap: str, tmp: Path, prefix: str, **extra: object
 @pytest.fixture(scope="module")
 def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("e2e")
-    with running_stack(stack_settings(kafka_bootstrap, tmp, "e2e"), tmp / "logs", explicit_bootstrap=True) as s:
+    with running_stack(
+        stack_settings(kafka_bootstrap, tmp, "e2e"), tmp / "logs", explicit_bootstrap=True
+    ) as s:
         yield s
 
 
-def wait_for_status(stack: Stack, doc_id: str, want: str, timeout_s: float = 120.0,
-                    headers: dict[str, str] | None = None) -> dict:
+def wait_for_status(
+    stack: Stack, doc_id: str, want: str, timeout_s: float = 120.0, headers: dict[str, str] | None = None
+) -> dict:
     deadline = time.monotonic() + timeout_s
     last: dict = {}
     while time.monotonic() < deadline:

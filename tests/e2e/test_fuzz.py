@@ -17,9 +17,19 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 @pytest.mark.parametrize("service", ["ingest", "classify", "store"])
 def test_no_server_errors_under_fuzzing(stack: Stack, service: str, tmp_path: Path) -> None:
     cmd = [
-        str(Path(sys.executable).with_name("schemathesis")), "run", f"{stack.url(service)}/openapi.json",
-        "--checks", "not_a_server_error", "--max-examples", "25", "--seed", "7",
-        "--phases", "examples,coverage,fuzzing", "--request-timeout", "30",
+        str(Path(sys.executable).with_name("schemathesis")),
+        "run",
+        f"{stack.url(service)}/openapi.json",
+        "--checks",
+        "not_a_server_error",
+        "--max-examples",
+        "25",
+        "--seed",
+        "7",
+        "--phases",
+        "examples,coverage,fuzzing",
+        "--request-timeout",
+        "30",
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=480)
     cases, failures = _count(proc.stdout)

@@ -48,16 +48,24 @@ def test_pdf_becomes_labelled_segments(stack: Stack, tmp_path: Path) -> None:
 
     # Same bytes again: same id, flagged as duplicate.
     again = httpx.post(f"{stack.url('ingest')}/documents", files={"file": ("kopi.pdf", pdf)}, timeout=30)
-    assert again.status_code == 200 and again.json() == {**again.json(), "document_id": doc_id, "duplicate": True}
+    assert again.status_code == 200 and again.json() == {
+        **again.json(),
+        "document_id": doc_id,
+        "duplicate": True,
+    }
 
     # The segment search finds it by label and free text.
-    found = httpx.get(f"{stack.url('store')}/segments", params={"q": "sykepleiere", "document_id": doc_id}).json()
+    found = httpx.get(
+        f"{stack.url('store')}/segments", params={"q": "sykepleiere", "document_id": doc_id}
+    ).json()
     assert found["total"] >= 1
 
 
 def test_synchronous_classify_answers_a_batch_of_64(stack: Stack) -> None:
-    items = [{"text": f"Kommunen mangler fastleger i {n} bygder.", "heading_path": ["Utfordringer"]}
-             for n in range(64)]
+    items = [
+        {"text": f"Kommunen mangler fastleger i {n} bygder.", "heading_path": ["Utfordringer"]}
+        for n in range(64)
+    ]
     resp = httpx.post(f"{stack.url('classify')}/classify", json={"items": items}, timeout=60)
     assert resp.status_code == 200, resp.text
     body = resp.json()

@@ -20,29 +20,40 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 @pytest.fixture
 def stack(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Stack]:
-    with running_stack(stack_settings(kafka_bootstrap, tmp_path, "rpl"), tmp_path / "logs",
-                       explicit_bootstrap=True) as s:
+    with running_stack(
+        stack_settings(kafka_bootstrap, tmp_path, "rpl"), tmp_path / "logs", explicit_bootstrap=True
+    ) as s:
         yield s
 
 
 def test_replay_reclassifies_with_the_new_model_version(stack: Stack, tmp_path: Path) -> None:
     pdf = letter_pdf_bytes(tmp_path, "brev.pdf", variant=7)
-    doc_id = httpx.post(f"{stack.url('ingest')}/documents", files={"file": ("brev.pdf", pdf)}).json()["document_id"]
+    doc_id = httpx.post(f"{stack.url('ingest')}/documents", files={"file": ("brev.pdf", pdf)}).json()[
+        "document_id"
+    ]
     before = wait_for_status(stack, doc_id, "classified")
     old_version = {s["model_version"] for s in before["segments"]}
     assert len(old_version) == 1
 
     # Upgrade: a different model directory (the keyword baseline), classify restarted on it.
     new_model = tmp_path / "keywords-model"
-    subprocess.run([sys.executable, "-m", "tools.training.train", "keywords", str(new_model)],
-                   check=True, capture_output=True, env=stack.env())
+    subprocess.run(
+        [sys.executable, "-m", "tools.training.train", "keywords", str(new_model)],
+        check=True,
+        capture_output=True,
+        env=stack.env(),
+    )
     stack.procs["classify"].terminate()
     stack.procs["classify"].wait(timeout=30)
     stack.start_service("classify", extra_env={"INNSPILL_MODEL_DIR": str(new_model)})
     stack.wait_healthy("classify")
 
-    subprocess.run([sys.executable, "-m", "tools.cli.main", "replay", doc_id], check=True, env=stack.env(),
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "tools.cli.main", "replay", doc_id],
+        check=True,
+        env=stack.env(),
+        capture_output=True,
+    )
     deadline = time.monotonic() + 120
     after: dict = {}
     while time.monotonic() < deadline:
@@ -58,6 +69,10 @@ def test_replay_reclassifies_with_the_new_model_version(stack: Stack, tmp_path: 
 
 
 def test_replay_of_unknown_document_is_a_clear_error(stack: Stack) -> None:
-    proc = subprocess.run([sys.executable, "-m", "tools.cli.main", "replay", "0" * 32], env=stack.env(),
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tools.cli.main", "replay", "0" * 32],
+        env=stack.env(),
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2 and "no stored blob" in proc.stdout

@@ -26,8 +26,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 @pytest.fixture
 def stack(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Stack]:
-    with running_stack(stack_settings(kafka_bootstrap, tmp_path, "res"), tmp_path / "logs",
-                       explicit_bootstrap=True) as s:
+    with running_stack(
+        stack_settings(kafka_bootstrap, tmp_path, "res"), tmp_path / "logs", explicit_bootstrap=True
+    ) as s:
         s.start_service("classify", name="classify-2", port=free_port())
         s.wait_healthy("classify-2")
         yield s
@@ -87,8 +88,14 @@ def test_kill_9_of_classify_and_store_loses_and_doubles_nothing(stack: Stack, tm
     stack.wait_healthy("classify")
     wait_all_classified(stack, ids, timeout_s=300)
 
-    extracted = asyncio.run(read_topic(stack.settings.kafka_bootstrap,
-                                       topics_for(stack.settings).segments_extracted, min_count=1, idle_s=2))
+    extracted = asyncio.run(
+        read_topic(
+            stack.settings.kafka_bootstrap,
+            topics_for(stack.settings).segments_extracted,
+            min_count=1,
+            idle_s=2,
+        )
+    )
     expected = {r["value"]["data"]["segment_id"] for r in extracted}
     db = Path(stack.settings.resolved_database_url.removeprefix("sqlite:///"))
     with sqlite3.connect(db) as conn:
@@ -97,8 +104,10 @@ def test_kill_9_of_classify_and_store_loses_and_doubles_nothing(stack: Stack, tm
     lost = expected - set(stored)
     duplicated = len(stored) - len(set(stored))
     unlabelled = [r for r in rows if not r[1]]
-    print(f"\ncrash test: documents={len(ids)} segments={len(expected)} stored={len(stored)} "
-          f"lost={len(lost)} duplicated={duplicated} unlabelled={len(unlabelled)}")
+    print(
+        f"\ncrash test: documents={len(ids)} segments={len(expected)} stored={len(stored)} "
+        f"lost={len(lost)} duplicated={duplicated} unlabelled={len(unlabelled)}"
+    )
     assert len(set(ids)) == n_docs
     assert not lost and duplicated == 0 and not unlabelled
     assert set(stored) == expected

@@ -42,8 +42,15 @@ def model_dir(tmp_path: Path) -> Path:
 def _segments(name: str) -> tuple[str, list[SegmentExtracted]]:
     doc = document_id_for(sha256_hex(name.encode()))
     return doc, [
-        SegmentExtracted(segment_id=segment_id_for(doc, i), document_id=doc, seq=i, page=1,
-                         heading_path=h, text=t, segment_count=len(TEXTS))
+        SegmentExtracted(
+            segment_id=segment_id_for(doc, i),
+            document_id=doc,
+            seq=i,
+            page=1,
+            heading_path=h,
+            text=t,
+            segment_count=len(TEXTS),
+        )
         for i, (h, t) in enumerate(TEXTS)
     ]
 
@@ -60,14 +67,17 @@ async def test_agent_classifies_batches_and_dead_letters_poison(settings: Settin
             assert await app.state.runner.wait_running(60)
             doc_a, segs_a = _segments("brev-a")
             doc_b, segs_b = _segments("brev-b")
-            await publisher.publish_many(topics.segments_extracted, [
-                (s.document_id, make_event(s, "test")) for s in segs_a + segs_b[:2]
-            ])
+            await publisher.publish_many(
+                topics.segments_extracted,
+                [(s.document_id, make_event(s, "test")) for s in segs_a + segs_b[:2]],
+            )
             await publisher.publish_raw(topics.segments_extracted, doc_b, b'{"not": "an event"')
-            await publisher.publish_many(topics.segments_extracted, [
-                (s.document_id, make_event(s, "test")) for s in segs_b[2:]
-            ])
-            out = await read_topic(settings.kafka_bootstrap, topics.segments_classified, min_count=8, timeout_s=90)
+            await publisher.publish_many(
+                topics.segments_extracted, [(s.document_id, make_event(s, "test")) for s in segs_b[2:]]
+            )
+            out = await read_topic(
+                settings.kafka_bootstrap, topics.segments_classified, min_count=8, timeout_s=90
+            )
             dead = await read_topic(settings.kafka_bootstrap, topics.deadletter, min_count=1, timeout_s=30)
     finally:
         await publisher.stop()
@@ -80,12 +90,18 @@ async def test_agent_classifies_batches_and_dead_letters_poison(settings: Settin
         assert record["key"] == seg.document_id
         assert record["value"]["type"] == "innspill.segment.classified"
         assert data["model_version"] == "tfidf-itest"
-        assert data["text"] == seg.text and data["heading_path"] == seg.heading_path and data["seq"] == seg.seq
+        assert (
+            data["text"] == seg.text and data["heading_path"] == seg.heading_path and data["seq"] == seg.seq
+        )
         assert set(data["scores"]) == set(LABELS) and abs(sum(data["scores"].values()) - 1) < 1e-4
         assert data["label"] == max(data["scores"], key=data["scores"].get)
     # The clear cases come out right; the good record published after the poison one is among them.
     assert [by_segment[s.segment_id]["value"]["data"]["label"] for s in segs_b] == [
-        "challenge", "measure", "example", "other"]
+        "challenge",
+        "measure",
+        "example",
+        "other",
+    ]
     assert len(dead) == 1
     letter = dead[0]["value"]["data"]
     assert dead[0]["key"] == doc_b and letter["stage"] == "classify"

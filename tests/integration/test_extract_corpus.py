@@ -57,9 +57,14 @@ def test_every_corpus_file_through_the_sandboxed_engine(shared_dir: Path) -> Non
     problems = []
     for entry in manifest:
         try:
-            result: ExtractionResult = extract_in_sandbox(root / entry["file"], limits, entry["file"],
-                                                          "application/pdf")
-            outcome, chars, ocr_pages = "extracted", sum(len(s.text) for s in result.segments), len(result.ocr_pages)
+            result: ExtractionResult = extract_in_sandbox(
+                root / entry["file"], limits, entry["file"], "application/pdf"
+            )
+            outcome, chars, ocr_pages = (
+                "extracted",
+                sum(len(s.text) for s in result.segments),
+                len(result.ocr_pages),
+            )
         except ExtractionError as exc:
             outcome, chars, ocr_pages = exc.code, 0, 0
         why = check(entry["expect"], outcome, chars, ocr_pages)
@@ -74,7 +79,9 @@ async def wait_for_outcomes(settings: Settings, ids: set[str], timeout_s: float)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s
     while True:
-        extracted = await read_topic(settings.kafka_bootstrap, topics.documents_extracted, min_count=0, idle_s=1)
+        extracted = await read_topic(
+            settings.kafka_bootstrap, topics.documents_extracted, min_count=0, idle_s=1
+        )
         failed = await read_topic(settings.kafka_bootstrap, topics.documents_failed, min_count=0, idle_s=1)
         if ids <= {r["key"] for r in extracted + failed} or loop.time() > deadline:
             return extracted, failed
@@ -105,16 +112,25 @@ async def test_small_corpus_files_through_the_broker(service: Settings, shared_d
             data = (root / entry["file"]).read_bytes()
             sha = sha256_hex(data)
             uri = blobs.put_bytes(data, sha)
-            doc = DocumentReceived(id=document_id_for(sha), filename=entry["file"], sha256=sha, bytes=len(data),
-                                   content_type="application/pdf", blob_uri=uri, source="folder",
-                                   received_at=datetime.now(UTC))
+            doc = DocumentReceived(
+                id=document_id_for(sha),
+                filename=entry["file"],
+                sha256=sha,
+                bytes=len(data),
+                content_type="application/pdf",
+                blob_uri=uri,
+                source="folder",
+                received_at=datetime.now(UTC),
+            )
             ids[doc.id] = entry
             await pub.publish(topics.documents_received, doc.id, make_event(doc, "test", doc.id))
     finally:
         await pub.stop()
 
     extracted, failed = await wait_for_outcomes(settings, set(ids), timeout_s=600)
-    segments = await read_topic(settings.kafka_bootstrap, topics.segments_extracted, timeout_s=10, min_count=1)
+    segments = await read_topic(
+        settings.kafka_bootstrap, topics.segments_extracted, timeout_s=10, min_count=1
+    )
     chars: dict[str, int] = {}
     for r in segments:
         chars[r["key"]] = chars.get(r["key"], 0) + len(r["value"]["data"]["text"])

@@ -50,9 +50,16 @@ async def publisher(extract_settings: Settings) -> AsyncIterator[Publisher]:
 def received_event(settings: Settings, data: bytes, name: str) -> Any:
     sha = sha256_hex(data)
     uri = LocalBlobStore(settings.blob_dir).put_bytes(data, sha)
-    payload = DocumentReceived(id=document_id_for(sha), filename=name, sha256=sha, bytes=len(data),
-                               content_type="application/pdf", blob_uri=uri, source="http",
-                               received_at=datetime.now(UTC))
+    payload = DocumentReceived(
+        id=document_id_for(sha),
+        filename=name,
+        sha256=sha,
+        bytes=len(data),
+        content_type="application/pdf",
+        blob_uri=uri,
+        source="http",
+        received_at=datetime.now(UTC),
+    )
     return make_event(payload, "test", payload.id)
 
 
@@ -78,7 +85,9 @@ async def test_pdf_becomes_segments_then_summary(
     records = await read_topic(extract_settings.kafka_bootstrap, topics.segments_extracted, min_count=total)
     segs = sorted(for_doc(records, doc_id), key=lambda s: s["seq"])
     assert [s["seq"] for s in segs] == list(range(total))
-    assert all(s["segment_id"] == segment_id_for(doc_id, s["seq"]) and s["segment_count"] == total for s in segs)
+    assert all(
+        s["segment_id"] == segment_id_for(doc_id, s["seq"]) and s["segment_count"] == total for s in segs
+    )
     staff = next(s for s in segs if s["text"].startswith("Kommunen mangler sykepleiere"))
     assert staff["heading_path"] == [samples.Q1] and staff["kind"] == "paragraph" and staff["ocr"] is False
     cell = next(s for s in segs if s["text"] == samples.TABLE_ROWS[0][1])
@@ -129,11 +138,14 @@ async def test_unreadable_documents_end_failed(
     for event in cases.values():
         await publisher.publish_raw(topics.documents_received, event.data.id, encode(event))
 
-    failed = await read_topic(extract_settings.kafka_bootstrap, topics.documents_failed, min_count=3, timeout_s=90)
+    failed = await read_topic(
+        extract_settings.kafka_bootstrap, topics.documents_failed, min_count=3, timeout_s=90
+    )
     for code, event in cases.items():
         got = for_doc(failed, event.data.id)
         assert len(got) == 1 and got[0]["error_code"] == code and got[0]["stage"] == "extract", got
         assert got[0]["message"]
-    extracted = await read_topic(extract_settings.kafka_bootstrap, topics.segments_extracted, timeout_s=3,
-                                 min_count=0)
+    extracted = await read_topic(
+        extract_settings.kafka_bootstrap, topics.segments_extracted, timeout_s=3, min_count=0
+    )
     assert not any(r["key"] in {e.data.id for e in cases.values()} for r in extracted)

@@ -105,9 +105,7 @@ async def test_broker_down_gives_503_and_no_half_accepted_file(tmp_path: Path) -
     assert list(down.blob_dir.rglob("*.received.json")) == []
 
 
-async def test_drop_folder_moves_files_to_processed_and_rejected(
-    settings: Settings, tmp_path: Path
-) -> None:
+async def test_drop_folder_moves_files_to_processed_and_rejected(settings: Settings, tmp_path: Path) -> None:
     await ensure_topics(settings)
     settings.drop_dir.mkdir(parents=True, exist_ok=True)
     (settings.drop_dir / "brev.pdf").write_bytes(letter_pdf_bytes(tmp_path))
@@ -147,15 +145,18 @@ async def test_size_limit_is_enforced_while_streaming_without_content_length(set
     sent = {"bytes": 0}
 
     async def body() -> AsyncIterator[bytes]:
-        yield (b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.pdf\"\r\n"
-               b"Content-Type: application/pdf\r\n\r\n%PDF-1.4\n")
+        yield (
+            b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="big.pdf"\r\n'
+            b"Content-Type: application/pdf\r\n\r\n%PDF-1.4\n"
+        )
         for _ in range(200):  # 200 x 64 KiB = 12.5 MiB offered
             sent["bytes"] += 65536
             yield b"0" * 65536
         yield b"\r\n--XyZ--\r\n"
 
     async for client in _client(small):
-        resp = await client.post("/documents", content=body(),
-                                 headers={"content-type": "multipart/form-data; boundary=XyZ"})
+        resp = await client.post(
+            "/documents", content=body(), headers={"content-type": "multipart/form-data; boundary=XyZ"}
+        )
         assert resp.status_code == 413 and resp.json()["error"] == "too_large"
     assert sent["bytes"] < 1_000_000, "the server stopped reading soon after the limit"

@@ -18,7 +18,7 @@ from tests.store_events import doc_id, extracted, failed, received, segment
 
 pytestmark = pytest.mark.integration
 
-NASTY = "=HYPERLINK(\"http://evil.example\",\"klikk\")"
+NASTY = '=HYPERLINK("http://evil.example","klikk")'
 
 
 @pytest.fixture
@@ -26,17 +26,32 @@ async def client(database_url: str, tmp_path: Path) -> AsyncIterator[httpx.Async
     settings = Settings(data_dir=tmp_path / "var", database_url=database_url)
     app = create_app(settings, consume=False)
     async with app.router.lifespan_context(app):
-        app.state.repo.apply([
-            received("Åsnes", 0), extracted("Åsnes", 3, 1, sender="Åsnes kommune", title="Innspill til planen"),
-            segment("Åsnes", 0, 3, label="other", text="Innspill til Nasjonal helse- og samhandlingsplan"),
-            segment("Åsnes", 1, 3, label="challenge", text="Det er krevende å rekruttere sykepleiere.",
-                    heading_path=["Utfordringer", "Bemanning"]),
-            segment("Åsnes", 2, 3, label="measure", text=NASTY),
-            received("Lom", 5), extracted("Lom", 2, 6, sender="Lom kommune"),
-            segment("Lom", 0, 2, label="example", text="-Prosjektet er etablert og fungerer godt."),
-            received("Vik", 7), failed("Vik", 8, stage="extract", code="encrypted_pdf"),
-            received("Ål", 3), failed("Ål", 4, stage="extract", code="timeout"), extracted("Ål", 0, 9),
-        ])
+        app.state.repo.apply(
+            [
+                received("Åsnes", 0),
+                extracted("Åsnes", 3, 1, sender="Åsnes kommune", title="Innspill til planen"),
+                segment(
+                    "Åsnes", 0, 3, label="other", text="Innspill til Nasjonal helse- og samhandlingsplan"
+                ),
+                segment(
+                    "Åsnes",
+                    1,
+                    3,
+                    label="challenge",
+                    text="Det er krevende å rekruttere sykepleiere.",
+                    heading_path=["Utfordringer", "Bemanning"],
+                ),
+                segment("Åsnes", 2, 3, label="measure", text=NASTY),
+                received("Lom", 5),
+                extracted("Lom", 2, 6, sender="Lom kommune"),
+                segment("Lom", 0, 2, label="example", text="-Prosjektet er etablert og fungerer godt."),
+                received("Vik", 7),
+                failed("Vik", 8, stage="extract", code="encrypted_pdf"),
+                received("Ål", 3),
+                failed("Ål", 4, stage="extract", code="timeout"),
+                extracted("Ål", 0, 9),
+            ]
+        )
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://store") as c:
             yield c
 
@@ -47,7 +62,12 @@ async def test_document_list_and_filters(client: httpx.AsyncClient) -> None:
     assert [d["id"] for d in body["items"]] == [doc_id("Vik"), doc_id("Lom"), doc_id("Ål"), doc_id("Åsnes")]
     by_id = {d["id"]: d for d in body["items"]}
     assert by_id[doc_id("Åsnes")]["status"] == "classified"
-    assert by_id[doc_id("Åsnes")]["counts"]["labels"] == {"challenge": 1, "measure": 1, "example": 0, "other": 1}
+    assert by_id[doc_id("Åsnes")]["counts"]["labels"] == {
+        "challenge": 1,
+        "measure": 1,
+        "example": 0,
+        "other": 1,
+    }
     assert by_id[doc_id("Lom")]["status"] == "extracted"
     assert by_id[doc_id("Vik")]["status"] == "failed"
     assert by_id[doc_id("Vik")]["error"]["code"] == "encrypted_pdf"
@@ -67,8 +87,12 @@ async def test_document_list_and_filters(client: httpx.AsyncClient) -> None:
 async def test_document_detail_and_unknown_id(client: httpx.AsyncClient) -> None:
     body = (await client.get(f"/documents/{doc_id('Åsnes')}")).json()
     assert body["status"] == "classified" and body["error"] is None
-    assert body["metadata"] == {"sender": "Åsnes kommune", "date": "1. mars 2025",
-                                "title": "Innspill til planen", "page_count": 3}
+    assert body["metadata"] == {
+        "sender": "Åsnes kommune",
+        "date": "1. mars 2025",
+        "title": "Innspill til planen",
+        "page_count": 3,
+    }
     assert body["counts"]["segments"] == 3 and body["counts"]["classified"] == 3
     segs = body["segments"]
     assert [s["seq"] for s in segs] == [0, 1, 2]
@@ -94,7 +118,7 @@ async def test_segment_search(client: httpx.AsyncClient) -> None:
 
     bad = await client.get("/segments", params={"label": "problem"})
     assert bad.status_code == 422
-    assert bad.json()["error"] == "invalid_request" and bad.json()["detail"][0]["loc"] == ["query", "label"]
+    assert bad.json()["error"] == "invalid_filter" and "label" in bad.json()["detail"]
     assert (await client.get("/segments", params={"limit": 0})).status_code == 422
 
 
@@ -119,9 +143,14 @@ async def test_csv_export_is_excel_friendly_and_inert(client: httpx.AsyncClient)
     assert "'" + NASTY in texts and "'-Prosjektet er etablert og fungerer godt." in texts
     assert {r["sender"] for r in rows} == {"Åsnes kommune", "Lom kommune"}
     challenge = next(r for r in rows if r["label"] == "challenge")
-    assert challenge["heading_path"] == "Utfordringer > Bemanning" and float(challenge["score_challenge"]) == 0.85
+    assert (
+        challenge["heading_path"] == "Utfordringer > Bemanning"
+        and float(challenge["score_challenge"]) == 0.85
+    )
 
-    filtered = await client.get("/export/segments.csv", params={"label": "measure", "sender": "Åsnes kommune"})
+    filtered = await client.get(
+        "/export/segments.csv", params={"label": "measure", "sender": "Åsnes kommune"}
+    )
     assert len(list(csv.DictReader(io.StringIO(filtered.content.decode("utf-8-sig"))))) == 1
     assert (await client.get("/export/segments.csv", params={"label": "x"})).status_code == 422
 

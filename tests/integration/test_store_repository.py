@@ -53,14 +53,25 @@ def story() -> list[Envelope[Any]]:
     classification after extraction, one whose failure is superseded by a later re-extraction."""
     events: list[Envelope[Any]] = [received("alfa", 0), extracted("alfa", 5, 1, title="Innspill fra Alfa")]
     events += segments("alfa", 5, 2)
-    events += [segment("alfa", 2, 5, minute=30, label="challenge", model="m-2"),
-               received("alfa", 40, source="replay", filename="kopi.pdf")]
+    events += [
+        segment("alfa", 2, 5, minute=30, label="challenge", model="m-2"),
+        received("alfa", 40, source="replay", filename="kopi.pdf"),
+    ]
     events += [received("beta", 3), extracted("beta", 4, 4), failed("beta", 6)]
     events += [segment("beta", i, 4, 5 + i / 100) for i in range(2)]  # 2 of 4 classified before the failure
-    events += [received("gamma", 7), failed("gamma", 8, stage="extract", code="timeout"), extracted("gamma", 3, 20)]
+    events += [
+        received("gamma", 7),
+        failed("gamma", 8, stage="extract", code="timeout"),
+        extracted("gamma", 3, 20),
+    ]
     # theta is replayed through a changed extractor: 5 segments first, 3 in the newer extraction.
-    events += [received("theta", 9), extracted("theta", 5, 10), *segments("theta", 5, 11),
-               extracted("theta", 3, 50), *segments("theta", 3, 51, model="m-2")]
+    events += [
+        received("theta", 9),
+        extracted("theta", 5, 10),
+        *segments("theta", 5, 11),
+        extracted("theta", 3, 50),
+        *segments("theta", 3, 51, model="m-2"),
+    ]
     return events
 
 
@@ -73,7 +84,12 @@ def test_migrations_upgrade_head_on_empty_database(database_url: str) -> None:
         migrate(eng)  # a second start finds the schema current and changes nothing
         head = ScriptDirectory.from_config(alembic_config()).get_current_head()
         with eng.connect() as conn:
-            assert set(sa.inspect(conn).get_table_names()) == {"alembic_version", "documents", "segments", "status_events"}
+            assert set(sa.inspect(conn).get_table_names()) == {
+                "alembic_version",
+                "documents",
+                "segments",
+                "status_events",
+            }
             assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == head
             # The migration produces exactly the schema the models declare.
             diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
@@ -175,7 +191,10 @@ def test_classified_marker_follows_the_final_segment_count(repo: Repository) -> 
 
 
 def test_duplicates_inside_one_batch(repo: Repository) -> None:
-    older, newer = segment("zeta", 0, 1, minute=2), segment("zeta", 0, 1, minute=9, label="example", model="m-9")
+    older, newer = (
+        segment("zeta", 0, 1, minute=2),
+        segment("zeta", 0, 1, minute=9, label="example", model="m-9"),
+    )
     repo.apply([newer, older, older, received("zeta", 0), received("zeta", 0)])
     view = repo.get_document(doc_id("zeta"))
     assert view is not None and len(view.segments) == 1
@@ -183,15 +202,25 @@ def test_duplicates_inside_one_batch(repo: Repository) -> None:
 
 
 def test_queries(repo: Repository) -> None:
-    repo.apply([
-        received("Øvre", 0), extracted("Øvre", 3, 1, sender="Øvre Eiker kommune", title="Høringssvar om samhandling"),
-        segment("Øvre", 0, 3, label="challenge", text="Kommunene SNAKKER IKKE sammen om pasientforløp."),
-        segment("Øvre", 1, 3, label="measure", text="Det bør utredes 100% digital samhandling.",
-                heading_path=["Tiltak", "Økonomi og styring"]),
-        segment("Øvre", 2, 3, label="example", text="Et prosjekt er etablert."),
-        received("Bø", 5), extracted("Bø", 1, 6, sender="Bø kommune"),
-        segment("Bø", 0, 1, label="measure", text="Vi ønsker mer samhandling."),
-    ])
+    repo.apply(
+        [
+            received("Øvre", 0),
+            extracted("Øvre", 3, 1, sender="Øvre Eiker kommune", title="Høringssvar om samhandling"),
+            segment("Øvre", 0, 3, label="challenge", text="Kommunene SNAKKER IKKE sammen om pasientforløp."),
+            segment(
+                "Øvre",
+                1,
+                3,
+                label="measure",
+                text="Det bør utredes 100% digital samhandling.",
+                heading_path=["Tiltak", "Økonomi og styring"],
+            ),
+            segment("Øvre", 2, 3, label="example", text="Et prosjekt er etablert."),
+            received("Bø", 5),
+            extracted("Bø", 1, 6, sender="Bø kommune"),
+            segment("Bø", 0, 1, label="measure", text="Vi ønsker mer samhandling."),
+        ]
+    )
     total, hits = repo.search_segments(SegmentFilter(q="snakker ikke"))
     assert total == 1 and hits[0].segment.seq == 0
     total, hits = repo.search_segments(SegmentFilter(q="ØKONOMI"))  # heading path, Unicode case folding

@@ -40,24 +40,38 @@ def _doc_events(name: str, n: int, model: str = "m-1") -> dict[str, Any]:
     doc = document_id_for(sha)
     received = make_event(
         DocumentReceived(
-            id=doc, filename=f"{name}.pdf", sha256=sha, bytes=1234, content_type="application/pdf",
-            blob_uri=f"blob://sha256/{sha}", source="http", received_at=datetime.now(UTC),
+            id=doc,
+            filename=f"{name}.pdf",
+            sha256=sha,
+            bytes=1234,
+            content_type="application/pdf",
+            blob_uri=f"blob://sha256/{sha}",
+            source="http",
+            received_at=datetime.now(UTC),
         ),
         "test",
     )
     extracted = make_event(
         DocumentExtracted(
-            document_id=doc, metadata=DocumentMetadata(sender=f"{name} kommune", title=f"Innspill fra {name}"),
-            page_count=2, segment_count=n,
+            document_id=doc,
+            metadata=DocumentMetadata(sender=f"{name} kommune", title=f"Innspill fra {name}"),
+            page_count=2,
+            segment_count=n,
         ),
         "test",
     )
     segments = [
         make_event(
             SegmentClassified(
-                segment_id=segment_id_for(doc, i), document_id=doc, seq=i, page=1 + i // 3,
-                heading_path=["Utfordringer"] if i else [], text=f"Avsnitt {i} om samhandling i {name}.",
-                label=LABEL_CYCLE[i % 4], scores=_scores(LABEL_CYCLE[i % 4]), model_version=model,
+                segment_id=segment_id_for(doc, i),
+                document_id=doc,
+                seq=i,
+                page=1 + i // 3,
+                heading_path=["Utfordringer"] if i else [],
+                text=f"Avsnitt {i} om samhandling i {name}.",
+                label=LABEL_CYCLE[i % 4],
+                scores=_scores(LABEL_CYCLE[i % 4]),
+                model_version=model,
                 segment_count=n,
             ),
             "test",
@@ -67,8 +81,11 @@ def _doc_events(name: str, n: int, model: str = "m-1") -> dict[str, Any]:
     return {"doc": doc, "received": received, "extracted": extracted, "segments": segments}
 
 
-async def _poll(get: Callable[[], Awaitable[httpx.Response]], ok: Callable[[dict[str, Any]], bool],
-                timeout_s: float = 60.0) -> dict[str, Any]:
+async def _poll(
+    get: Callable[[], Awaitable[httpx.Response]],
+    ok: Callable[[dict[str, Any]], bool],
+    timeout_s: float = 60.0,
+) -> dict[str, Any]:
     deadline = asyncio.get_running_loop().time() + timeout_s
     last: Any = None
     while asyncio.get_running_loop().time() < deadline:
@@ -87,7 +104,9 @@ async def test_store_consumes_events_in_any_order(settings: Settings) -> None:
     good = _doc_events("Stange", 7)
     broken = _doc_events("Hamar", 3)
     failure = make_event(
-        DocumentFailed(document_id=broken["doc"], stage="extract", error_code="no_text", message="no text layer"),
+        DocumentFailed(
+            document_id=broken["doc"], stage="extract", error_code="no_text", message="no text layer"
+        ),
         "test",
     )
 
@@ -109,24 +128,36 @@ async def test_store_consumes_events_in_any_order(settings: Settings) -> None:
             async with httpx.AsyncClient(transport=transport, base_url="http://store") as client:
                 body = await _poll(
                     lambda: client.get(f"/documents/{good['doc']}"),
-                    lambda b: b["status"] == "classified" and len(b["segments"]) == 7 and b["filename"] is not None,
+                    lambda b: (
+                        b["status"] == "classified" and len(b["segments"]) == 7 and b["filename"] is not None
+                    ),
                 )
                 assert body["filename"] == "Stange.pdf"
-                assert body["metadata"] == {"sender": "Stange kommune", "date": None,
-                                            "title": "Innspill fra Stange", "page_count": 2}
+                assert body["metadata"] == {
+                    "sender": "Stange kommune",
+                    "date": None,
+                    "title": "Innspill fra Stange",
+                    "page_count": 2,
+                }
                 assert [s["seq"] for s in body["segments"]] == list(range(7))
-                assert body["counts"] == {"segments": 7, "classified": 7,
-                                          "labels": {"challenge": 2, "measure": 2, "example": 2, "other": 1}}
+                assert body["counts"] == {
+                    "segments": 7,
+                    "classified": 7,
+                    "labels": {"challenge": 2, "measure": 2, "example": 2, "other": 1},
+                }
                 assert body["segments"][1]["heading_path"] == ["Utfordringer"]
                 assert body["segments"][1]["scores"]["measure"] == pytest.approx(0.7)
 
-                failed = await _poll(lambda: client.get(f"/documents/{broken['doc']}"),
-                                     lambda b: b["status"] == "failed")
+                failed = await _poll(
+                    lambda: client.get(f"/documents/{broken['doc']}"), lambda b: b["status"] == "failed"
+                )
                 assert failed["error"]["stage"] == "extract" and failed["error"]["code"] == "no_text"
 
                 # A replay of everything plus a re-classification of one segment by a newer model.
                 newer = _doc_events("Stange", 7, model="m-2")["segments"][3]
-                await pub.publish_many(topics.segments_classified, [(good["doc"], e) for e in good["segments"]])
+                await pub.publish_many(
+                    topics.segments_classified, [(good["doc"], e) for e in good["segments"]]
+                )
                 await pub.publish(topics.documents_received, good["doc"], good["received"])
                 await pub.publish(topics.segments_classified, good["doc"], newer)
                 body = await _poll(
@@ -173,8 +204,9 @@ async def test_record_the_database_rejects_is_dead_lettered_and_the_batch_stored
             assert await app.state.runner.wait_running(90)
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://store") as client:
-                body = await _poll(lambda: client.get(f"/documents/{doc['doc']}"),
-                                   lambda b: len(b["segments"]) == 3)
+                body = await _poll(
+                    lambda: client.get(f"/documents/{doc['doc']}"), lambda b: len(b["segments"]) == 3
+                )
                 assert [s["seq"] for s in body["segments"]] == [0, 1, 3]
                 assert body["status"] == "received"  # 3 of 4 classified
     finally:
@@ -183,4 +215,7 @@ async def test_record_the_database_rejects_is_dead_lettered_and_the_batch_stored
     assert len(letters) >= 1
     assert all(r["key"] == doc["doc"] for r in letters)
     assert "x" * 100 in letters[0]["value"]["data"]["value"]
-    assert "DataError" in letters[0]["value"]["data"]["error"] or "too long" in letters[0]["value"]["data"]["error"]
+    assert (
+        "DataError" in letters[0]["value"]["data"]["error"]
+        or "too long" in letters[0]["value"]["data"]["error"]
+    )

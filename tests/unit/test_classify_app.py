@@ -29,8 +29,10 @@ def client(tmp_path: Path, model_dir: Path) -> TestClient:
 
 
 def test_classifies_a_batch_of_64(client: TestClient) -> None:
-    items = [{"text": f"Det er krevende å rekruttere leger til {n} bygder.", "heading_path": ["Utfordringer"]}
-             for n in range(63)] + [{"text": "Med vennlig hilsen"}]
+    items = [
+        {"text": f"Det er krevende å rekruttere leger til {n} bygder.", "heading_path": ["Utfordringer"]}
+        for n in range(63)
+    ] + [{"text": "Med vennlig hilsen"}]
     resp = client.post("/classify", json={"items": items})
     assert resp.status_code == 200, resp.text
     body = resp.json()
@@ -74,11 +76,21 @@ def test_token_is_required_when_configured(tmp_path: Path, model_dir: Path) -> N
 
 def test_missing_model_stops_start_with_a_clear_error(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "var", model_dir=tmp_path / "nowhere")
-    with pytest.raises(RuntimeError, match="does not exist.*ensure-model"), TestClient(create_app(settings, stream=False)):
+    with (
+        pytest.raises(RuntimeError, match="does not exist.*ensure-model"),
+        TestClient(create_app(settings, stream=False)),
+    ):
         pass
 
 
 def test_a_loaded_model_can_be_handed_in(tmp_path: Path, model_dir: Path) -> None:
     settings = Settings(data_dir=tmp_path / "var", model_dir=tmp_path / "unused")
-    with TestClient(create_app(settings, inference=InferenceService.from_dir(model_dir, 1), stream=False)) as c:
-        assert c.post("/classify", json={"items": [{"text": "Vi bør styrke tilbudet."}]}).json()["results"][0]["label"] == "measure"
+    with TestClient(
+        create_app(settings, inference=InferenceService.from_dir(model_dir, 1), stream=False)
+    ) as c:
+        assert (
+            c.post("/classify", json={"items": [{"text": "Vi bør styrke tilbudet."}]}).json()["results"][0][
+                "label"
+            ]
+            == "measure"
+        )

@@ -42,8 +42,16 @@ class FakePublisher:
             raise BrokerUnavailable("broker away")
         self.published += [(topic, key, ev) for key, ev in items]
 
-    async def dead_letter(self, stage: str, topic: str, key: bytes | None, value: bytes | None, error: str,
-                          partition: int | None = None, offset: int | None = None) -> None:
+    async def dead_letter(
+        self,
+        stage: str,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        error: str,
+        partition: int | None = None,
+        offset: int | None = None,
+    ) -> None:
         self.dead.append((value, error))
 
 
@@ -69,8 +77,9 @@ def _worker(tmp_path: Path, publisher: FakePublisher, model: KeywordClassifier) 
 async def test_poison_is_parked_and_the_rest_published(tmp_path: Path) -> None:
     pub = FakePublisher()
     poison = Event(b"doc1", b"\xff not json", Msg("t.segments.extracted", 0, 1))
-    await _worker(tmp_path, pub, KeywordClassifier()).handle([_event(0, "Med vennlig hilsen"), poison,
-                                                              _event(2, "Staten bør styrke tilbudet.")])
+    await _worker(tmp_path, pub, KeywordClassifier()).handle(
+        [_event(0, "Med vennlig hilsen"), poison, _event(2, "Staten bør styrke tilbudet.")]
+    )
     assert [v for v, _ in pub.dead] == [b"\xff not json"]
     assert [(key, ev.data.label) for _, key, ev in pub.published] == [("doc1", "other"), ("doc1", "measure")]
     assert all(ev.data.model_version == "keywords-1" for _, _, ev in pub.published)
@@ -78,8 +87,9 @@ async def test_poison_is_parked_and_the_rest_published(tmp_path: Path) -> None:
 
 async def test_a_record_the_model_fails_on_is_found_and_parked_alone(tmp_path: Path) -> None:
     pub = FakePublisher()
-    await _worker(tmp_path, pub, Fussy()).handle([_event(0, "Med vennlig hilsen"), _event(1, "BOOM"),
-                                                  _event(2, "Staten bør styrke tilbudet.")])
+    await _worker(tmp_path, pub, Fussy()).handle(
+        [_event(0, "Med vennlig hilsen"), _event(1, "BOOM"), _event(2, "Staten bør styrke tilbudet.")]
+    )
     assert len(pub.dead) == 1 and "cannot classify this" in pub.dead[0][1]
     assert [ev.data.seq for _, _, ev in pub.published] == [0, 2]
 

@@ -27,7 +27,9 @@ def test_card_has_scores_baselines_and_speed(tmp_path: Path) -> None:
     everything = ["challenge", "measure", "example", "other"]
     gold = score(everything, everything)
     card = {
-        "model_version": "tfidf-abc-s13", "kind": "tfidf", "base": None,
+        "model_version": "tfidf-abc-s13",
+        "kind": "tfidf",
+        "base": None,
         "data": {"hash": "abc", "n_train": 10, "n_held": 4, "n_gold": 2},
         "recipe": {"C": 8.0},
         "evaluation": {"held_out": held, "gold": gold},
@@ -48,7 +50,9 @@ def test_card_has_scores_baselines_and_speed(tmp_path: Path) -> None:
 
 def test_card_without_gold_says_so(tmp_path: Path) -> None:
     held = score(["other"], ["other"])
-    write_card(tmp_path, {"model_version": "v", "kind": "keywords", "evaluation": {"held_out": held, "gold": None}})
+    write_card(
+        tmp_path, {"model_version": "v", "kind": "keywords", "evaluation": {"held_out": held, "gold": None}}
+    )
     assert "Seed gold set**: not measured" in (tmp_path / CARD_FILE).read_text()
 
 

@@ -11,7 +11,9 @@ from tools.training.data import DataError, Example, data_hash, load_gold, read_j
 
 
 def _examples(n_docs: int = 20, per_doc: int = 5) -> list[Example]:
-    return [Example(f"doc{d}", s, f"tekst {d} {s}", (), "other") for d in range(n_docs) for s in range(per_doc)]
+    return [
+        Example(f"doc{d}", s, f"tekst {d} {s}", (), "other") for d in range(n_docs) for s in range(per_doc)
+    ]
 
 
 def test_split_is_by_document_and_repeatable() -> None:

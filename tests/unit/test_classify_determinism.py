@@ -17,8 +17,11 @@ TEXTS = {
     "example": ["Vi har etablert et felles team.", "Prosjektet har gitt færre reinnleggelser."],
     "other": ["Med vennlig hilsen", "Oslo, 3. mars 2023"],
 }
-DATA = [Example(f"d{i}", j, t, ("Innspill",), label) for j, (label, ts) in enumerate(TEXTS.items())
-        for i, t in enumerate(ts)]
+DATA = [
+    Example(f"d{i}", j, t, ("Innspill",), label)
+    for j, (label, ts) in enumerate(TEXTS.items())
+    for i, t in enumerate(ts)
+]
 SIZE = CompactSize(layers=1, hidden=32, heads=2, intermediate=64, vocab=200)
 
 

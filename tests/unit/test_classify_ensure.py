@@ -29,8 +29,19 @@ def _write_labelled(folder: Path, n_docs: int = 8) -> None:
     with (folder / "team.jsonl").open("w") as f:
         for d in range(n_docs):
             for seq, (heading, text, label) in enumerate(LETTER):
-                f.write(json.dumps({"doc": f"brev-{d}", "seq": seq, "text": f"{text} ({d})",
-                                    "heading_path": heading, "label": label}, ensure_ascii=False) + "\n")
+                f.write(
+                    json.dumps(
+                        {
+                            "doc": f"brev-{d}",
+                            "seq": seq,
+                            "text": f"{text} ({d})",
+                            "heading_path": heading,
+                            "label": label,
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
 
 
 def test_ensure_model_builds_keeps_and_repairs(tmp_path: Path) -> None:
@@ -46,7 +57,10 @@ def test_ensure_model_builds_keeps_and_repairs(tmp_path: Path) -> None:
     assert card["model_version"] == version and card["evaluation"]["held_out"]["n"] > 0
     assert "keywords" in card["baselines"] and card["speed"]["batch_32"] > 0
     clf = load_classifier(path)
-    assert clf.predict([Item.of("Staten bør finansiere flere utdanningsplasser.", ["Tiltak"])])[0].label == "measure"
+    assert (
+        clf.predict([Item.of("Staten bør finansiere flere utdanningsplasser.", ["Tiltak"])])[0].label
+        == "measure"
+    )
 
     assert ensure_model(settings, labelled=labelled, gold=gold) == (path, version, False)
 

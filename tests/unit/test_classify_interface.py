@@ -16,7 +16,9 @@ from tools.training.data import Example
 
 TINY = [
     Example("a", 0, "Med vennlig hilsen", (), "other"),
-    Example("a", 1, "Det er krevende å rekruttere sykepleiere i distriktene.", ("Utfordringer",), "challenge"),
+    Example(
+        "a", 1, "Det er krevende å rekruttere sykepleiere i distriktene.", ("Utfordringer",), "challenge"
+    ),
     Example("a", 2, "Kommunen bør få øremerkede midler til rehabilitering.", ("Tiltak",), "measure"),
     Example("a", 3, "Vi har etablert et felles team som fungerer godt.", ("Gode eksempler",), "example"),
     Example("b", 0, "Oslo, 3. mars 2023", (), "other"),
@@ -48,8 +50,9 @@ def test_tfidf_model_dir_round_trip(tmp_path: Path) -> None:
     assert clf.model_version == "tfidf-test"
     preds = clf.predict([e.item for e in TINY])
     assert [p.label for p in preds] == [e.label for e in TINY]
-    assert all(set(p.scores) == set(LABELS) and sum(p.scores.values()) == pytest.approx(1.0, abs=1e-5)
-               for p in preds)
+    assert all(
+        set(p.scores) == set(LABELS) and sum(p.scores.values()) == pytest.approx(1.0, abs=1e-5) for p in preds
+    )
     assert clf.predict([]) == []
 
 

@@ -14,7 +14,11 @@ from services.classify.schema import Item
         ("Med vennlig hilsen", [], "other"),
         ("Side 2 av 5", [], "other"),
         ("1. Hva er de viktigste utfordringene?", [], "other"),
-        ("Det er krevende å rekruttere sykepleiere, og mangelen på fastleger er et økende problem.", [], "challenge"),
+        (
+            "Det er krevende å rekruttere sykepleiere, og mangelen på fastleger er et økende problem.",
+            [],
+            "challenge",
+        ),
         ("Det er vanskeleg å få tak i legar, og vikarane manglar.", [], "challenge"),
         ("Kommunen bør få øremerkede midler, og det er behov for en nasjonal veileder.", [], "measure"),
         ("Vi ønskjer at staten tilrår ei felles løysing.", [], "measure"),

@@ -32,9 +32,16 @@ class RecordingPublisher:
 def _received(data: bytes, blobs: LocalBlobStore, name: str = "brev.pdf", store: bool = True) -> Any:
     sha = sha256_hex(data)
     uri = blobs.put_bytes(data, sha) if store else LocalBlobStore.uri_for(sha)
-    payload = DocumentReceived(id=document_id_for(sha), filename=name, sha256=sha, bytes=len(data),
-                               content_type="application/pdf", blob_uri=uri, source="http",
-                               received_at=datetime.now(UTC))
+    payload = DocumentReceived(
+        id=document_id_for(sha),
+        filename=name,
+        sha256=sha,
+        bytes=len(data),
+        content_type="application/pdf",
+        blob_uri=uri,
+        source="http",
+        received_at=datetime.now(UTC),
+    )
     return make_event(payload, "test", payload.id)
 
 

@@ -55,17 +55,26 @@ def stream(data: bytes) -> bytes:
 
 def dense_pdf(n_chars: int) -> bytes:
     """One page with ``n_chars`` separately placed characters: slow and memory-hungry to parse."""
-    ops = b"BT /F1 6 Tf " + b"".join(
-        b"1 0 0 1 %d %d Tm (x) Tj " % (10 + (i % 90) * 6, 10 + (i // 90) % 130 * 6) for i in range(n_chars)
-    ) + b"ET"
-    return raw_pdf([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> "
-         b"/Contents 5 0 R >>"),
-        stream(ops),
-    ])
+    ops = (
+        b"BT /F1 6 Tf "
+        + b"".join(
+            b"1 0 0 1 %d %d Tm (x) Tj " % (10 + (i % 90) * 6, 10 + (i // 90) % 130 * 6)
+            for i in range(n_chars)
+        )
+        + b"ET"
+    )
+    return raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+            (
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> "
+                b"/Contents 5 0 R >>"
+            ),
+            stream(ops),
+        ]
+    )
 
 
 def image_only_pdf(path: Path) -> Path:
@@ -94,7 +103,9 @@ def test_encrypted_pdf(tmp_path: Path) -> None:
     assert _code(locked) == ENCRYPTED
 
 
-@pytest.mark.parametrize("content", [b"", b"oops", b"%PDF-1.7\n1 0 obj << /Type /Catalog", b"%PDF-1.4\n" + b"\x00" * 500])
+@pytest.mark.parametrize(
+    "content", [b"", b"oops", b"%PDF-1.7\n1 0 obj << /Type /Catalog", b"%PDF-1.4\n" + b"\x00" * 500]
+)
 def test_broken_pdfs_are_corrupt(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "broken.pdf"
     path.write_bytes(content)
@@ -173,18 +184,28 @@ def test_pickled_cmap_named_by_a_pdf_is_refused(tmp_path: Path, monkeypatch: pyt
         fh.write(pickle.dumps(_Payload(marker)))
     # The CMap name is an absolute path (PDF name escapes: #2F is "/").
     cmap_name = (str(evil_dir / "evil")).replace("/", "#2F").encode()
-    content = b"BT /F1 12 Tf 72 760 Td (Dette er et brev fra kommunen.) Tj ET BT /F2 12 Tf 72 700 Td <0041> Tj ET"
-    pdf = raw_pdf([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-         b"/Resources << /Font << /F1 4 0 R /F2 5 0 R >> >> /Contents 7 0 R >>"),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        b"<< /Type /Font /Subtype /Type0 /BaseFont /Evil /Encoding /" + cmap_name + b" /DescendantFonts [6 0 R] >>",
-        (b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /Evil "
-         b"/CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> >>"),
-        stream(content),
-    ])
+    content = (
+        b"BT /F1 12 Tf 72 760 Td (Dette er et brev fra kommunen.) Tj ET BT /F2 12 Tf 72 700 Td <0041> Tj ET"
+    )
+    pdf = raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            (
+                b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+                b"/Resources << /Font << /F1 4 0 R /F2 5 0 R >> >> /Contents 7 0 R >>"
+            ),
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+            b"<< /Type /Font /Subtype /Type0 /BaseFont /Evil /Encoding /"
+            + cmap_name
+            + b" /DescendantFonts [6 0 R] >>",
+            (
+                b"<< /Type /Font /Subtype /CIDFontType2 /BaseFont /Evil "
+                b"/CIDSystemInfo << /Registry (Adobe) /Ordering (Identity) /Supplement 0 >> >>"
+            ),
+            stream(content),
+        ]
+    )
     path = tmp_path / "cmap.pdf"
     path.write_bytes(pdf)
     try:

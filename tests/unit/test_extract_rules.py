@@ -13,8 +13,15 @@ from services.extract.segmenter import Vocabulary, build_blocks
 RIGHT = 520.0
 
 
-def line(text: str, top: float, page: int = 1, x1: float | None = None, size: float = 11.0,
-         bold: bool = False, x0: float = 72.0) -> Line:
+def line(
+    text: str,
+    top: float,
+    page: int = 1,
+    x1: float | None = None,
+    size: float = 11.0,
+    bold: bool = False,
+    x0: float = 72.0,
+) -> Line:
     width = x1 if x1 is not None else min(RIGHT, x0 + 5.3 * len(text))
     return Line(text=text, page=page, x0=x0, x1=width, top=top, bottom=top + size, size=size, bold=bold)
 
@@ -39,11 +46,14 @@ def test_bullet_glyphs_and_numbers() -> None:
 def test_hyphen_at_line_end() -> None:
     vocab = Vocabulary(["samhandling er viktig", "re-innleggelser"])
     # A real compound hyphen is kept, with no space.
-    assert tr.join_lines("unødvendige innleggelser /hyppige re-", "innleggelser for pasienter",
-                         vocab.keep_hyphen("hyppige re-", "innleggelser")) == (
-        "unødvendige innleggelser /hyppige re-innleggelser for pasienter")
+    assert tr.join_lines(
+        "unødvendige innleggelser /hyppige re-",
+        "innleggelser for pasienter",
+        vocab.keep_hyphen("hyppige re-", "innleggelser"),
+    ) == ("unødvendige innleggelser /hyppige re-innleggelser for pasienter")
     assert tr.join_lines("tilbudet til ROP-", "pasienter er", vocab.keep_hyphen("ROP-", "pasienter")) == (
-        "tilbudet til ROP-pasienter er")
+        "tilbudet til ROP-pasienter er"
+    )
     # A word split by hyphenation is repaired when the whole word occurs elsewhere.
     assert not vocab.keep_hyphen("god sam-", "handling")
     assert tr.join_lines("god sam-", "handling", False) == "god samhandling"
@@ -57,24 +67,30 @@ def test_dates_and_senders() -> None:
     assert normalise_date("Mars 2022") == "2022-03"
     assert tr.date_only("Oslo, 14.10.2026") and not tr.date_only("Vi viser til brev av 3. mai 2022 om planen")
     assert find_sender(["Til Helse- og omsorgsdepartementet", "Lillevik kommune viser til brevet"]) == (
-        "Lillevik kommune")
-    assert find_sender(["Helsefellesskapet Nord og Sør har behandlet saken"]) == "Helsefellesskapet Nord og Sør"
+        "Lillevik kommune"
+    )
+    assert (
+        find_sender(["Helsefellesskapet Nord og Sør har behandlet saken"]) == "Helsefellesskapet Nord og Sør"
+    )
 
 
 def test_furniture_by_repetition_and_page_numbers() -> None:
     assert template("Side 3 av 12") == template("Side 4 av 12") == "side # av #"
     pages = []
     for n in (1, 2, 3):
-        pages.append([
-            line("Lillevik kommune, Storgata 2", 30, page=n),
-            line(f"Tekst på side {n} som er innhold og ikke gjentas likt.", 300, page=n),
-            line(f"Side {n} av 3", 810, page=n),
-        ])
+        pages.append(
+            [
+                line("Lillevik kommune, Storgata 2", 30, page=n),
+                line(f"Tekst på side {n} som er innhold og ikke gjentas likt.", 300, page=n),
+                line(f"Side {n} av 3", 810, page=n),
+            ]
+        )
     # A footer that a text flow carried mid-page is recognised by its template too.
     pages[1].insert(2, line("Side 7 av 9", 400, page=2))
     body, furniture = split_furniture(pages)
-    assert [ln.text for p in body for ln in p] == [f"Tekst på side {n} som er innhold og ikke gjentas likt."
-                                                  for n in (1, 2, 3)]
+    assert [ln.text for p in body for ln in p] == [
+        f"Tekst på side {n} som er innhold og ikke gjentas likt." for n in (1, 2, 3)
+    ]
     assert len(furniture) == 7
 
 
@@ -104,8 +120,10 @@ def test_paragraph_joining_and_breaks() -> None:
     assert texts == [
         "1. Hva er de viktigste utfordringene å adressere?",
         "Samhandling",
-        ("Kommunen har for få sykepleiere, og mange vakter står ubesatt hver sommer. Det gir lange dager for "
-         "de ansatte."),
+        (
+            "Kommunen har for få sykepleiere, og mange vakter står ubesatt hver sommer. Det gir lange dager for "
+            "de ansatte."
+        ),
         "Neste avsnitt handler om noe annet og er langt nok til å fylle linjen helt ut.",
         "Vi foreslår dette:",
         "Flere studieplasser i distriktet for sykepleiere",
@@ -151,7 +169,9 @@ def test_numbered_question_over_two_lines_with_sub_question() -> None:
         line("2. Hva opplever dere som mest krevende for å nå målene om mer sammenhengende,", 100, x1=RIGHT),
         line("bærekraftige tjenester?", 114, x1=200),
         line("Hva gjør dere konkret?", 128, x1=190),
-        line("Vi har opprettet et felles team for de mest sårbare pasientene i regionen, og det", 160, x1=RIGHT),
+        line(
+            "Vi har opprettet et felles team for de mest sårbare pasientene i regionen, og det", 160, x1=RIGHT
+        ),
         line("har gitt gode resultater.", 174, x1=200),
     ]
     blocks, paths = blocks_of([p])
@@ -165,7 +185,9 @@ def test_paragraph_space_of_office_documents_splits_paragraphs() -> None:
     lines, top = [], 100.0
     for para in range(2):
         for n in range(3):
-            text = f"Avsnitt {para} linje {n} har full bredde og slutter med punktum her{'.' if n == 2 else ''}"
+            text = (
+                f"Avsnitt {para} linje {n} har full bredde og slutter med punktum her{'.' if n == 2 else ''}"
+            )
             lines.append(line(text, top, x1=RIGHT))
             top += 14.5
         top += 6.0
@@ -174,14 +196,18 @@ def test_paragraph_space_of_office_documents_splits_paragraphs() -> None:
 
 
 def test_right_aligned_date_and_closing_after_a_list_stand_alone() -> None:
-    pages = [[
-        line("Bergen, 14. november 2023", 100, x0=400.0, x1=RIGHT),
-        line("Til Helse- og omsorgsdepartementet – vår ref. 23/1234", 114.5),
-        line("Vi foreslår at kommunene får hjelp med følgende oppgaver i årene som kommer:", 150, x1=RIGHT),
-        line("• felles opplæring av nyansatte i hjemmetjenesten", 164.5, x0=90.0),
-        line("• felles journal for legevakt og fastleger i regionen", 179.0, x0=90.0),
-        line("Med vennlig hilsen", 193.5),
-    ]]
+    pages = [
+        [
+            line("Bergen, 14. november 2023", 100, x0=400.0, x1=RIGHT),
+            line("Til Helse- og omsorgsdepartementet – vår ref. 23/1234", 114.5),
+            line(
+                "Vi foreslår at kommunene får hjelp med følgende oppgaver i årene som kommer:", 150, x1=RIGHT
+            ),
+            line("• felles opplæring av nyansatte i hjemmetjenesten", 164.5, x0=90.0),
+            line("• felles journal for legevakt og fastleger i regionen", 179.0, x0=90.0),
+            line("Med vennlig hilsen", 193.5),
+        ]
+    ]
     blocks, _ = blocks_of(pages)
     texts = [b.text for b in blocks]
     assert texts[0] == "Bergen, 14. november 2023"
@@ -190,13 +216,23 @@ def test_right_aligned_date_and_closing_after_a_list_stand_alone() -> None:
 
 
 def test_list_item_with_hanging_indent_ends_where_the_margin_text_starts() -> None:
-    pages = [[
-        line("Tiltakene vi ønsker er disse:", 100),
-        line("• en nasjonal ordning for rekruttering av sykepleiere til små kommuner som", 114.5, x0=80.0,
-             x1=RIGHT),
-        line("ligger langt fra utdanningsstedene", 129.0, x0=92.0),
-        line("Kommunen har allerede startet et prosjekt med studenter i praksis hele året.", 143.5, x1=RIGHT),
-    ]]
+    pages = [
+        [
+            line("Tiltakene vi ønsker er disse:", 100),
+            line(
+                "• en nasjonal ordning for rekruttering av sykepleiere til små kommuner som",
+                114.5,
+                x0=80.0,
+                x1=RIGHT,
+            ),
+            line("ligger langt fra utdanningsstedene", 129.0, x0=92.0),
+            line(
+                "Kommunen har allerede startet et prosjekt med studenter i praksis hele året.",
+                143.5,
+                x1=RIGHT,
+            ),
+        ]
+    ]
     blocks, _ = blocks_of(pages)
     assert blocks[1].kind == LIST_ITEM
     assert blocks[1].text.endswith("utdanningsstedene")
@@ -204,16 +240,24 @@ def test_list_item_with_hanging_indent_ends_where_the_margin_text_starts() -> No
 
 
 def test_the_most_prominent_block_is_the_title_and_numbered_headings_are_siblings() -> None:
-    pages = [[
-        line("Helse Vestkyst HF, Postboks 12, 5000 Bergen", 60, bold=True),
-        line("Innspill til helse- og samhandlingsplanen", 100, size=14.0, bold=True),
-        line("1. Hva er de viktigste utfordringene?", 140, bold=True),
-        line("Sykehuset har for få senger til eldre pasienter, og korridorpasienter er vanlig hele året.",
-             160, x1=RIGHT),
-        line("2. Gode eksempler", 200, bold=True),
-        line("Kommunene har hatt felles legevakt siden 2019, og ordningen fungerer godt for alle parter.",
-             220, x1=RIGHT),
-    ]]
+    pages = [
+        [
+            line("Helse Vestkyst HF, Postboks 12, 5000 Bergen", 60, bold=True),
+            line("Innspill til helse- og samhandlingsplanen", 100, size=14.0, bold=True),
+            line("1. Hva er de viktigste utfordringene?", 140, bold=True),
+            line(
+                "Sykehuset har for få senger til eldre pasienter, og korridorpasienter er vanlig hele året.",
+                160,
+                x1=RIGHT,
+            ),
+            line("2. Gode eksempler", 200, bold=True),
+            line(
+                "Kommunene har hatt felles legevakt siden 2019, og ordningen fungerer godt for alle parter.",
+                220,
+                x1=RIGHT,
+            ),
+        ]
+    ]
     blocks, paths = blocks_of(pages)
     by_text = {b.text: (b.kind, p) for b, p in zip(blocks, paths)}
     assert by_text["Innspill til helse- og samhandlingsplanen"][0] == "title"
@@ -237,16 +281,23 @@ def test_column_gutters_of_a_table_ruled_only_across() -> None:
 
 
 def test_logo_line_in_the_top_band_is_not_the_title_and_parent_headings_rank_higher() -> None:
-    pages = [[
-        line("Lillevik kommune HF", 40, size=16.0, bold=True),
-        line("Innspill til helse- og samhandlingsplanen", 140, size=14.0, bold=True),
-        line("Vurdering", 180, bold=True),
-        line("Legevakt", 200, bold=True),
-        line("Legevakten har for få leger om natten, og ventetiden på telefon er ofte over en time.", 220,
-             x1=RIGHT),
-        line("Fastleger", 260, bold=True),
-        line("Mange innbyggere står uten fastlege, og listene hos de som er igjen er lange.", 280, x1=RIGHT),
-    ]]
+    pages = [
+        [
+            line("Lillevik kommune HF", 40, size=16.0, bold=True),
+            line("Innspill til helse- og samhandlingsplanen", 140, size=14.0, bold=True),
+            line("Vurdering", 180, bold=True),
+            line("Legevakt", 200, bold=True),
+            line(
+                "Legevakten har for få leger om natten, og ventetiden på telefon er ofte over en time.",
+                220,
+                x1=RIGHT,
+            ),
+            line("Fastleger", 260, bold=True),
+            line(
+                "Mange innbyggere står uten fastlege, og listene hos de som er igjen er lange.", 280, x1=RIGHT
+            ),
+        ]
+    ]
     blocks, paths = blocks_of(pages)
     kinds = {b.text: b.kind for b in blocks}
     assert kinds["Innspill til helse- og samhandlingsplanen"] == "title"
@@ -262,16 +313,30 @@ def test_a_table_row_cut_by_a_page_break_is_one_row_again() -> None:
         return [line(text, top, page=page, x0=80.0)]
 
     header = [cell("Krevende faktorer", 1, 100), cell("Tiltak", 1, 100)]
-    first = Table(page=1, top=90, bottom=800, x0=72, x1=520, cells=[
-        header,
-        [cell("Lange avstander til sykehus", 1, 700), cell("Felles ambulanse og", 1, 700)],
-    ])
+    first = Table(
+        page=1,
+        top=90,
+        bottom=800,
+        x0=72,
+        x1=520,
+        cells=[
+            header,
+            [cell("Lange avstander til sykehus", 1, 700), cell("Felles ambulanse og", 1, 700)],
+        ],
+    )
     repeated = [cell("Krevende faktorer", 2, 60), cell("Tiltak", 2, 60)]
-    rest = Table(page=2, top=50, bottom=300, x0=72.5, x1=519.5, cells=[
-        repeated,
-        [None, cell("legevakt for tre kommuner.", 2, 80)],
-        [cell("For få sykepleiere", 2, 120), cell("Lønnstillegg i distriktene.", 2, 120)],
-    ])
+    rest = Table(
+        page=2,
+        top=50,
+        bottom=300,
+        x0=72.5,
+        x1=519.5,
+        cells=[
+            repeated,
+            [None, cell("legevakt for tre kommuner.", 2, 80)],
+            [cell("For få sykepleiere", 2, 120), cell("Lønnstillegg i distriktene.", 2, 120)],
+        ],
+    )
     assert continues(first, rest)
     joined = join_tables(first, rest)
     texts = [[" ".join(ln.text for ln in c or []) for c in row] for row in joined.cells]

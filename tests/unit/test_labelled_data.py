@@ -12,8 +12,23 @@ import pytest
 from shared.events import LABELS
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "labelled"
-KINDS = {"letterhead", "date", "reference", "title", "greeting", "heading", "question", "paragraph", "lead_in",
-         "bullet", "table_header", "table_cell", "footnote", "closing", "signature"}
+KINDS = {
+    "letterhead",
+    "date",
+    "reference",
+    "title",
+    "greeting",
+    "heading",
+    "question",
+    "paragraph",
+    "lead_in",
+    "bullet",
+    "table_header",
+    "table_cell",
+    "footnote",
+    "closing",
+    "signature",
+}
 
 
 def rows() -> list[dict]:
@@ -33,7 +48,9 @@ def test_every_row_is_well_formed() -> None:
         assert row["label"] in LABELS, where
         assert row["kind"] in KINDS, where
         assert row["lang"] in ("nb", "nn"), where
-        assert isinstance(row["heading_path"], list) and all(isinstance(h, str) for h in row["heading_path"]), where
+        assert isinstance(row["heading_path"], list) and all(
+            isinstance(h, str) for h in row["heading_path"]
+        ), where
         assert row["text"].strip() == row["text"] and row["text"], where
         assert "\n" not in row["text"] and "  " not in row["text"], where
 
@@ -59,7 +76,7 @@ def test_size_and_variety() -> None:
 
 def _ngrams(text: str, n: int = 8) -> set[tuple[str, ...]]:
     words = re.findall(r"\w+", text.lower())
-    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
 def test_no_eight_word_run_copied_from_the_seed_letters(shared_dir: Path) -> None:

@@ -21,8 +21,16 @@ Q = "1. Hva er de største utfordringene?"
 
 
 def _row(seq: int, kind: str, text: str, path: list[str] | None = None, **extra: int) -> dict:
-    return {"doc": "test-01", "seq": seq, "kind": kind, "text": text, "heading_path": path or [], "lang": "nb",
-            "sender": "Testvik kommune", **extra}
+    return {
+        "doc": "test-01",
+        "seq": seq,
+        "kind": kind,
+        "text": text,
+        "heading_path": path or [],
+        "lang": "nb",
+        "sender": "Testvik kommune",
+        **extra,
+    }
 
 
 def _letter() -> list[dict]:
@@ -31,10 +39,17 @@ def _letter() -> list[dict]:
         _row(1, "date", "Testvik, 3. mars 2025"),
         _row(2, "reference", "Til Helse- og omsorgsdepartementet"),
         _row(3, "title", "Innspill fra Testvik kommune til Nasjonal helse- og samhandlingsplan"),
-        _row(4, "greeting", "Vi viser til brevet fra departementet og takker for muligheten til å gi innspill."),
+        _row(
+            4, "greeting", "Vi viser til brevet fra departementet og takker for muligheten til å gi innspill."
+        ),
         _row(5, "question", Q),
-        _row(6, "paragraph", "Kommunen mangler sykepleiere på kveld og natt, og prosjektet «Trygg hjemme»1 "
-             "har vist at oppfølging i hjemmet gir færre innleggelser.", [Q]),
+        _row(
+            6,
+            "paragraph",
+            "Kommunen mangler sykepleiere på kveld og natt, og prosjektet «Trygg hjemme»1 "
+            "har vist at oppfølging i hjemmet gir færre innleggelser.",
+            [Q],
+        ),
         _row(7, "lead_in", "Vi ber om at planen:", [Q]),
         _row(8, "bullet", "gir varig finansiering av felles team", [Q]),
         _row(9, "bullet", "styrker legevakten i distriktene", [Q]),
@@ -65,9 +80,15 @@ def test_renders_a_pdf_with_table_and_text(tmp_path: Path) -> None:
     with pdfplumber.open(pdf) as doc:
         text = "\n".join(page.extract_text() or "" for page in doc.pages)
         tables = [t for page in doc.pages for t in page.extract_tables()]
-    for expected in ("Testvik kommune, Helse og omsorg", Q, "gir varig finansiering av felles team",
-                     "Prosjektet ble startet i 2023.", "Kari Nordmann, kommunalsjef", "Side 1 av 1",
-                     "Høringsinnspill fra Testvik kommune"):
+    for expected in (
+        "Testvik kommune, Helse og omsorg",
+        Q,
+        "gir varig finansiering av felles team",
+        "Prosjektet ble startet i 2023.",
+        "Kari Nordmann, kommunalsjef",
+        "Side 1 av 1",
+        "Høringsinnspill fra Testvik kommune",
+    ):
         assert expected in text
     assert "•" in text or "–" in text  # a real list draws its bullet glyph
     assert [["Utfordring", "Forslag"], ["Lange reiser", "Videokonsultasjon fra sykehuset"]] in tables
@@ -79,8 +100,16 @@ def test_the_original_style_is_one_of_the_choices() -> None:
     assert letter_fodt(_letter()) == letter_fodt(_letter(), Variant())
 
 
-WORDISH = Variant(spacing="blank", font="Liberation Serif", size=12.0, headings="numbered", header="logo",
-                  footer="slash", table="rules", signature="two")
+WORDISH = Variant(
+    spacing="blank",
+    font="Liberation Serif",
+    size=12.0,
+    headings="numbered",
+    header="logo",
+    footer="slash",
+    table="rules",
+    signature="two",
+)
 
 
 def test_numbered_headings_are_printed_and_in_the_paths() -> None:

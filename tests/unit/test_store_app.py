@@ -17,10 +17,19 @@ async def test_api_serves_while_broker_is_down(tmp_path: Path) -> None:
     app = create_app(settings)
     loop = asyncio.get_running_loop()
     async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://store") as client:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://store"
+        ) as client:
             health = (await client.get("/healthz")).json()
-            assert health["status"] == "ok" and health["consumer"] == "connecting" and health["broker"] is False
-            assert (await client.get("/documents")).json() == {"total": 0, "limit": 50, "offset": 0, "items": []}
+            assert (
+                health["status"] == "ok" and health["consumer"] == "connecting" and health["broker"] is False
+            )
+            assert (await client.get("/documents")).json() == {
+                "total": 0,
+                "limit": 50,
+                "offset": 0,
+                "items": [],
+            }
             assert (await client.get("/")).status_code == 200
         stopping = loop.time()
     assert loop.time() - stopping < 10

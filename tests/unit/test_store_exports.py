@@ -37,21 +37,28 @@ def test_neutralise(value: object, expected: object) -> None:
 
 def _hit(text: str, heading: list[str], sender: str = "=kommune") -> SegmentHit:
     seg = Segment(
-        segment_id="d-00000", document_id="d", seq=0, page=1, heading_path=heading, text=text, label="measure",
-        scores={"challenge": 0.1, "measure": 0.7, "example": 0.1, "other": 0.1}, model_version="m",
+        segment_id="d-00000",
+        document_id="d",
+        seq=0,
+        page=1,
+        heading_path=heading,
+        text=text,
+        label="measure",
+        scores={"challenge": 0.1, "measure": 0.7, "example": 0.1, "other": 0.1},
+        model_version="m",
         classified_at=datetime(2025, 1, 1, tzinfo=UTC),
     )
     return SegmentHit(seg, filename="@brev.pdf", sender=sender)
 
 
 def test_csv_has_bom_and_neutralised_cells() -> None:
-    hits = [_hit("=HYPERLINK(\"http://x\")", ["-Tiltak", "Økonomi"]), _hit("Bærekraft og samhandling", [])]
+    hits = [_hit('=HYPERLINK("http://x")', ["-Tiltak", "Økonomi"]), _hit("Bærekraft og samhandling", [])]
     data = "".join(csv_chunks(hits, rows_per_chunk=1)).encode("utf-8")
     assert data.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[0] == list(COLUMNS)
     first = dict(zip(COLUMNS, rows[1], strict=True))
-    assert first["text"] == "'=HYPERLINK(\"http://x\")"
+    assert first["text"] == '\'=HYPERLINK("http://x")'
     assert first["heading_path"] == "'-Tiltak > Økonomi"
     assert first["sender"] == "'=kommune" and first["filename"] == "'@brev.pdf"
     assert first["score_measure"] == "0.7"

@@ -21,26 +21,64 @@ def t(minutes: int) -> datetime:
         (DocumentFacts(), "received"),
         (DocumentFacts(segment_count=3, classified_count=1), "received"),  # a segment overtook its document
         (DocumentFacts(extracted_at=t(1), segment_count=3), "extracted"),
-        (DocumentFacts(extracted_at=t(1), segment_count=3, classified_count=2, last_classified_at=t(2)), "extracted"),
-        (DocumentFacts(extracted_at=t(1), segment_count=3, classified_count=3, last_classified_at=t(2)), "classified"),
+        (
+            DocumentFacts(extracted_at=t(1), segment_count=3, classified_count=2, last_classified_at=t(2)),
+            "extracted",
+        ),
+        (
+            DocumentFacts(extracted_at=t(1), segment_count=3, classified_count=3, last_classified_at=t(2)),
+            "classified",
+        ),
         # Completeness is known from the segments' own count before documents.extracted arrives.
         (DocumentFacts(segment_count=2, classified_count=2, last_classified_at=t(2)), "classified"),
         # Nothing to classify is complete.
         (DocumentFacts(extracted_at=t(1), segment_count=0), "classified"),
         (DocumentFacts(failed_at=t(0)), "failed"),
-        (DocumentFacts(extracted_at=t(1), failed_at=t(2), segment_count=3, classified_count=1,
-                       last_classified_at=t(1)), "failed"),
+        (
+            DocumentFacts(
+                extracted_at=t(1),
+                failed_at=t(2),
+                segment_count=3,
+                classified_count=1,
+                last_classified_at=t(1),
+            ),
+            "failed",
+        ),
         # A failure after full classification stands ...
-        (DocumentFacts(extracted_at=t(1), failed_at=t(5), segment_count=1, classified_count=1,
-                       last_classified_at=t(2)), "failed"),
+        (
+            DocumentFacts(
+                extracted_at=t(1),
+                failed_at=t(5),
+                segment_count=1,
+                classified_count=1,
+                last_classified_at=t(2),
+            ),
+            "failed",
+        ),
         # ... and a later re-classification clears it.
-        (DocumentFacts(extracted_at=t(1), failed_at=t(5), segment_count=1, classified_count=1,
-                       last_classified_at=t(9)), "classified"),
+        (
+            DocumentFacts(
+                extracted_at=t(1),
+                failed_at=t(5),
+                segment_count=1,
+                classified_count=1,
+                last_classified_at=t(9),
+            ),
+            "classified",
+        ),
         # A later re-extraction clears an extraction failure.
         (DocumentFacts(extracted_at=t(9), failed_at=t(5), segment_count=4), "extracted"),
         # Incomplete classification after the failure does not clear it.
-        (DocumentFacts(extracted_at=t(1), failed_at=t(5), segment_count=4, classified_count=3,
-                       last_classified_at=t(9)), "failed"),
+        (
+            DocumentFacts(
+                extracted_at=t(1),
+                failed_at=t(5),
+                segment_count=4,
+                classified_count=3,
+                last_classified_at=t(9),
+            ),
+            "failed",
+        ),
         # A tie keeps the failure.
         (DocumentFacts(extracted_at=t(5), failed_at=t(5), segment_count=4), "failed"),
     ],

@@ -11,7 +11,7 @@ import pytest
 
 from services.store.app import create_app
 from services.store.db import normalise_url
-from services.store.ui import safe_next
+from services.store.web.pages import safe_next
 from shared.settings import Settings
 from tests.store_events import doc_id, extracted, received, segment
 
@@ -22,12 +22,14 @@ async def _client(tmp_path: Path, token: str | None = None) -> AsyncIterator[htt
     settings = Settings(data_dir=tmp_path / "var", api_token=token)
     app = create_app(settings, consume=False)
     async with app.router.lifespan_context(app):
-        app.state.repo.apply([
-            received("ond", 0, filename=f"{EVIL}.pdf"),
-            extracted("ond", 2, 1, sender=EVIL, title=f"Tittel {EVIL}"),
-            segment("ond", 0, 2, text=f"Tekst med {EVIL}", heading_path=[EVIL], label="challenge"),
-            segment("ond", 1, 2, text="Vanlig tekst om samhandling.", label="measure"),
-        ])
+        app.state.repo.apply(
+            [
+                received("ond", 0, filename=f"{EVIL}.pdf"),
+                extracted("ond", 2, 1, sender=EVIL, title=f"Tittel {EVIL}"),
+                segment("ond", 0, 2, text=f"Tekst med {EVIL}", heading_path=[EVIL], label="challenge"),
+                segment("ond", 1, 2, text="Vanlig tekst om samhandling.", label="measure"),
+            ]
+        )
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://store") as c:
             yield c
 
@@ -94,7 +96,9 @@ async def test_login_with_token_sets_httponly_cookie(locked: httpx.AsyncClient) 
     ok = await locked.post("/login", data={"token": "hemmelig", "next": "/ui/stats"})
     assert ok.status_code == 303 and ok.headers["location"] == "/ui/stats"
     cookie = ok.headers["set-cookie"].lower()
-    assert cookie.startswith("innspill_token=hemmelig") and "httponly" in cookie and "samesite=strict" in cookie
+    assert (
+        cookie.startswith("innspill_token=hemmelig") and "httponly" in cookie and "samesite=strict" in cookie
+    )
 
     assert (await locked.get("/ui/stats")).status_code == 200  # httpx keeps the cookie
     assert (await locked.get("/documents")).status_code == 200
@@ -112,8 +116,14 @@ async def test_login_refuses_open_redirect(locked: httpx.AsyncClient) -> None:
 
 @pytest.mark.parametrize(
     ("target", "expected"),
-    [(None, "/"), ("/ui/stats?x=1", "/ui/stats?x=1"), ("https://evil.example", "/"), ("//evil", "/"),
-     ("/\\evil", "/"), ("ui", "/")],
+    [
+        (None, "/"),
+        ("/ui/stats?x=1", "/ui/stats?x=1"),
+        ("https://evil.example", "/"),
+        ("//evil", "/"),
+        ("/\\evil", "/"),
+        ("ui", "/"),
+    ],
 )
 def test_safe_next(target: str | None, expected: str) -> None:
     assert safe_next(target) == expected

@@ -40,8 +40,15 @@ def random_bert_base(out: Path, runtime: str) -> Classifier:
     from tools.training.compact import corpus_texts, train_tokenizer
 
     tok = train_tokenizer(corpus_texts(D.load_labelled()), out, vocab_size=30000)
-    config = BertConfig(vocab_size=len(tok), hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-                        intermediate_size=3072, max_position_embeddings=512, num_labels=4)
+    config = BertConfig(
+        vocab_size=len(tok),
+        hidden_size=768,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        intermediate_size=3072,
+        max_position_embeddings=512,
+        num_labels=4,
+    )
     BertForSequenceClassification(config).save_pretrained(out)
     manifest = {"kind": "bert", "model_version": "random-bert-base", "runtime": "torch"}
     if runtime == "onnx":
@@ -82,7 +89,11 @@ def main(
         runtime = getattr(clf, "runtime", "python")
         measure(f"{name} ({clf.model_version})", clf, runtime)
         if runtime == "onnx" and torch_too:
-            measure(f"{name} ({clf.model_version})", load_classifier(path, threads=threads, runtime="torch"), "torch")
+            measure(
+                f"{name} ({clf.model_version})",
+                load_classifier(path, threads=threads, runtime="torch"),
+                "torch",
+            )
     if base:
         with tempfile.TemporaryDirectory() as tmp:
             measure("random BERT-base (12 x 768)", random_bert_base(Path(tmp), "torch"), "torch")

@@ -29,17 +29,43 @@ def make_events(docs: int, per_doc: int) -> list[Envelope[Any]]:
     for d in range(docs):
         sha = sha256_hex(f"bench-{d}".encode())
         doc = document_id_for(sha)
-        out.append(make_event(DocumentReceived(
-            id=doc, filename=f"brev-{d}.pdf", sha256=sha, bytes=100_000, content_type="application/pdf",
-            blob_uri=f"blob://sha256/{sha}", source="http", received_at=t0 + timedelta(seconds=d)), "bench"))
-        out.append(make_event(DocumentExtracted(document_id=doc, page_count=5, segment_count=per_doc), "bench"))
+        out.append(
+            make_event(
+                DocumentReceived(
+                    id=doc,
+                    filename=f"brev-{d}.pdf",
+                    sha256=sha,
+                    bytes=100_000,
+                    content_type="application/pdf",
+                    blob_uri=f"blob://sha256/{sha}",
+                    source="http",
+                    received_at=t0 + timedelta(seconds=d),
+                ),
+                "bench",
+            )
+        )
+        out.append(
+            make_event(DocumentExtracted(document_id=doc, page_count=5, segment_count=per_doc), "bench")
+        )
         for i in range(per_doc):
             label = rng.choice(LABELS)
-            out.append(make_event(SegmentClassified(
-                segment_id=segment_id_for(doc, i), document_id=doc, seq=i, page=1 + i // 20,
-                heading_path=["Utfordringer", f"Tema {i % 7}"], text=f"Avsnitt {i} om samhandling og økonomi. " * 8,
-                label=label, scores={lab: (0.7 if lab == label else 0.1) for lab in LABELS},  # type: ignore[arg-type]
-                model_version="bench", segment_count=per_doc), "bench"))
+            out.append(
+                make_event(
+                    SegmentClassified(
+                        segment_id=segment_id_for(doc, i),
+                        document_id=doc,
+                        seq=i,
+                        page=1 + i // 20,
+                        heading_path=["Utfordringer", f"Tema {i % 7}"],
+                        text=f"Avsnitt {i} om samhandling og økonomi. " * 8,
+                        label=label,
+                        scores={lab: (0.7 if lab == label else 0.1) for lab in LABELS},  # type: ignore[arg-type]
+                        model_version="bench",
+                        segment_count=per_doc,
+                    ),
+                    "bench",
+                )
+            )
     return out
 
 
@@ -53,11 +79,15 @@ def run(url: str, events: list[Envelope[Any]], batch: int) -> None:
         for i in range(0, len(evs), batch):
             repo.apply(evs[i : i + batch])
         dt = time.perf_counter() - start
-        print(f"  {label:26s} {len(evs):7d} events in {dt:6.2f} s = {len(evs) / dt:8.0f} events/s "
-              f"({segs / dt:.0f} segments/s)")
+        print(
+            f"  {label:26s} {len(evs):7d} events in {dt:6.2f} s = {len(evs) / dt:8.0f} events/s "
+            f"({segs / dt:.0f} segments/s)"
+        )
     start = time.perf_counter()
     total, _ = repo.search_segments(SegmentFilter(q="økonomi", label="measure"), limit=50)
-    print(f"  search q+label over {segs} segments: {total} hits in {1000 * (time.perf_counter() - start):.1f} ms")
+    print(
+        f"  search q+label over {segs} segments: {total} hits in {1000 * (time.perf_counter() - start):.1f} ms"
+    )
     start = time.perf_counter()
     repo.stats()
     print(f"  /stats query: {1000 * (time.perf_counter() - start):.1f} ms")

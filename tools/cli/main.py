@@ -88,7 +88,10 @@ def upload(
     base = f"http://{settings.host}"
     ingest_url, store_url = f"{base}:{settings.ingest_port}", f"{base}:{settings.store_port}"
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with httpx.Client(headers=auth_headers(settings.token)) as client, Progress(*columns, console=console) as bar:
+    with (
+        httpx.Client(headers=auth_headers(settings.token)) as client,
+        Progress(*columns, console=console) as bar,
+    ):
         started = time.monotonic()
         sent = bar.add_task("uploaded", total=len(files))
         outcomes = []
@@ -104,8 +107,14 @@ def upload(
         table.add_column(col)
     for o in outcomes:
         status = o.status or ("duplicate" if o.duplicate else ("accepted" if o.document_id else "rejected"))
-        table.add_row(o.path.name, str(o.http_status), (o.document_id or "")[:12], status,
-                      f"{o.seconds:.1f}" if o.seconds else "", o.error or "")
+        table.add_row(
+            o.path.name,
+            str(o.http_status),
+            (o.document_id or "")[:12],
+            status,
+            f"{o.seconds:.1f}" if o.seconds else "",
+            o.error or "",
+        )
     console.print(table)
     if any(o.error for o in outcomes):
         raise typer.Exit(1)

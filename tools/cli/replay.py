@@ -28,9 +28,14 @@ def replay_event(receipt: dict[str, object], blobs: LocalBlobStore, nonce: str):
     while the document id stays the same."""
     sha = str(receipt["sha256"])
     data = DocumentReceived(
-        id=str(receipt["document_id"]), filename=str(receipt["filename"]), sha256=sha,
-        bytes=int(receipt["bytes"]), content_type=str(receipt["content_type"]),  # type: ignore[arg-type]
-        blob_uri=blobs.uri_for(sha), source="replay", received_at=utcnow(),
+        id=str(receipt["document_id"]),
+        filename=str(receipt["filename"]),
+        sha256=sha,
+        bytes=int(receipt["bytes"]),
+        content_type=str(receipt["content_type"]),  # type: ignore[arg-type]
+        blob_uri=blobs.uri_for(sha),
+        source="replay",
+        received_at=utcnow(),
     )
     return make_event(data, "innspill/replay", data.id, "replay", nonce)
 
@@ -47,7 +52,9 @@ async def replay(settings: Settings, document_ids: list[str] | None, nonce: str)
     await publisher.start(timeout_s=15)
     try:
         topic = topics_for(settings).documents_received
-        await publisher.publish_many(topic, [(str(r["document_id"]), replay_event(r, blobs, nonce)) for r in chosen])
+        await publisher.publish_many(
+            topic, [(str(r["document_id"]), replay_event(r, blobs, nonce)) for r in chosen]
+        )
     finally:
         await publisher.stop()
     return [str(r["document_id"]) for r in chosen]

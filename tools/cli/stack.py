@@ -41,15 +41,17 @@ class Stack:
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
         s = self.settings
-        env.update({
-            "INNSPILL_KAFKA_BOOTSTRAP": s.kafka_bootstrap,
-            "INNSPILL_TOPIC_PREFIX": s.topic_prefix,
-            "INNSPILL_DATA_DIR": str(s.data_dir.resolve()),
-            "INNSPILL_DATABASE_URL": s.resolved_database_url,
-            "INNSPILL_MODEL_DIR": str(s.resolved_model_dir.resolve()),
-            "INNSPILL_HOST": s.host,
-            "PYTHONUNBUFFERED": "1",
-        })
+        env.update(
+            {
+                "INNSPILL_KAFKA_BOOTSTRAP": s.kafka_bootstrap,
+                "INNSPILL_TOPIC_PREFIX": s.topic_prefix,
+                "INNSPILL_DATA_DIR": str(s.data_dir.resolve()),
+                "INNSPILL_DATABASE_URL": s.resolved_database_url,
+                "INNSPILL_MODEL_DIR": str(s.resolved_model_dir.resolve()),
+                "INNSPILL_HOST": s.host,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         for svc in SERVICES:
             env[f"INNSPILL_{svc.upper()}_PORT"] = str(self.port(svc))
         return env
@@ -64,8 +66,13 @@ class Stack:
             )
         self.broker = start_tansu(int(port), host=host, log_path=self.log_dir / "broker.log")
 
-    def start_service(self, service: str, name: str | None = None, port: int | None = None,
-                      extra_env: dict[str, str] | None = None) -> str:
+    def start_service(
+        self,
+        service: str,
+        name: str | None = None,
+        port: int | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> str:
         """Start ``services.<service>`` as process ``name`` (default: the service name). A replica gets its
         own name and HTTP port and joins the same consumer group; ``extra_env`` overrides settings."""
         name = name or service
@@ -76,7 +83,10 @@ class Stack:
         log = open(self.log_dir / f"{name}.log", "ab")
         self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", f"services.{service}"],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         return name
 
@@ -94,7 +104,9 @@ class Stack:
         proc = self.procs[service]
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"{service} exited with code {proc.returncode}; see {self.log_dir}/{service}.log")
+                raise RuntimeError(
+                    f"{service} exited with code {proc.returncode}; see {self.log_dir}/{service}.log"
+                )
             try:
                 if httpx.get(self.replica_url(service) + "/healthz", timeout=1.0).status_code == 200:
                     return
@@ -127,8 +139,9 @@ class Stack:
 
 
 @contextmanager
-def running_stack(settings: Settings, log_dir: Path, explicit_bootstrap: bool,
-                  services: tuple[str, ...] = SERVICES) -> Iterator[Stack]:
+def running_stack(
+    settings: Settings, log_dir: Path, explicit_bootstrap: bool, services: tuple[str, ...] = SERVICES
+) -> Iterator[Stack]:
     """Start broker (unless given), topics and services; always stop them on the way out."""
     log_dir.mkdir(parents=True, exist_ok=True)
     stack = Stack(settings, log_dir)

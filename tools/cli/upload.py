@@ -43,8 +43,14 @@ def document_status(client: httpx.Client, store_url: str, document_id: str) -> t
     return body.get("status"), (f"{err.get('code')}: {err.get('message')}" if err else None)
 
 
-def wait_final(client: httpx.Client, store_url: str, outcomes: list[Outcome], started: float,
-               timeout_s: float, on_change: object = None) -> None:
+def wait_final(
+    client: httpx.Client,
+    store_url: str,
+    outcomes: list[Outcome],
+    started: float,
+    timeout_s: float,
+    on_change: object = None,
+) -> None:
     """Poll until every uploaded document is ``classified`` or ``failed`` (or the timeout passes)."""
     deadline = time.monotonic() + timeout_s
     open_ = [o for o in outcomes if o.document_id]

@@ -109,21 +109,33 @@ def score_document(result: ExtractionResult, gold: list[dict], letterhead: str) 
             if paths_equal(result.segments[i].heading_path, g["heading_path"]):
                 path_ok += 1
             else:
-                wrong_paths.append({"text": g["text"][:60], "gold": g["heading_path"],
-                                    "got": result.segments[i].heading_path})
+                wrong_paths.append(
+                    {
+                        "text": g["text"][:60],
+                        "gold": g["heading_path"],
+                        "got": result.segments[i].heading_path,
+                    }
+                )
         else:
             misses.append(f"{ratio:.2f} {g['text'][:90]!r} ~ {texts[i][:60]!r}" if i >= 0 else g["text"][:90])
     total_chars = sum(len(t) for t in texts)
     furn = sum(furniture_chars(t, letterhead) for t in texts)
     return {
-        "gold": len(gold), "extracted": len(texts), "recovered": recovered, "path_ok": path_ok,
-        "chars": total_chars, "furniture_chars": furn, "pages": result.page_count,
-        "misses": misses, "wrong_paths": wrong_paths,
+        "gold": len(gold),
+        "extracted": len(texts),
+        "recovered": recovered,
+        "path_ok": path_ok,
+        "chars": total_chars,
+        "furniture_chars": furn,
+        "pages": result.page_count,
+        "misses": misses,
+        "wrong_paths": wrong_paths,
     }
 
 
-def score_all(pdfs: dict[str, Path], gold: dict[str, list[dict]], furniture: dict[str, str],
-              verbose: bool) -> tuple[dict[str, float], dict[str, dict]]:
+def score_all(
+    pdfs: dict[str, Path], gold: dict[str, list[dict]], furniture: dict[str, str], verbose: bool
+) -> tuple[dict[str, float], dict[str, dict]]:
     """Extract and score every PDF, printing one line per document (and its misses when verbose)."""
     totals: dict[str, float] = defaultdict(float)
     report: dict[str, dict] = {}
@@ -159,16 +171,29 @@ def print_total(totals: dict[str, float]) -> tuple[float, float, float]:
     return recovered, furniture, paths
 
 
-def write_figures(path: Path, renderer: str, recovered: float, furniture: float, paths: float,
-                  report: dict[str, dict]) -> None:
-    path.write_text(json.dumps({"renderer": renderer, "recovered": recovered, "furniture": furniture,
-                                "heading_path_accuracy": paths, "documents": report}, indent=1,
-                               ensure_ascii=False))
+def write_figures(
+    path: Path, renderer: str, recovered: float, furniture: float, paths: float, report: dict[str, dict]
+) -> None:
+    path.write_text(
+        json.dumps(
+            {
+                "renderer": renderer,
+                "recovered": recovered,
+                "furniture": furniture,
+                "heading_path_accuracy": paths,
+                "documents": report,
+            },
+            indent=1,
+            ensure_ascii=False,
+        )
+    )
 
 
 def _features(rows: list[dict]) -> set[str]:
     kinds = {r["kind"] for r in rows}
-    return {rows[0].get("lang", "?")} | {f for f, k in (("table", "table_cell"), ("footnote", "footnote")) if k in kinds}
+    return {rows[0].get("lang", "?")} | {
+        f for f, k in (("table", "table_cell"), ("footnote", "footnote")) if k in kinds
+    }
 
 
 def pick_letters(letters: dict[str, list[dict]], n: int) -> list[str]:
@@ -210,19 +235,27 @@ def run_letters(args: argparse.Namespace) -> int:
     letters = letter_render.read_letters(files)
     chosen = {doc: letters[doc] for doc in pick_letters(letters, max(args.letters, 1))}
     feats = [_features(rows) for rows in chosen.values()]
-    print(f"letters: {len(chosen)} of {len(letters)} from {len(files)} files "
-          f"(nb {sum('nb' in f for f in feats)}, nn {sum('nn' in f for f in feats)}, "
-          f"with tables {sum('table' in f for f in feats)}, with footnotes {sum('footnote' in f for f in feats)})")
+    print(
+        f"letters: {len(chosen)} of {len(letters)} from {len(files)} files "
+        f"(nb {sum('nb' in f for f in feats)}, nn {sum('nn' in f for f in feats)}, "
+        f"with tables {sum('table' in f for f in feats)}, with footnotes {sum('footnote' in f for f in feats)})"
+    )
     out = args.out / "letters"
-    variants = {doc: letter_render.Variant() if args.layout == "classic" else letter_render.variant_for(doc)
-                for doc in chosen}
+    variants = {
+        doc: letter_render.Variant() if args.layout == "classic" else letter_render.variant_for(doc)
+        for doc in chosen
+    }
     t0 = time.perf_counter()
     pdfs = letter_render.render_letters(chosen, out, variants=variants)
     print(f"rendered {len(pdfs)} letters with libreoffice in {time.perf_counter() - t0:.1f}s -> {out}")
-    gold = {doc: [r for r in letter_render.as_printed(rows, variants[doc]) if r["kind"] != "table_header"]
-            for doc, rows in chosen.items()}
-    heads = {doc: letter_render.running_header(rows) if variants[doc].header == "sender" else ""
-             for doc, rows in chosen.items()}
+    gold = {
+        doc: [r for r in letter_render.as_printed(rows, variants[doc]) if r["kind"] != "table_header"]
+        for doc, rows in chosen.items()
+    }
+    heads = {
+        doc: letter_render.running_header(rows) if variants[doc].header == "sender" else ""
+        for doc, rows in chosen.items()
+    }
     totals, report = score_all(pdfs, gold, heads, args.verbose)
     for doc, scores in report.items():
         scores["layout"] = asdict(variants[doc])
@@ -237,11 +270,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shared", type=Path, default=get_settings().seeds_dir.parent)
     ap.add_argument("--out", type=Path, default=REPO / "var" / "fidelity")
     ap.add_argument("--renderer", choices=["auto", "libreoffice", "reportlab"], default="auto")
-    ap.add_argument("--letters", type=int, nargs="?", const=30, metavar="N",
-                    help="score N structured renderings of the labelled letters instead of the seeds (30)")
+    ap.add_argument(
+        "--letters",
+        type=int,
+        nargs="?",
+        const=30,
+        metavar="N",
+        help="score N structured renderings of the labelled letters instead of the seeds (30)",
+    )
     ap.add_argument("--labelled", type=Path, default=get_settings().labelled_dir)
-    ap.add_argument("--layout", choices=["classic", "varied"], default="classic",
-                    help="--letters: all in the original house style, or each letter in its own")
+    ap.add_argument(
+        "--layout",
+        choices=["classic", "varied"],
+        default="classic",
+        help="--letters: all in the original house style, or each letter in its own",
+    )
     ap.add_argument("--verbose", "-v", action="store_true", help="list missed segments and wrong paths")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
     args = ap.parse_args(argv)

@@ -24,7 +24,9 @@ from xml.sax.saxutils import escape
 
 from tools.extract.render import ODF_OPEN, fodt_to_pdf, odf_page_layout
 
-_HEAD = ODF_OPEN + """ <office:font-face-decls>
+_HEAD = (
+    ODF_OPEN
+    + """ <office:font-face-decls>
   <style:font-face style:name="Liberation Sans" svg:font-family="'Liberation Sans'"
    style:font-family-generic="swiss"/>
   <style:font-face style:name="Liberation Serif" svg:font-family="'Liberation Serif'"
@@ -123,7 +125,9 @@ _HEAD = ODF_OPEN + """ <office:font-face-decls>
   <style:style style:name="HeadCell" style:family="table-cell">
    <style:table-cell-properties {head_cell} fo:padding="0.1cm"/>
   </style:style>
-""" + odf_page_layout("2.5cm", "0.8cm") + """ </office:automatic-styles>
+"""
+    + odf_page_layout("2.5cm", "0.8cm")
+    + """ </office:automatic-styles>
  <office:master-styles>
   <style:master-page style:name="Standard" style:page-layout-name="pm1">
    {furniture}
@@ -131,10 +135,17 @@ _HEAD = ODF_OPEN + """ <office:font-face-decls>
  </office:master-styles>
  <office:body><office:text>
 """
+)
 _TAIL = " </office:text></office:body>\n</office:document>\n"
 
-_STYLE = {"letterhead": "Letterhead", "date": "Date", "reference": "Reference", "title": "Title",
-          "closing": "Closing", "signature": "Standard"}
+_STYLE = {
+    "letterhead": "Letterhead",
+    "date": "Date",
+    "reference": "Reference",
+    "title": "Title",
+    "closing": "Closing",
+    "signature": "Standard",
+}
 _TABLE = ("table_header", "table_cell")
 _NUMBER = re.compile(r"^(\d{1,2})\.\s+")
 
@@ -172,26 +183,37 @@ CHOICES: dict[str, tuple] = {
 }
 #: Paragraph separation -> properties of body paragraphs, list items, heading 1 and heading 2.
 _SPACING = {
-    "after6": ('fo:margin-bottom="0.21cm" fo:line-height="115%"',
-               'fo:margin-bottom="0.08cm" fo:line-height="115%"',
-               'fo:margin-top="0.42cm" fo:margin-bottom="0.14cm"',
-               'fo:margin-top="0.3cm" fo:margin-bottom="0.1cm"'),
+    "after6": (
+        'fo:margin-bottom="0.21cm" fo:line-height="115%"',
+        'fo:margin-bottom="0.08cm" fo:line-height="115%"',
+        'fo:margin-top="0.42cm" fo:margin-bottom="0.14cm"',
+        'fo:margin-top="0.3cm" fo:margin-bottom="0.1cm"',
+    ),
     "blank": ('fo:line-height="115%"', 'fo:line-height="115%"', "", ""),
     "indent": ('fo:text-indent="1cm"', "", "", ""),
-    "word": ('fo:margin-bottom="0.35cm"', "", 'fo:margin-top="0.42cm" fo:margin-bottom="0.14cm"',
-             'fo:margin-top="0.35cm" fo:margin-bottom="0.1cm"'),
+    "word": (
+        'fo:margin-bottom="0.35cm"',
+        "",
+        'fo:margin-top="0.42cm" fo:margin-bottom="0.14cm"',
+        'fo:margin-top="0.35cm" fo:margin-bottom="0.1cm"',
+    ),
 }
 _RULE = "0.5pt solid #000000"
 #: Table style -> properties of body cells and header cells.
 _CELLS = {
     "grid": (f'fo:border="{_RULE}"', f'fo:border="{_RULE}" fo:background-color="#d9d9d9"'),
-    "rules": (f'fo:border="none" fo:border-bottom="{_RULE}"',
-              f'fo:border="none" fo:border-top="{_RULE}" fo:border-bottom="1pt solid #000000"'),
+    "rules": (
+        f'fo:border="none" fo:border-bottom="{_RULE}"',
+        f'fo:border="none" fo:border-top="{_RULE}" fo:border-bottom="1pt solid #000000"',
+    ),
     "none": ('fo:border="none"', 'fo:border="none"'),
 }
 _PAGE = '<text:page-number text:select-page="current"/>'
-_FOOTERS = {"side": f"Side {_PAGE} av <text:page-count/>", "number": _PAGE,
-            "slash": f"{_PAGE}/<text:page-count/>"}
+_FOOTERS = {
+    "side": f"Side {_PAGE} av <text:page-count/>",
+    "number": _PAGE,
+    "slash": f"{_PAGE}/<text:page-count/>",
+}
 
 
 #: Picked so that the 30 and 40 letters ``fidelity --letters`` scores see every choice at least 5 times.
@@ -201,6 +223,7 @@ _SALT = "186:"
 def variant_for(doc: str) -> Variant:
     """The house style of one letter, from hashes of its name (one per style axis, so they vary
     independently). The Word-like spacing comes with a sans font, as Word's default does."""
+
     def choose(axis: str, options: tuple) -> object:
         digest = hashlib.sha256(f"{_SALT}{axis}:{doc}".encode()).digest()  # CRCs of similar keys correlate
         return options[int.from_bytes(digest[:4], "big") % len(options)]
@@ -231,7 +254,7 @@ def as_printed(rows: list[Row], variant: Variant) -> list[Row]:
             else:
                 top, sub = (int(m.group(1)) if m else top + 1), 0
                 number = "" if m else f"{top}. "
-            open_ = [*open_[:len(path)], (row["text"], number + row["text"])]
+            open_ = [*open_[: len(path)], (row["text"], number + row["text"])]
             row["text"] = number + row["text"]
         out.append(row)
     return out
@@ -251,15 +274,19 @@ def read_letters(paths: Iterable[Path]) -> dict[str, list[Row]]:
 def running_header(rows: list[Row]) -> str:
     """The header line on every page (page furniture)."""
     nynorsk = rows[0].get("lang") == "nn"
-    return f"{'Høyringsinnspel frå' if nynorsk else 'Høringsinnspill fra'} {rows[0].get('sender', '')}".strip()
+    return (
+        f"{'Høyringsinnspel frå' if nynorsk else 'Høringsinnspill fra'} {rows[0].get('sender', '')}".strip()
+    )
 
 
 def _note(row: Row, mark: str) -> str:
-    body = escape(row["text"][len(mark):].strip())
+    body = escape(row["text"][len(mark) :].strip())
     label = "" if mark.isdigit() else f' text:label="{escape(mark)}"'
-    return (f'<text:note text:note-class="footnote"><text:note-citation{label}>{escape(mark)}'
-            f'</text:note-citation><text:note-body><text:p text:style-name="Footnote">{body}</text:p>'
-            "</text:note-body></text:note>")
+    return (
+        f'<text:note text:note-class="footnote"><text:note-citation{label}>{escape(mark)}'
+        f'</text:note-citation><text:note-body><text:p text:style-name="Footnote">{body}</text:p>'
+        "</text:note-body></text:note>"
+    )
 
 
 def _anchors(rows: list[Row]) -> Anchors:
@@ -278,8 +305,10 @@ def _anchors(rows: list[Row]) -> Anchors:
                 out.setdefault(j, []).append((m.start(), m.end(), _note(row, mark)))
                 break
         else:
-            j = next((j for j in earlier if rows[j]["kind"] in ("paragraph", "lead_in", "bullet", "table_cell")),
-                     earlier[0] if earlier else None)
+            j = next(
+                (j for j in earlier if rows[j]["kind"] in ("paragraph", "lead_in", "bullet", "table_cell")),
+                earlier[0] if earlier else None,
+            )
             if j is not None:
                 end = len(rows[j]["text"])
                 out.setdefault(j, []).append((end, end, _note(row, mark)))
@@ -301,15 +330,19 @@ def _para(style: str, content: str) -> str:
 def _list(items: list[tuple[int, Row]], anchors: Anchors) -> str:
     """A bullet list, or a numbered list where the items are written "1. …", "2. …" in sequence."""
     numbers = [_NUMBER.match(r["text"]) for _, r in items]
-    numbered = all(numbers) and all(int(m.group(1)) == int(numbers[0].group(1)) + k  # type: ignore[union-attr]
-                                    for k, m in enumerate(numbers))
+    numbered = all(numbers) and all(
+        int(m.group(1)) == int(numbers[0].group(1)) + k  # type: ignore[union-attr]
+        for k, m in enumerate(numbers)
+    )
     out = [f'  <text:list text:style-name="{"Numbers" if numbered else "Bullets"}">']
     for k, ((i, row), m) in enumerate(zip(items, numbers)):
         cut = m.end() if numbered and m else 0
         notes = [(s - cut, e - cut, x) for s, e, x in anchors.get(i, [])]
         start = f' text:start-value="{m.group(1)}"' if numbered and m and k == 0 else ""
-        out.append(f"<text:list-item{start}>{_para('ListPara', _inline(row['text'][cut:], notes)).strip()}"
-                   "</text:list-item>")
+        out.append(
+            f"<text:list-item{start}>{_para('ListPara', _inline(row['text'][cut:], notes)).strip()}"
+            "</text:list-item>"
+        )
     return "\n".join(out) + "</text:list>\n"
 
 
@@ -323,21 +356,27 @@ def _table(items: list[tuple[int, Row]], anchors: Anchors) -> str:
             para = _para("TableText", _inline(row["text"], anchors.get(i, [])))
             cells.setdefault(int(row.get("row", 0)), {}).setdefault(int(row.get("col", 0)), []).append(para)
     ncols = max([len(heads)] + [c + 1 for cols in cells.values() for c in cols])
-    out = [f'  <table:table table:style-name="Tbl"><table:table-column table:number-columns-repeated="{ncols}"/>\n']
+    out = [
+        f'  <table:table table:style-name="Tbl"><table:table-column table:number-columns-repeated="{ncols}"/>\n'
+    ]
     if heads:
         out.append("<table:table-header-rows><table:table-row>")
         for k, head in enumerate(heads):
             span = ncols - len(heads) + 1 if k == len(heads) - 1 else 1
-            out.append(f'<table:table-cell table:style-name="HeadCell" table:number-columns-spanned="{span}" '
-                       f'office:value-type="string">{_para("TableHead", escape(head["text"])).strip()}'
-                       "</table:table-cell>" + "<table:covered-table-cell/>" * (span - 1))
+            out.append(
+                f'<table:table-cell table:style-name="HeadCell" table:number-columns-spanned="{span}" '
+                f'office:value-type="string">{_para("TableHead", escape(head["text"])).strip()}'
+                "</table:table-cell>" + "<table:covered-table-cell/>" * (span - 1)
+            )
         out.append("</table:table-row></table:table-header-rows>\n")
     for r in sorted(cells):
         out.append("<table:table-row>")
         for c in range(ncols):
             content = "".join(cells[r].get(c, [])) or _para("TableText", "")
-            out.append(f'<table:table-cell table:style-name="Cell" office:value-type="string">{content}'
-                       "</table:table-cell>")
+            out.append(
+                f'<table:table-cell table:style-name="Cell" office:value-type="string">{content}'
+                "</table:table-cell>"
+            )
         out.append("</table:table-row>\n")
     return "".join(out) + "  </table:table>\n"
 
@@ -380,9 +419,11 @@ def _furniture(rows: list[Row], variant: Variant) -> str:
         return footers
     sender = escape(rows[0].get("sender", ""))
     if variant.header == "logo":  # a first page of its own needs its own footer too
-        return (f'<style:header><text:p text:style-name="Header"/></style:header><style:header-first><text:p '
-                f'text:style-name="Logo">{sender}</text:p></style:header-first>{footers}'
-                f"<style:footer-first>{footer}</style:footer-first>")
+        return (
+            f'<style:header><text:p text:style-name="Header"/></style:header><style:header-first><text:p '
+            f'text:style-name="Logo">{sender}</text:p></style:header-first>{footers}'
+            f"<style:footer-first>{footer}</style:footer-first>"
+        )
     text = escape(running_header(rows))
     if variant.header == "sender_date":
         date = re.sub(r"^Dato:\s*", "", next((r["text"] for r in rows if r["kind"] == "date"), ""))
@@ -416,14 +457,24 @@ def letter_fodt(rows: list[Row], variant: Variant | None = None) -> str:
     pick = zlib.crc32(doc.encode()) if rows else 0
     body_props, list_props, h1, h2 = _SPACING[variant.spacing]
     cell, head_cell = _CELLS[variant.table]
-    head = _HEAD.format(lang="nn" if rows and rows[0].get("lang") == "nn" else "nb",
-                        align="justify" if pick % 2 else "start", bullet="–" if pick % 3 == 0 else "•",
-                        letterhead_weight="bold" if pick % 3 == 1 else "normal", font=variant.font,
-                        size=_size(variant.size), title_size=_size(variant.size + 3), body=body_props,
-                        list=list_props, h1=h1, h2=h2, cell=cell, head_cell=head_cell,
-                        h1_size=_size(variant.size + (0 if variant.headings == "bold" else 1)),
-                        furniture=_furniture(rows, variant),
-                        footer_align="end" if variant.footer == "number" else "center")
+    head = _HEAD.format(
+        lang="nn" if rows and rows[0].get("lang") == "nn" else "nb",
+        align="justify" if pick % 2 else "start",
+        bullet="–" if pick % 3 == 0 else "•",
+        letterhead_weight="bold" if pick % 3 == 1 else "normal",
+        font=variant.font,
+        size=_size(variant.size),
+        title_size=_size(variant.size + 3),
+        body=body_props,
+        list=list_props,
+        h1=h1,
+        h2=h2,
+        cell=cell,
+        head_cell=head_cell,
+        h1_size=_size(variant.size + (0 if variant.headings == "bold" else 1)),
+        furniture=_furniture(rows, variant),
+        footer_align="end" if variant.footer == "number" else "center",
+    )
     anchors = _anchors(rows)
     body: list[str] = []
     prev: Row | None = None
@@ -446,10 +497,15 @@ def letter_fodt(rows: list[Row], variant: Variant | None = None) -> str:
     return head + "".join(body) + _TAIL
 
 
-def render_letters(letters: dict[str, list[Row]], out_dir: Path, timeout_s: float = 900,
-                   variants: dict[str, Variant] | None = None) -> dict[str, Path]:
+def render_letters(
+    letters: dict[str, list[Row]],
+    out_dir: Path,
+    timeout_s: float = 900,
+    variants: dict[str, Variant] | None = None,
+) -> dict[str, Path]:
     """Every letter as a PDF in ``out_dir`` (in its house style from ``variants``, else the original
     one), converted in one LibreOffice run; returns name -> PDF path."""
     variants = variants or {}
-    return fodt_to_pdf({name: letter_fodt(rows, variants.get(name)) for name, rows in letters.items()},
-                       out_dir, timeout_s)
+    return fodt_to_pdf(
+        {name: letter_fodt(rows, variants.get(name)) for name, rows in letters.items()}, out_dir, timeout_s
+    )

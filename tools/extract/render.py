@@ -39,7 +39,9 @@ def odf_page_layout(side: str, header_gap: str) -> str:
 """
 
 
-_FODT_HEAD = ODF_OPEN + """ <office:font-face-decls>
+_FODT_HEAD = (
+    ODF_OPEN
+    + """ <office:font-face-decls>
   <style:font-face style:name="Liberation Serif" svg:font-family="'Liberation Serif'"
    style:font-family-generic="roman"/>
  </office:font-face-decls>
@@ -59,7 +61,9 @@ _FODT_HEAD = ODF_OPEN + """ <office:font-face-decls>
   </style:style>
  </office:styles>
  <office:automatic-styles>
-""" + odf_page_layout("2cm", "0.6cm") + """ </office:automatic-styles>
+"""
+    + odf_page_layout("2cm", "0.6cm")
+    + """ </office:automatic-styles>
  <office:master-styles>
   <style:master-page style:name="Standard" style:page-layout-name="pm1">
    <style:header><text:p text:style-name="Header">{letterhead}</text:p></style:header>
@@ -69,6 +73,7 @@ _FODT_HEAD = ODF_OPEN + """ <office:font-face-decls>
  </office:master-styles>
  <office:body><office:text>
 """
+)
 _FODT_TAIL = " </office:text></office:body>\n</office:document>\n"
 
 
@@ -104,9 +109,21 @@ def fodt_to_pdf(documents: dict[str, str], out_dir: Path, timeout_s: float = 300
         for name, xml in documents.items():
             (src / f"{name}.fodt").write_text(xml, encoding="utf-8")
         subprocess.run(
-            [exe, f"-env:UserInstallation=file://{Path(tmp) / 'profile'}", "--headless", "--norestore",
-             "--convert-to", "pdf", "--outdir", str(out_dir), *sorted(str(p) for p in src.glob("*.fodt"))],
-            check=True, capture_output=True, timeout=timeout_s, env={**os.environ, "HOME": tmp},
+            [
+                exe,
+                f"-env:UserInstallation=file://{Path(tmp) / 'profile'}",
+                "--headless",
+                "--norestore",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                str(out_dir),
+                *sorted(str(p) for p in src.glob("*.fodt")),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=timeout_s,
+            env={**os.environ, "HOME": tmp},
         )
     missing = [name for name in documents if not (out_dir / f"{name}.pdf").is_file()]
     if missing:
@@ -116,10 +133,15 @@ def fodt_to_pdf(documents: dict[str, str], out_dir: Path, timeout_s: float = 300
 
 def render_with_libreoffice(docs: dict[str, tuple[list[str], str]], out_dir: Path) -> dict[str, Path]:
     """Render several documents in one LibreOffice run: name -> (lines, letterhead)."""
-    return fodt_to_pdf({
-        name: _FODT_HEAD.format(letterhead=escape(letterhead)) + "".join(_odf_line(ln) for ln in lines) + _FODT_TAIL
-        for name, (lines, letterhead) in docs.items()
-    }, out_dir)
+    return fodt_to_pdf(
+        {
+            name: _FODT_HEAD.format(letterhead=escape(letterhead))
+            + "".join(_odf_line(ln) for ln in lines)
+            + _FODT_TAIL
+            for name, (lines, letterhead) in docs.items()
+        },
+        out_dir,
+    )
 
 
 def _font() -> str:
@@ -127,9 +149,11 @@ def _font() -> str:
     from reportlab.pdfbase import pdfmetrics
     from reportlab.pdfbase.ttfonts import TTFont
 
-    for candidate in ("/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf",
-                      "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
-                      str(Path(reportlab.__file__).parent / "fonts" / "Vera.ttf")):
+    for candidate in (
+        "/usr/share/fonts/truetype/liberation/LiberationSerif-Regular.ttf",
+        "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
+        str(Path(reportlab.__file__).parent / "fonts" / "Vera.ttf"),
+    ):
         if Path(candidate).is_file():
             if "TextSerif" not in pdfmetrics.getRegisteredFontNames():
                 pdfmetrics.registerFont(TTFont("TextSerif", candidate))
@@ -176,7 +200,9 @@ def render_with_reportlab(lines: list[str], letterhead: str, out: Path) -> Path:
     return out
 
 
-def render_texts(docs: dict[str, tuple[list[str], str]], out_dir: Path, engine: str = "auto") -> tuple[str, dict[str, Path]]:
+def render_texts(
+    docs: dict[str, tuple[list[str], str]], out_dir: Path, engine: str = "auto"
+) -> tuple[str, dict[str, Path]]:
     """Render every document; returns the engine used ("libreoffice" or "reportlab") and the PDF paths."""
     if engine in ("auto", "libreoffice") and soffice():
         try:
@@ -187,5 +213,6 @@ def render_texts(docs: dict[str, tuple[list[str], str]], out_dir: Path, engine: 
             print(f"LibreOffice failed ({exc!r}); falling back to reportlab")
     out_dir.mkdir(parents=True, exist_ok=True)
     return "reportlab", {
-        name: render_with_reportlab(lines, head, out_dir / f"{name}.pdf") for name, (lines, head) in docs.items()
+        name: render_with_reportlab(lines, head, out_dir / f"{name}.pdf")
+        for name, (lines, head) in docs.items()
     }

@@ -131,8 +131,14 @@ class _Pen:
         self.canvas.setFont(self.bold if bold else self.font, size)  # type: ignore[attr-defined]
         self.canvas.drawString(self.left + indent, self.y, text)  # type: ignore[attr-defined]
 
-    def paragraph(self, text: str, size: float = 11, bold: bool = False, break_after: int | None = None,
-                  space: float = 8.0) -> None:
+    def paragraph(
+        self,
+        text: str,
+        size: float = 11,
+        bold: bool = False,
+        break_after: int | None = None,
+        space: float = 8.0,
+    ) -> None:
         for n, ln in enumerate(self.wrap(text, size, self.right - self.left, self.bold if bold else None)):
             self.line(ln, size, bold)
             if break_after is not None and n + 1 == break_after:
@@ -183,8 +189,11 @@ def _register_fonts() -> tuple[str, str, str]:
     from reportlab.pdfbase.ttfonts import TTFont
 
     names = pdfmetrics.getRegisteredFontNames()
-    for name, file in (("SampleSans", "Vera.ttf"), ("SampleSansBold", "VeraBd.ttf"),
-                       ("SampleSymbol", "VeraIt.ttf")):
+    for name, file in (
+        ("SampleSans", "Vera.ttf"),
+        ("SampleSansBold", "VeraBd.ttf"),
+        ("SampleSymbol", "VeraIt.ttf"),
+    ):
         if name not in names:
             pdfmetrics.registerFont(TTFont(name, str(_font_dir() / file)))
     return "SampleSans", "SampleSansBold", "SampleSymbol"

@@ -33,6 +33,6 @@ def comparison_notes(card: dict[str, Any], baselines: dict[str, Any]) -> list[st
             notes.append(
                 f"- The {name} baseline beats this model on the {split} set "
                 f"(macro-F1 {other['macro_f1']:.3f} vs {mine['macro_f1']:.3f}); for why, see "
-                "services/classify/README.md, \"Why the baseline wins\"."
+                'services/classify/README.md, "Why the baseline wins".'
             )
     return notes

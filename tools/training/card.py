@@ -21,13 +21,24 @@ def _metrics_table(name: str, m: dict[str, Any]) -> list[str]:
     extra += f", accuracy {m['accuracy']:.3f}"
     if "calibration_error" in m:
         extra += f", calibration error of the top score (ECE, 10 bins) {m['calibration_error']:.3f}"
-    lines = [f"**{name}** (n={m['n']}): macro-F1 **{m['macro_f1']:.3f}**{extra}", "",
-             "| label | precision | recall | F1 | support |", "| --- | --- | --- | --- | --- |"]
+    lines = [
+        f"**{name}** (n={m['n']}): macro-F1 **{m['macro_f1']:.3f}**{extra}",
+        "",
+        "| label | precision | recall | F1 | support |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for label in LABELS:
         c = m["per_class"][label]
-        lines.append(f"| {label} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |")
-    lines += ["", "Confusion (rows: true label, columns: predicted):", "",
-              "| true \\ pred | " + " | ".join(LABELS) + " |", "| --- |" + " --- |" * len(LABELS)]
+        lines.append(
+            f"| {label} | {c['precision']:.3f} | {c['recall']:.3f} | {c['f1']:.3f} | {c['support']} |"
+        )
+    lines += [
+        "",
+        "Confusion (rows: true label, columns: predicted):",
+        "",
+        "| true \\ pred | " + " | ".join(LABELS) + " |",
+        "| --- |" + " --- |" * len(LABELS),
+    ]
     for label, row in zip(LABELS, m["confusion"]["matrix"], strict=True):
         lines.append(f"| {label} | " + " | ".join(str(v) for v in row) + " |")
     return lines + [""]
@@ -35,18 +46,33 @@ def _metrics_table(name: str, m: dict[str, Any]) -> list[str]:
 
 def render(card: dict[str, Any]) -> str:
     """Markdown for a card dict (the same dict goes to metrics.json)."""
-    out = [f"# Model card: {card['model_version']}", "",
-           f"- kind: `{card['kind']}`", f"- base: `{card.get('base') or '-'}`",
-           f"- created: {card.get('created', '-')}", ""]
+    out = [
+        f"# Model card: {card['model_version']}",
+        "",
+        f"- kind: `{card['kind']}`",
+        f"- base: `{card.get('base') or '-'}`",
+        f"- created: {card.get('created', '-')}",
+        "",
+    ]
     data = card.get("data", {})
-    out += ["## Data", "",
-            f"- training data: `{data.get('source', 'data/labelled/*.jsonl')}`, hash `{data.get('hash', '-')}`",
-            f"- split: by document, {data.get('test_fraction', '-')} of documents held out, seed {data.get('split_seed', '-')}",
-            f"- train: {data.get('n_train', '-')} segments in {data.get('docs_train', '-')} documents {data.get('train_labels', '')}",
-            f"- held out: {data.get('n_held', '-')} segments in {data.get('docs_held', '-')} documents {data.get('held_labels', '')}",
-            f"- gold: `../shared/seeds/gold.jsonl` ({data.get('n_gold', 'absent')} segments; evaluation only, never trained on)",
-            ""]
-    out += ["## Recipe", "", "```", json.dumps(card.get("recipe", {}), indent=2, ensure_ascii=False), "```", ""]
+    out += [
+        "## Data",
+        "",
+        f"- training data: `{data.get('source', 'data/labelled/*.jsonl')}`, hash `{data.get('hash', '-')}`",
+        f"- split: by document, {data.get('test_fraction', '-')} of documents held out, seed {data.get('split_seed', '-')}",
+        f"- train: {data.get('n_train', '-')} segments in {data.get('docs_train', '-')} documents {data.get('train_labels', '')}",
+        f"- held out: {data.get('n_held', '-')} segments in {data.get('docs_held', '-')} documents {data.get('held_labels', '')}",
+        f"- gold: `../shared/seeds/gold.jsonl` ({data.get('n_gold', 'absent')} segments; evaluation only, never trained on)",
+        "",
+    ]
+    out += [
+        "## Recipe",
+        "",
+        "```",
+        json.dumps(card.get("recipe", {}), indent=2, ensure_ascii=False),
+        "```",
+        "",
+    ]
     if card.get("command"):
         out += [f"Command: `{card['command']}`", ""]
     out += ["## Scores", ""]
@@ -55,8 +81,12 @@ def render(card: dict[str, Any]) -> str:
         out += _metrics_table(title, m) if m else [f"**{title}**: not measured (data absent).", ""]
     baselines = card.get("baselines") or {}
     if baselines:
-        out += ["## Baselines on the same splits", "", "| model | held-out macro-F1 | gold macro-F1 | gold F1 per label |",
-                "| --- | --- | --- | --- |"]
+        out += [
+            "## Baselines on the same splits",
+            "",
+            "| model | held-out macro-F1 | gold macro-F1 | gold F1 per label |",
+            "| --- | --- | --- | --- |",
+        ]
         for name, b in baselines.items():
             held, gold = b.get("held_out"), b.get("gold")
             per = ", ".join(f"{k} {v['f1']:.2f}" for k, v in gold["per_class"].items()) if gold else "-"
@@ -68,8 +98,10 @@ def render(card: dict[str, Any]) -> str:
         out += ["## Notes", "", *card["notes"], ""]
     speed = card.get("speed") or {}
     if speed:
-        where = (f"Measured on {speed.get('machine', 'this machine')} with {speed.get('threads') or 1} "
-                 f"thread(s), runtime `{speed.get('runtime', '-')}`, length-bucketed batches of real segments:")
+        where = (
+            f"Measured on {speed.get('machine', 'this machine')} with {speed.get('threads') or 1} "
+            f"thread(s), runtime `{speed.get('runtime', '-')}`, length-bucketed batches of real segments:"
+        )
         out += ["## Inference speed", "", where, ""]
         for key, value in speed.items():
             if key.startswith("batch_"):
@@ -80,7 +112,9 @@ def render(card: dict[str, Any]) -> str:
 
 def write_card(model_dir: Path, card: dict[str, Any]) -> None:
     model_dir.mkdir(parents=True, exist_ok=True)
-    (model_dir / METRICS_FILE).write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (model_dir / METRICS_FILE).write_text(
+        json.dumps(card, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     (model_dir / CARD_FILE).write_text(render(card), encoding="utf-8")
 
 

@@ -53,7 +53,9 @@ def train_tokenizer(texts: list[str], out_dir: Path, vocab_size: int) -> BertTok
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "vocab.txt").write_text("\n".join(learn_vocab(texts, vocab_size)) + "\n", encoding="utf-8")
     tok = BertTokenizerFast(
-        vocab=str(out_dir / "vocab.txt"), do_lower_case=True, strip_accents=False,
+        vocab=str(out_dir / "vocab.txt"),
+        do_lower_case=True,
+        strip_accents=False,
         model_max_length=MAX_LENGTH,
     )
     tok.save_pretrained(out_dir)
@@ -62,21 +64,33 @@ def train_tokenizer(texts: list[str], out_dir: Path, vocab_size: int) -> BertTok
 
 def compact_config(tok: BertTokenizerFast, size: CompactSize) -> BertConfig:
     return BertConfig(
-        vocab_size=len(tok), hidden_size=size.hidden, num_hidden_layers=size.layers,
-        num_attention_heads=size.heads, intermediate_size=size.intermediate,
-        max_position_embeddings=MAX_LENGTH * 2, pad_token_id=tok.pad_token_id,
+        vocab_size=len(tok),
+        hidden_size=size.hidden,
+        num_hidden_layers=size.layers,
+        num_attention_heads=size.heads,
+        intermediate_size=size.intermediate,
+        max_position_embeddings=MAX_LENGTH * 2,
+        pad_token_id=tok.pad_token_id,
     )
 
 
 def encode_pairs(tok: BertTokenizerFast, headings: list[str], texts: list[str], max_length: int = MAX_LENGTH):
     """The model input: heading path (joined with " > ") as the first sequence, the text as the second."""
-    return tok(headings, texts, truncation="longest_first", max_length=max_length, padding=True,
-               return_tensors="pt")
+    return tok(
+        headings, texts, truncation="longest_first", max_length=max_length, padding=True, return_tensors="pt"
+    )
 
 
 def pretrain_mlm(
-    examples: list[Example], out_dir: Path, *, size: CompactSize = CompactSize(), epochs: int = 30,
-    batch_size: int = 32, lr: float = 5e-4, seed: int = 13, threads: int | None = None,
+    examples: list[Example],
+    out_dir: Path,
+    *,
+    size: CompactSize = CompactSize(),
+    epochs: int = 30,
+    batch_size: int = 32,
+    lr: float = 5e-4,
+    seed: int = 13,
+    threads: int | None = None,
     progress: Callable[[int, int, float], None] | None = None,
 ) -> Path:
     """Tokenizer + masked-LM pretraining; writes a BertForMaskedLM checkpoint to ``out_dir``."""
@@ -90,7 +104,10 @@ def pretrain_mlm(
     model = BertForMaskedLM(compact_config(tok, size))
     collator = DataCollatorForLanguageModeling(tok, mlm_probability=0.15)
     loader = torch.utils.data.DataLoader(
-        [dict(e) for e in enc], batch_size=batch_size, shuffle=True, collate_fn=collator,
+        [dict(e) for e in enc],
+        batch_size=batch_size,
+        shuffle=True,
+        collate_fn=collator,
         generator=seeded_generator(seed),
     )
     train_loop(model, loader, epochs, lr, lambda batch: model(**batch).loss, progress)

@@ -108,7 +108,8 @@ def data_hash(examples: Iterable[Example]) -> str:
     """A short content hash of a data set (order-independent), for the model card."""
     h = hashlib.sha256()
     for line in sorted(
-        json.dumps([e.doc, e.seq, e.text, list(e.heading_path), e.label], ensure_ascii=False) for e in examples
+        json.dumps([e.doc, e.seq, e.text, list(e.heading_path), e.label], ensure_ascii=False)
+        for e in examples
     ):
         h.update(line.encode("utf-8"))
         h.update(b"\n")

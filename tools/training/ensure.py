@@ -52,8 +52,9 @@ def model_ok(model_dir: Path) -> str | None:
         return None
 
 
-def ensure_model(settings: Settings, *, force: bool = False, labelled: Path = LABELLED_DIR,
-                 gold: Path = GOLD_PATH) -> tuple[Path, str, bool]:
+def ensure_model(
+    settings: Settings, *, force: bool = False, labelled: Path = LABELLED_DIR, gold: Path = GOLD_PATH
+) -> tuple[Path, str, bool]:
     """Returns (model dir, model_version, whether it was built now). A directory that does not load
     (missing, half-written, tampered) is rebuilt."""
     target = settings.resolved_model_dir.resolve()

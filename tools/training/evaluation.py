@@ -15,20 +15,27 @@ from tools.training.data import Example
 
 def score(gold: list[str], pred: list[str]) -> dict[str, Any]:
     """Metrics in a JSON-ready dict; confusion rows are the true label, columns the prediction."""
-    p, r, f, support = precision_recall_fscore_support(
-        gold, pred, labels=list(LABELS), zero_division=0
-    )
+    p, r, f, support = precision_recall_fscore_support(gold, pred, labels=list(LABELS), zero_division=0)
     per_class = {
-        label: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
-                "f1": round(float(f[i]), 4), "support": int(support[i])}
+        label: {
+            "precision": round(float(p[i]), 4),
+            "recall": round(float(r[i]), 4),
+            "f1": round(float(f[i]), 4),
+            "support": int(support[i]),
+        }
         for i, label in enumerate(LABELS)
     }
     return {
         "n": len(gold),
-        "macro_f1": round(float(f1_score(gold, pred, labels=list(LABELS), average="macro", zero_division=0)), 4),
+        "macro_f1": round(
+            float(f1_score(gold, pred, labels=list(LABELS), average="macro", zero_division=0)), 4
+        ),
         "accuracy": round(sum(g == q for g, q in zip(gold, pred, strict=True)) / max(len(gold), 1), 4),
         "per_class": per_class,
-        "confusion": {"labels": list(LABELS), "matrix": confusion_matrix(gold, pred, labels=list(LABELS)).tolist()},
+        "confusion": {
+            "labels": list(LABELS),
+            "matrix": confusion_matrix(gold, pred, labels=list(LABELS)).tolist(),
+        },
     }
 
 
@@ -86,9 +93,11 @@ def throughput(
     """Segments per second over real segments, repeated until ``min_seconds`` have passed."""
     if not items:
         return 0.0
-    batches = length_buckets(items, batch_size) if bucket else [
-        items[i : i + batch_size] for i in range(0, len(items), batch_size)
-    ]
+    batches = (
+        length_buckets(items, batch_size)
+        if bucket
+        else [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
+    )
     classifier.predict(batches[0])  # warm-up
     done, start = 0, time.perf_counter()
     while True:

@@ -28,22 +28,40 @@ def class_weights(examples: list[Example]) -> torch.Tensor:
 
 
 def fine_tune(
-    base: str | Path, examples: list[Example], out_dir: Path, *, epochs: int = 8, batch_size: int = 16,
-    lr: float = 1e-4, seed: int = 13, threads: int | None = None, max_length: int = MAX_LENGTH,
-    weighted: bool = True, progress: Callable[[int, int, float], None] | None = None,
+    base: str | Path,
+    examples: list[Example],
+    out_dir: Path,
+    *,
+    epochs: int = 8,
+    batch_size: int = 16,
+    lr: float = 1e-4,
+    seed: int = 13,
+    threads: int | None = None,
+    max_length: int = MAX_LENGTH,
+    weighted: bool = True,
+    progress: Callable[[int, int, float], None] | None = None,
 ) -> Path:
     """Train and save a BertForSequenceClassification with its tokenizer in ``out_dir``."""
     make_deterministic(seed, threads)
     tok = AutoTokenizer.from_pretrained(str(base))
     hf_logging.set_verbosity_error()  # a fresh classifier head on a masked-LM base is expected, not news
     model = AutoModelForSequenceClassification.from_pretrained(
-        str(base), num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id=LABEL2ID,
+        str(base),
+        num_labels=len(LABELS),
+        id2label=dict(enumerate(LABELS)),
+        label2id=LABEL2ID,
     )
     rows = [(heading_text(e.heading_path), e.text, LABEL2ID[e.label]) for e in examples]
 
     def collate(batch: list[tuple[str, str, int]]) -> dict[str, torch.Tensor]:
-        enc = tok([b[0] for b in batch], [b[1] for b in batch], truncation="longest_first",
-                  max_length=max_length, padding=True, return_tensors="pt")
+        enc = tok(
+            [b[0] for b in batch],
+            [b[1] for b in batch],
+            truncation="longest_first",
+            max_length=max_length,
+            padding=True,
+            return_tensors="pt",
+        )
         enc["labels"] = torch.tensor([b[2] for b in batch])
         return dict(enc)
 

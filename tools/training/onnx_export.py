@@ -21,9 +21,14 @@ def export_onnx(model_dir: Path, quantize: bool = True) -> str:
     fp32 = model_dir / "model.fp32.onnx"
     dyn = {n: {0: "batch", 1: "seq"} for n in names}
     torch.onnx.export(
-        model, (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]), str(fp32),
-        input_names=names, output_names=["logits"], dynamic_axes={**dyn, "logits": {0: "batch"}},
-        opset_version=17, dynamo=False,
+        model,
+        (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
+        str(fp32),
+        input_names=names,
+        output_names=["logits"],
+        dynamic_axes={**dyn, "logits": {0: "batch"}},
+        opset_version=17,
+        dynamo=False,
     )
     if not quantize:
         return fp32.name

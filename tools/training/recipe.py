@@ -37,17 +37,28 @@ class Splits:
         return self.train + self.held
 
 
-def prepare(labelled_dir: Path = D.LABELLED_DIR, test_fraction: float = 0.15, seed: int = 13,
-            gold_path: Path = D.GOLD_PATH) -> Splits:
+def prepare(
+    labelled_dir: Path = D.LABELLED_DIR,
+    test_fraction: float = 0.15,
+    seed: int = 13,
+    gold_path: Path = D.GOLD_PATH,
+) -> Splits:
     examples = D.load_labelled(labelled_dir)
     train, held = D.split_by_document(examples, test_fraction, seed)
     gold = D.load_gold(gold_path)
     info = {
-        "source": str(labelled_dir.relative_to(D.REPO)) + "/*.jsonl" if labelled_dir.is_relative_to(D.REPO)
+        "source": str(labelled_dir.relative_to(D.REPO)) + "/*.jsonl"
+        if labelled_dir.is_relative_to(D.REPO)
         else str(labelled_dir),
-        "hash": D.data_hash(examples), "test_fraction": test_fraction, "split_seed": seed,
-        "n_train": len(train), "docs_train": len({e.doc for e in train}), "train_labels": D.label_counts(train),
-        "n_held": len(held), "docs_held": len({e.doc for e in held}), "held_labels": D.label_counts(held),
+        "hash": D.data_hash(examples),
+        "test_fraction": test_fraction,
+        "split_seed": seed,
+        "n_train": len(train),
+        "docs_train": len({e.doc for e in train}),
+        "train_labels": D.label_counts(train),
+        "n_held": len(held),
+        "docs_held": len({e.doc for e in held}),
+        "held_labels": D.label_counts(held),
         "n_gold": len(gold) if gold else None,
     }
     return Splits(train, held, gold, info)
@@ -58,15 +69,23 @@ def version_for(kind: str, splits: Splits, seed: int, tag: str = "") -> str:
 
 
 def evaluations(clf: Classifier, splits: Splits) -> dict[str, Any]:
-    return {"held_out": evaluate(clf, splits.held) if splits.held else None,
-            "gold": evaluate(clf, splits.gold) if splits.gold else None}
+    return {
+        "held_out": evaluate(clf, splits.held) if splits.held else None,
+        "gold": evaluate(clf, splits.gold) if splits.gold else None,
+    }
 
 
-def speed(clf: Classifier, splits: Splits, threads: int | None, runtime: str, seconds: float = 2.0) -> dict[str, Any]:
+def speed(
+    clf: Classifier, splits: Splits, threads: int | None, runtime: str, seconds: float = 2.0
+) -> dict[str, Any]:
     items: list[Item] = [e.item for e in (splits.gold or splits.held or splits.train)]
-    return {"machine": f"{platform.machine()} {platform.system()}, {_cpus()} CPU(s)", "threads": threads,
-            "runtime": runtime, "batch_1": round(throughput(clf, items, 1, seconds), 1),
-            "batch_32": round(throughput(clf, items, 32, seconds), 1)}
+    return {
+        "machine": f"{platform.machine()} {platform.system()}, {_cpus()} CPU(s)",
+        "threads": threads,
+        "runtime": runtime,
+        "batch_1": round(throughput(clf, items, 1, seconds), 1),
+        "batch_32": round(throughput(clf, items, 32, seconds), 1),
+    }
 
 
 def _cpus() -> int:
@@ -75,13 +94,23 @@ def _cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def _finish(model_dir: Path, manifest: dict[str, Any], card: dict[str, Any], splits: Splits,
-            threads: int | None, measure_speed: bool) -> dict[str, Any]:
+def _finish(
+    model_dir: Path,
+    manifest: dict[str, Any],
+    card: dict[str, Any],
+    splits: Splits,
+    threads: int | None,
+    measure_speed: bool,
+) -> dict[str, Any]:
     write_manifest(model_dir, manifest)
     clf = load_classifier(model_dir, threads=threads)
-    card.update(model_version=manifest["model_version"], kind=manifest["kind"], data=splits.info,
-                created=datetime.now(UTC).isoformat(timespec="seconds"),
-                evaluation=evaluations(clf, splits))
+    card.update(
+        model_version=manifest["model_version"],
+        kind=manifest["kind"],
+        data=splits.info,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        evaluation=evaluations(clf, splits),
+    )
     if measure_speed:
         card["speed"] = speed(clf, splits, threads, manifest.get("runtime", "python"))
     write_card(model_dir, card)
@@ -90,25 +119,44 @@ def _finish(model_dir: Path, manifest: dict[str, Any], card: dict[str, Any], spl
 
 def train_keywords(out: Path, splits: Splits, *, measure_speed: bool = True) -> dict[str, Any]:
     manifest = {"kind": "keywords", "model_version": KeywordClassifier().model_version}
-    return _finish(out, manifest, {"base": None, "recipe": {"rules": "services/classify/keywords.py"}},
-                   splits, None, measure_speed)
+    return _finish(
+        out,
+        manifest,
+        {"base": None, "recipe": {"rules": "services/classify/keywords.py"}},
+        splits,
+        None,
+        measure_speed,
+    )
 
 
-def train_tfidf(out: Path, splits: Splits, *, c: float = 8.0, seed: int = 13,
-                measure_speed: bool = True) -> dict[str, Any]:
+def train_tfidf(
+    out: Path, splits: Splits, *, c: float = 8.0, seed: int = 13, measure_speed: bool = True
+) -> dict[str, Any]:
     from tools.training import tfidf
 
     pipe = tfidf.fit([e.item for e in splits.train], [e.label for e in splits.train], c=c, seed=seed)
     files = tfidf.save(pipe, out)
     manifest = {"kind": "tfidf", "model_version": version_for("tfidf", splits, seed), **files}
-    recipe = {"features": "word 1-2-grams + char_wb 2-5-grams of text; word 1-2-grams of the heading path; "
-              "char 3-5-grams of the innermost heading", "classifier": "LogisticRegression",
-              "C": c, "class_weight": "balanced", "seed": seed}
+    recipe = {
+        "features": "word 1-2-grams + char_wb 2-5-grams of text; word 1-2-grams of the heading path; "
+        "char 3-5-grams of the innermost heading",
+        "classifier": "LogisticRegression",
+        "C": c,
+        "class_weight": "balanced",
+        "seed": seed,
+    }
     return _finish(out, manifest, {"base": None, "recipe": recipe}, splits, None, measure_speed)
 
 
-def build_compact_base(out: Path, splits: Splits, *, epochs: int, seed: int, threads: int | None,
-                       progress: Progress | None = None) -> Path:
+def build_compact_base(
+    out: Path,
+    splits: Splits,
+    *,
+    epochs: int,
+    seed: int,
+    threads: int | None,
+    progress: Progress | None = None,
+) -> Path:
     """Tokenizer + MLM-pretrained compact BERT from the team's texts (train split only: held-out and
     gold texts stay unseen)."""
     from tools.training.compact import pretrain_mlm
@@ -116,17 +164,41 @@ def build_compact_base(out: Path, splits: Splits, *, epochs: int, seed: int, thr
     return pretrain_mlm(splits.train, out, epochs=epochs, seed=seed, threads=threads, progress=progress)
 
 
-def train_bert(out: Path, splits: Splits, *, base: str | Path, epochs: int = 6, lr: float = 1e-4,
-               batch_size: int = 16, seed: int = 13, threads: int | None = 1, onnx: bool = True,
-               measure_speed: bool = True, progress: Progress | None = None, tag: str = "",
-               extra_recipe: dict[str, Any] | None = None) -> dict[str, Any]:
+def train_bert(
+    out: Path,
+    splits: Splits,
+    *,
+    base: str | Path,
+    epochs: int = 6,
+    lr: float = 1e-4,
+    batch_size: int = 16,
+    seed: int = 13,
+    threads: int | None = 1,
+    onnx: bool = True,
+    measure_speed: bool = True,
+    progress: Progress | None = None,
+    tag: str = "",
+    extra_recipe: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     from tools.training.finetune import fine_tune
 
     started = time.perf_counter()
-    fine_tune(base, splits.train, out, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-              threads=threads, progress=progress)
-    manifest: dict[str, Any] = {"kind": "bert", "model_version": version_for("bert", splits, seed, tag),
-                                "runtime": "torch"}
+    fine_tune(
+        base,
+        splits.train,
+        out,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        seed=seed,
+        threads=threads,
+        progress=progress,
+    )
+    manifest: dict[str, Any] = {
+        "kind": "bert",
+        "model_version": version_for("bert", splits, seed, tag),
+        "runtime": "torch",
+    }
     notes = []
     if onnx:
         from tools.training.onnx_export import export_onnx
@@ -136,12 +208,21 @@ def train_bert(out: Path, splits: Splits, *, base: str | Path, epochs: int = 6, 
             manifest["runtime"] = "onnx"
         except Exception as exc:  # the torch path still works; the card says why ONNX is absent
             notes.append(f"- ONNX export failed ({type(exc).__name__}: {exc}); serving with PyTorch.")
-    recipe = {"base": str(base), "epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed,
-              "threads": threads, "loss": "cross-entropy with balanced class weights",
-              "input": "text pair: heading path joined with ' > ', then the segment text",
-              "train_seconds": round(time.perf_counter() - started, 1), **(extra_recipe or {})}
-    return _finish(out, manifest, {"base": str(base), "recipe": recipe, "notes": notes}, splits, threads,
-                   measure_speed)
+    recipe = {
+        "base": str(base),
+        "epochs": epochs,
+        "lr": lr,
+        "batch_size": batch_size,
+        "seed": seed,
+        "threads": threads,
+        "loss": "cross-entropy with balanced class weights",
+        "input": "text pair: heading path joined with ' > ', then the segment text",
+        "train_seconds": round(time.perf_counter() - started, 1),
+        **(extra_recipe or {}),
+    }
+    return _finish(
+        out, manifest, {"base": str(base), "recipe": recipe, "notes": notes}, splits, threads, measure_speed
+    )
 
 
 def copy_model(src: Path, dst: Path) -> None:
@@ -154,8 +235,9 @@ def copy_model(src: Path, dst: Path) -> None:
     tmp.rename(dst)
 
 
-def train_ensemble(out: Path, splits: Splits, members: list[tuple[Path, float]], *,
-                   measure_speed: bool = True) -> dict[str, Any]:
+def train_ensemble(
+    out: Path, splits: Splits, members: list[tuple[Path, float]], *, measure_speed: bool = True
+) -> dict[str, Any]:
     """Copy member model directories inside ``out`` and average their probabilities with the weights."""
     out.mkdir(parents=True, exist_ok=True)
     entries = []
@@ -164,8 +246,15 @@ def train_ensemble(out: Path, splits: Splits, members: list[tuple[Path, float]],
         copy_model(src, out / name)
         entries.append({"dir": name, "weight": weight})
     versions = [load_classifier(out / e["dir"]).model_version for e in entries]
-    manifest = {"kind": "ensemble", "model_version": "ens-" + "+".join(v.split("-")[0] for v in versions)
-                + f"-{splits.info['hash'][:8]}", "members": entries}
-    recipe = {"members": [{"model_version": v, "weight": e["weight"]} for v, e in zip(versions, entries, strict=True)],
-              "combination": "weighted mean of probabilities"}
+    manifest = {
+        "kind": "ensemble",
+        "model_version": "ens-" + "+".join(v.split("-")[0] for v in versions) + f"-{splits.info['hash'][:8]}",
+        "members": entries,
+    }
+    recipe = {
+        "members": [
+            {"model_version": v, "weight": e["weight"]} for v, e in zip(versions, entries, strict=True)
+        ],
+        "combination": "weighted mean of probabilities",
+    }
     return _finish(out, manifest, {"base": None, "recipe": recipe}, splits, 1, measure_speed)

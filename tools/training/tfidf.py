@@ -18,24 +18,44 @@ __all__ = ["build_pipeline", "fit", "ordered_proba", "save"]
 
 
 def build_pipeline(c: float = 8.0, class_weight: str | None = "balanced", seed: int = 13) -> Pipeline:
-    features = FeatureUnion([
-        ("words", make_pipeline(
-            FunctionTransformer(texts),
-            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, lowercase=True),
-        )),
-        ("chars", make_pipeline(
-            FunctionTransformer(texts),
-            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2, max_features=60000),
-        )),
-        ("heading", make_pipeline(
-            FunctionTransformer(headings),
-            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
-        )),
-        ("last_heading", make_pipeline(
-            FunctionTransformer(last_headings),
-            TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2),
-        )),
-    ])
+    features = FeatureUnion(
+        [
+            (
+                "words",
+                make_pipeline(
+                    FunctionTransformer(texts),
+                    TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, lowercase=True),
+                ),
+            ),
+            (
+                "chars",
+                make_pipeline(
+                    FunctionTransformer(texts),
+                    TfidfVectorizer(
+                        analyzer="char_wb",
+                        ngram_range=(2, 5),
+                        sublinear_tf=True,
+                        min_df=2,
+                        max_features=60000,
+                    ),
+                ),
+            ),
+            (
+                "heading",
+                make_pipeline(
+                    FunctionTransformer(headings),
+                    TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
+                ),
+            ),
+            (
+                "last_heading",
+                make_pipeline(
+                    FunctionTransformer(last_headings),
+                    TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2),
+                ),
+            ),
+        ]
+    )
     clf = LogisticRegression(C=c, class_weight=class_weight, max_iter=3000, random_state=seed)
     return Pipeline([("features", features), ("clf", clf)])
 
@@ -52,5 +72,3 @@ def save(pipe: Pipeline, model_dir: Path) -> dict[str, str]:
     path = model_dir / PIPELINE_FILE
     joblib.dump(pipe, path, compress=3)
     return {"file": PIPELINE_FILE, "sha256": file_sha256(path)}
-
-

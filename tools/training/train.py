@@ -28,9 +28,14 @@ from tools.training.baselines import baseline_scores, comparison_notes
 from tools.training.card import write_card
 from tools.training.data import GOLD_PATH, LABELLED_DIR
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=(
-    "Train classify models. Every model directory gets innspill_model.json, MODEL_CARD.md and metrics.json "
-    "with scores on the held-out split and on ../shared/seeds/gold.jsonl when present."))
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help=(
+        "Train classify models. Every model directory gets innspill_model.json, MODEL_CARD.md and metrics.json "
+        "with scores on the held-out split and on ../shared/seeds/gold.jsonl when present."
+    ),
+)
 console = Console(stderr=True)
 
 Labelled = Annotated[Path, typer.Option(help="folder of labelled *.jsonl files")]
@@ -47,12 +52,20 @@ def progress_bar(what: str) -> Iterator[R.Progress]:
 
         def log_line(step: int, total: int, loss: float) -> None:
             if step == total or step % max(1, total // 20) == 0:
-                console.print(f"{what}: step {step}/{total} loss {loss:.3f} ({time.perf_counter() - started:.0f} s)")
+                console.print(
+                    f"{what}: step {step}/{total} loss {loss:.3f} ({time.perf_counter() - started:.0f} s)"
+                )
 
         yield log_line
         return
-    with Progress(TextColumn(f"[bold]{what}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("loss {task.fields[loss]:.3f}"), TimeElapsedColumn(), console=console) as bar:
+    with Progress(
+        TextColumn(f"[bold]{what}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("loss {task.fields[loss]:.3f}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as bar:
         task = bar.add_task(what, total=None, loss=float("nan"))
 
         def update(step: int, total: int, loss: float) -> None:
@@ -64,8 +77,10 @@ def progress_bar(what: str) -> Iterator[R.Progress]:
 def _splits(labelled: Path, held_out: float, seed: int) -> R.Splits:
     splits = R.prepare(labelled, held_out, seed, GOLD_PATH)
     info = splits.info
-    console.print(f"data {info['hash']}: train {info['n_train']} segments / {info['docs_train']} docs, "
-                  f"held out {info['n_held']} / {info['docs_held']}, gold {info['n_gold'] or 'absent'}")
+    console.print(
+        f"data {info['hash']}: train {info['n_train']} segments / {info['docs_train']} docs, "
+        f"held out {info['n_held']} / {info['docs_held']}, gold {info['n_gold'] or 'absent'}"
+    )
     return splits
 
 
@@ -94,8 +109,13 @@ def keywords(out: Path, labelled: Labelled = LABELLED_DIR, held_out: HeldOut = 0
 
 
 @app.command()
-def tfidf(out: Path, labelled: Labelled = LABELLED_DIR, held_out: HeldOut = 0.15, seed: Seed = 13,
-          c: Annotated[float, typer.Option(help="inverse regularisation of the logistic regression")] = 8.0) -> None:
+def tfidf(
+    out: Path,
+    labelled: Labelled = LABELLED_DIR,
+    held_out: HeldOut = 0.15,
+    seed: Seed = 13,
+    c: Annotated[float, typer.Option(help="inverse regularisation of the logistic regression")] = 8.0,
+) -> None:
     """TF-IDF (word + char n-grams, heading path apart) + logistic regression."""
     splits = _splits(labelled, held_out, seed)
     card = R.train_tfidf(out, splits, c=c, seed=seed)
@@ -103,8 +123,14 @@ def tfidf(out: Path, labelled: Labelled = LABELLED_DIR, held_out: HeldOut = 0.15
 
 
 @app.command("compact-base")
-def compact_base(out: Path, labelled: Labelled = LABELLED_DIR, held_out: HeldOut = 0.15, seed: Seed = 13,
-                 epochs: int = 10, threads: Threads = 2) -> None:
+def compact_base(
+    out: Path,
+    labelled: Labelled = LABELLED_DIR,
+    held_out: HeldOut = 0.15,
+    seed: Seed = 13,
+    epochs: int = 10,
+    threads: Threads = 2,
+) -> None:
     """Build the compact Norwegian BERT base (tokenizer + masked-LM pretraining) from the team's text."""
     splits = _splits(labelled, held_out, seed)
     with progress_bar("masked-LM pretraining") as bar:
@@ -113,12 +139,19 @@ def compact_base(out: Path, labelled: Labelled = LABELLED_DIR, held_out: HeldOut
 
 
 @app.command()
-def bert(out: Path,
-         base: Annotated[str, typer.Option(help='local checkpoint dir, hub id, or "compact"')] = "compact",
-         labelled: Labelled = LABELLED_DIR, held_out: HeldOut = 0.15, seed: Seed = 13,
-         epochs: int = 6, lr: float = 1e-4, batch_size: int = 16, threads: Threads = 2,
-         pretrain_epochs: Annotated[int, typer.Option(help='masked-LM epochs when base is "compact"')] = 10,
-         onnx: Annotated[bool, typer.Option(help="also export an int8 ONNX file for CPU serving")] = True) -> None:
+def bert(
+    out: Path,
+    base: Annotated[str, typer.Option(help='local checkpoint dir, hub id, or "compact"')] = "compact",
+    labelled: Labelled = LABELLED_DIR,
+    held_out: HeldOut = 0.15,
+    seed: Seed = 13,
+    epochs: int = 6,
+    lr: float = 1e-4,
+    batch_size: int = 16,
+    threads: Threads = 2,
+    pretrain_epochs: Annotated[int, typer.Option(help='masked-LM epochs when base is "compact"')] = 10,
+    onnx: Annotated[bool, typer.Option(help="also export an int8 ONNX file for CPU serving")] = True,
+) -> None:
     """Fine-tune a BERT-family base on heading-path + text pairs."""
     splits = _splits(labelled, held_out, seed)
     extra: dict[str, Any] = {}
@@ -126,23 +159,44 @@ def bert(out: Path,
     if base == "compact":
         base_ref = out.with_name(out.name + ".base")
         with progress_bar("masked-LM pretraining") as bar:
-            R.build_compact_base(Path(base_ref), splits, epochs=pretrain_epochs, seed=seed, threads=threads,
-                                 progress=bar)
-        extra = {"base_recipe": f"compact BERT (4 layers, hidden 256, WordPiece 8000) pretrained "
-                                f"{pretrain_epochs} epochs on the train split's text"}
+            R.build_compact_base(
+                Path(base_ref), splits, epochs=pretrain_epochs, seed=seed, threads=threads, progress=bar
+            )
+        extra = {
+            "base_recipe": f"compact BERT (4 layers, hidden 256, WordPiece 8000) pretrained "
+            f"{pretrain_epochs} epochs on the train split's text"
+        }
     with progress_bar("fine-tuning") as bar:
-        card = R.train_bert(out, splits, base=base_ref, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-                            threads=threads, onnx=onnx, progress=bar, tag="compact" if base == "compact" else "",
-                            extra_recipe=extra)
+        card = R.train_bert(
+            out,
+            splits,
+            base=base_ref,
+            epochs=epochs,
+            lr=lr,
+            batch_size=batch_size,
+            seed=seed,
+            threads=threads,
+            onnx=onnx,
+            progress=bar,
+            tag="compact" if base == "compact" else "",
+            extra_recipe=extra,
+        )
     _report(_with_baselines(out, card, splits, seed), out)
 
 
 @app.command()
-def ensemble(out: Path, member: Annotated[list[str], typer.Option(help="DIR:WEIGHT, repeatable")],
-             labelled: Labelled = LABELLED_DIR, held_out: HeldOut = 0.15, seed: Seed = 13) -> None:
+def ensemble(
+    out: Path,
+    member: Annotated[list[str], typer.Option(help="DIR:WEIGHT, repeatable")],
+    labelled: Labelled = LABELLED_DIR,
+    held_out: HeldOut = 0.15,
+    seed: Seed = 13,
+) -> None:
     """Average the probabilities of existing model directories (trained on the same split)."""
     splits = _splits(labelled, held_out, seed)
-    card = R.train_ensemble(out, splits, [(Path(m.rsplit(":", 1)[0]), float(m.rsplit(":", 1)[1])) for m in member])
+    card = R.train_ensemble(
+        out, splits, [(Path(m.rsplit(":", 1)[0]), float(m.rsplit(":", 1)[1])) for m in member]
+    )
     _report(_with_baselines(out, card, splits, seed), out)
 
 

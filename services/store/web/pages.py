@@ -15,13 +15,14 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 import jinja2
-from fastapi import APIRouter, FastAPI, Form, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
-from services.store.repository import MAX_OFFSET, Repository, SegmentFilter
+from services.store.filters import FilterError, parse_segment_filter, segment_filter_params
+from services.store.queries import MAX_OFFSET, Queries
 from services.store.status import STATUSES
 from shared.events import LABELS
 from shared.http import token_matches
@@ -70,7 +71,9 @@ def highlight(text: str, q: str | None) -> Markup:
         return escape(text)
     pieces = re.split(f"({re.escape(q)})", text, flags=re.IGNORECASE)
     # re.split with one group alternates: plain, match, plain, match, ...
-    return Markup("").join(Markup("<mark>%s</mark>") % p if i % 2 else escape(p) for i, p in enumerate(pieces))
+    return Markup("").join(
+        Markup("<mark>%s</mark>") % p if i % 2 else escape(p) for i, p in enumerate(pieces)
+    )
 
 
 def make_templates() -> Jinja2Templates:
@@ -95,7 +98,9 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _page_urls(path: str, params: dict[str, Any], offset: int, limit: int, total: int) -> tuple[str | None, str | None]:
+def _page_urls(
+    path: str, params: dict[str, Any], offset: int, limit: int, total: int
+) -> tuple[str | None, str | None]:
     def url(off: int) -> str:
         query = {k: v for k, v in params.items() if v} | ({"offset": off} if off else {})
         return path + ("?" + urlencode(query) if query else "")
@@ -109,7 +114,7 @@ def is_ui_page(path: str) -> bool:
     return path == "/" or path.startswith("/ui/")
 
 
-def install_ui(app: FastAPI, repo: Repository, settings: Settings) -> None:
+def install_ui(app: FastAPI, repo: Queries, settings: Settings) -> None:
     """Mount the static files, the pages, the login form and the browser redirect to it."""
     templates = make_templates()
     token = settings.token
@@ -119,12 +124,19 @@ def install_ui(app: FastAPI, repo: Repository, settings: Settings) -> None:
     def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         context.setdefault("auth_enabled", auth_enabled)
         context.setdefault("nav", "")
-        return templates.TemplateResponse(request, name, context, status_code=status_code, headers=SECURITY_HEADERS)
+        return templates.TemplateResponse(
+            request, name, context, status_code=status_code, headers=SECURITY_HEADERS
+        )
 
     @app.middleware("http")
     async def _login_redirect(request: Request, call_next: Any) -> Response:
         # Browsers without the token are sent to the login form instead of getting a JSON 401.
-        if token and request.method == "GET" and is_ui_page(request.url.path) and not token_matches(request, token):
+        if (
+            token
+            and request.method == "GET"
+            and is_ui_page(request.url.path)
+            and not token_matches(request, token)
+        ):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"{LOGIN_PATH}?next={quote(target, safe='')}", status_code=303)
         return await call_next(request)
@@ -148,9 +160,21 @@ def install_ui(app: FastAPI, repo: Repository, settings: Settings) -> None:
         filters = {"status": status, "sender": sender, "q": q}
         prev_url, next_url = _page_urls("/", filters, offset, PAGE_SIZE, total)
         return render(
-            request, "documents.html", 400 if error else 200, nav="documents", docs=docs, counts=counts,
-            total=total, offset=offset, limit=PAGE_SIZE, prev_url=prev_url, next_url=next_url, error=error,
-            filters=filters, senders=repo.senders(), status_counts=repo.status_counts(),
+            request,
+            "documents.html",
+            400 if error else 200,
+            nav="documents",
+            docs=docs,
+            counts=counts,
+            total=total,
+            offset=offset,
+            limit=PAGE_SIZE,
+            prev_url=prev_url,
+            next_url=next_url,
+            error=error,
+            filters=filters,
+            senders=repo.senders(),
+            status_counts=repo.status_counts(),
             pending=any(d.status in ("received", "extracted") for d in docs),
         )
 
@@ -158,33 +182,50 @@ def install_ui(app: FastAPI, repo: Repository, settings: Settings) -> None:
     def document_page(request: Request, document_id: str) -> HTMLResponse:
         view = repo.get_document(document_id)
         if view is None:
-            return render(request, "not_found.html", 404, message=f"There is no document with id {document_id}.")
+            return render(
+                request, "not_found.html", 404, message=f"There is no document with id {document_id}."
+            )
         return render(
-            request, "document.html", nav="documents", doc=view.document, segments=view.segments,
-            counts=view.label_counts, history=view.history,
+            request,
+            "document.html",
+            nav="documents",
+            doc=view.document,
+            segments=view.segments,
+            counts=view.label_counts,
+            history=view.history,
         )
 
     @router.get("/ui/segments", response_class=HTMLResponse)
     def segments_page(
         request: Request,
-        label: str | None = None,
-        q: Annotated[str | None, Query(max_length=200)] = None,
-        sender: str | None = None,
-        document_id: str | None = None,
+        params: Annotated[dict[str, str | None], Depends(segment_filter_params)],
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> HTMLResponse:
         error = None
-        if label and label not in LABELS:
-            error, label = f"Unknown label {label!r}; choose one of {', '.join(LABELS)}.", None
-        f = SegmentFilter(label=label or None, q=q or None, document_id=document_id or None, sender=sender or None)
+        try:
+            f = parse_segment_filter(**params)
+        except FilterError as exc:
+            error = f"{str(exc).capitalize()}; showing all labels."
+            f = parse_segment_filter(**{**params, "label": None})
         total, hits = repo.search_segments(f, limit=PAGE_SIZE, offset=offset)
         params = f.as_params()
         prev_url, next_url = _page_urls("/ui/segments", params, offset, PAGE_SIZE, total)
         return render(
-            request, "segments.html", 400 if error else 200, nav="segments", hits=hits, total=total,
-            offset=offset, limit=PAGE_SIZE, prev_url=prev_url, next_url=next_url, filters=f, error=error,
+            request,
+            "segments.html",
+            400 if error else 200,
+            nav="segments",
+            hits=hits,
+            total=total,
+            offset=offset,
+            limit=PAGE_SIZE,
+            prev_url=prev_url,
+            next_url=next_url,
+            filters=f,
+            error=error,
             export_query=("?" + urlencode(params)) if params else "",
-            senders=repo.senders(), documents=repo.document_choices(),
+            senders=repo.senders(),
+            documents=repo.document_choices(),
         )
 
     @router.get("/ui/stats", response_class=HTMLResponse)
@@ -208,10 +249,17 @@ def install_ui(app: FastAPI, repo: Repository, settings: Settings) -> None:
             return RedirectResponse(target, status_code=303)
         assert token is not None
         if not token_given or not hmac.compare_digest(token_given.encode(), token.encode()):
-            return render(request, "login.html", 401, next=target, error="That token is not right.", auth_enabled=False)
+            return render(
+                request, "login.html", 401, next=target, error="That token is not right.", auth_enabled=False
+            )
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(
-            COOKIE, token, max_age=COOKIE_MAX_AGE_S, path="/", httponly=True, samesite="strict",
+            COOKIE,
+            token,
+            max_age=COOKIE_MAX_AGE_S,
+            path="/",
+            httponly=True,
+            samesite="strict",
             secure=request.url.scheme == "https",
         )
         return response

@@ -1,0 +1,319 @@
+"""The store's write side: project events into rows, idempotently.
+
+:meth:`Projection.apply` takes any mix of decoded events and stores them in one transaction. Every write is
+an upsert keyed by document id, segment id or event id, and conflicting versions are resolved by event time
+(earliest ``received``, latest ``extracted``/``failed``/classification), so the same events in any order,
+any number of times, leave the same rows. The document row is created by whichever event arrives first, and
+its status is recomputed from stored facts (:mod:`.status`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, bindparam, func, or_, update
+from sqlalchemy import select as core_select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Engine
+
+from services.store.models import Document, Segment, StatusEvent
+from services.store.status import DocumentFacts, compute_status, is_complete
+from shared.events import (
+    DocumentExtracted,
+    DocumentFailed,
+    DocumentReceived,
+    Envelope,
+    SegmentClassified,
+)
+from shared.ids import event_id_for
+
+DOCS = Document.__table__
+SEGS = Segment.__table__
+HIST = StatusEvent.__table__
+
+_CHUNK = 500
+T = TypeVar("T")
+
+
+#: Largest page offset accepted; databases take 64-bit offsets at most, so more is a client error.
+MAX_OFFSET = 2**31 - 1
+
+
+def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def search_text(*parts: str | None) -> str:
+    """The lower-cased haystack for free-text search (Python lower() is Unicode-aware; SQLite's is not)."""
+    return "\n".join(p for p in parts if p).lower()
+
+
+def segment_search_text(text: str, heading_path: Sequence[str]) -> str:
+    return search_text(text, " / ".join(heading_path))
+
+
+@dataclass
+class _Batch:
+    """A batch of events sorted by kind, with duplicates of one key reduced to the winning version."""
+
+    received: dict[str, Envelope[DocumentReceived]] = field(default_factory=dict)
+    extracted: dict[str, Envelope[DocumentExtracted]] = field(default_factory=dict)
+    failed: dict[str, Envelope[DocumentFailed]] = field(default_factory=dict)
+    segments: dict[str, Envelope[SegmentClassified]] = field(default_factory=dict)
+    #: Every distinct document-level event (by event id), losers included: each one is a history entry.
+    history: dict[str, Envelope[Any]] = field(default_factory=dict)
+
+    @property
+    def document_ids(self) -> set[str]:
+        ids = set(self.received) | set(self.extracted) | set(self.failed)
+        return ids | {e.data.document_id for e in self.segments.values()}
+
+    @classmethod
+    def of(cls, events: Iterable[Envelope[Any]]) -> _Batch:
+        b = cls()
+        for env in events:
+            data = env.data
+            if isinstance(data, (DocumentReceived, DocumentExtracted, DocumentFailed)):
+                b.history.setdefault(env.id, env)
+            if isinstance(data, DocumentReceived):
+                old = b.received.get(data.id)
+                if old is None or data.received_at < old.data.received_at:
+                    b.received[data.id] = env
+            elif isinstance(data, DocumentExtracted):
+                _keep_latest(b.extracted, data.document_id, env)
+            elif isinstance(data, DocumentFailed):
+                _keep_latest(b.failed, data.document_id, env)
+            elif isinstance(data, SegmentClassified):
+                _keep_latest(b.segments, data.segment_id, env)
+            else:
+                raise TypeError(f"the store does not handle {type(data).__name__} events")
+        return b
+
+
+def _keep_latest(into: dict[str, Envelope[Any]], key: str, env: Envelope[Any]) -> None:
+    old = into.get(key)
+    if old is None or env.time >= old.time:
+        into[key] = env
+
+
+def _history_row(env: Envelope[Any]) -> dict[str, Any]:
+    d = env.data
+    if isinstance(d, DocumentReceived):
+        return {"event_id": env.id, "document_id": d.id, "status": "received", "at": d.received_at,
+                "detail": f"{d.filename} ({d.bytes} bytes, via {d.source})"}
+    if isinstance(d, DocumentExtracted):
+        return {"event_id": env.id, "document_id": d.document_id, "status": "extracted", "at": env.time,
+                "detail": f"{d.page_count} pages, {d.segment_count} segments"}
+    assert isinstance(d, DocumentFailed)
+    return {"event_id": env.id, "document_id": d.document_id, "status": "failed", "at": env.time,
+            "detail": f"{d.stage}: {d.error_code}: {d.message}"}
+
+
+
+class Projection:
+    """Writes events into the database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # ------------------------------------------------------------------ writes
+
+    def apply(self, events: Iterable[Envelope[Any]]) -> set[str]:
+        """Store a batch of events in one transaction; returns the ids of the documents touched."""
+        batch = _Batch.of(events)
+        ids = sorted(batch.document_ids)  # one lock order for every writer: no deadlocks between replicas
+        if not ids:
+            return set()
+        now = _utcnow()
+        with self.engine.begin() as conn:
+            self._touch(conn, ids, now)
+            self._received(conn, list(batch.received.values()))
+            self._extracted(conn, list(batch.extracted.values()))
+            self._failed(conn, list(batch.failed.values()))
+            self._segments(conn, list(batch.segments.values()))
+            self._history(conn, [_history_row(e) for e in batch.history.values()])
+            self._refresh(conn, ids, now)
+        return set(ids)
+
+    def _insert(self, conn: Connection, table: Any) -> Any:
+        return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
+
+    def _touch(self, conn: Connection, ids: list[str], now: datetime) -> None:
+        """Create missing document rows and lock the existing ones (an upsert that updates locks the row
+        on PostgreSQL; SQLite takes its database write lock)."""
+        ins = self._insert(conn, DOCS)
+        conn.execute(
+            ins.on_conflict_do_update(index_elements=["id"], set_={"updated_at": ins.excluded.updated_at}),
+            [{"id": i, "status": "received", "classified_count": 0, "search_text": "", "created_at": now,
+              "updated_at": now} for i in ids],
+        )
+
+    def _history(self, conn: Connection, rows: list[dict[str, Any]], *, overwrite: bool = False) -> None:
+        if not rows:
+            return
+        ins = self._insert(conn, HIST)
+        if overwrite:
+            stmt = ins.on_conflict_do_update(
+                index_elements=["event_id"], set_={"at": ins.excluded.at, "detail": ins.excluded.detail}
+            )
+        else:
+            stmt = ins.on_conflict_do_nothing(index_elements=["event_id"])
+        conn.execute(stmt, rows)
+
+    def _received(self, conn: Connection, events: list[Envelope[DocumentReceived]]) -> None:
+        if not events:
+            return
+        # The earliest receipt wins: a later replay (source "replay") keeps the original filename and time.
+        stmt = (
+            update(DOCS)
+            .where(DOCS.c.id == bindparam("b_id"))
+            .where(or_(DOCS.c.received_at.is_(None), DOCS.c.received_at > bindparam("b_received_at")))
+            .values(
+                filename=bindparam("b_filename"), sha256=bindparam("b_sha256"), bytes=bindparam("b_bytes"),
+                content_type=bindparam("b_content_type"), blob_uri=bindparam("b_blob_uri"),
+                source=bindparam("b_source"), received_at=bindparam("b_received_at"),
+            )
+        )
+        conn.execute(stmt, [{f"b_{k}": v for k, v in e.data.model_dump().items()} for e in events])
+
+    def _extracted(self, conn: Connection, events: list[Envelope[DocumentExtracted]]) -> None:
+        if not events:
+            return
+        stmt = (
+            update(DOCS)
+            .where(DOCS.c.id == bindparam("b_id"))
+            .where(or_(DOCS.c.extracted_at.is_(None), DOCS.c.extracted_at <= bindparam("b_at")))
+            .values(
+                sender=bindparam("b_sender"), date=bindparam("b_date"), title=bindparam("b_title"),
+                page_count=bindparam("b_page_count"), segment_count=bindparam("b_segment_count"),
+                extracted_at=bindparam("b_at"),
+            )
+        )
+        conn.execute(stmt, [
+            {"b_id": e.data.document_id, "b_at": e.time, "b_sender": e.data.metadata.sender,
+             "b_date": e.data.metadata.date, "b_title": e.data.metadata.title,
+             "b_page_count": e.data.page_count, "b_segment_count": e.data.segment_count}
+            for e in events
+        ])
+
+    def _failed(self, conn: Connection, events: list[Envelope[DocumentFailed]]) -> None:
+        if not events:
+            return
+        stmt = (
+            update(DOCS)
+            .where(DOCS.c.id == bindparam("b_id"))
+            .where(or_(DOCS.c.failed_at.is_(None), DOCS.c.failed_at <= bindparam("b_at")))
+            .values(
+                failed_stage=bindparam("b_stage"), error_code=bindparam("b_code"),
+                error_message=bindparam("b_message"), failed_at=bindparam("b_at"),
+            )
+        )
+        conn.execute(stmt, [
+            {"b_id": e.data.document_id, "b_at": e.time, "b_stage": e.data.stage,
+             "b_code": e.data.error_code, "b_message": e.data.message}
+            for e in events
+        ])
+
+    def _segments(self, conn: Connection, events: list[Envelope[SegmentClassified]]) -> None:
+        if not events:
+            return
+        # One compiled statement, executed for many rows (SQLAlchemy batches them as "insertmanyvalues").
+        ins = self._insert(conn, SEGS)
+        upsert = ins.on_conflict_do_update(
+            index_elements=["segment_id"],
+            set_={c.name: ins.excluded[c.name] for c in SEGS.columns if c.name != "segment_id"},
+            # A re-classification replaces the stored one only if it is at least as new.
+            where=SEGS.c.classified_at <= ins.excluded.classified_at,
+        )
+        conn.execute(upsert, [
+            {
+                "segment_id": s.segment_id, "document_id": s.document_id, "seq": s.seq, "page": s.page,
+                "heading_path": list(s.heading_path), "text": s.text, "kind": s.kind, "ocr": s.ocr,
+                "label": s.label, "scores": dict(s.scores), "model_version": s.model_version,
+                "classified_at": e.time, "search_text": segment_search_text(s.text, s.heading_path),
+            }
+            for e in events
+            for s in [e.data]
+        ])
+        # Segments carry the document's segment count too; it counts until documents.extracted is seen.
+        counts: dict[str, int] = {}
+        for e in events:
+            if e.data.segment_count is not None:
+                counts[e.data.document_id] = max(counts.get(e.data.document_id, 0), e.data.segment_count)
+        if counts:
+            stmt = (
+                update(DOCS)
+                .where(DOCS.c.id == bindparam("b_id"), DOCS.c.extracted_at.is_(None))
+                .where(or_(DOCS.c.segment_count.is_(None), DOCS.c.segment_count < bindparam("b_n")))
+                .values(segment_count=bindparam("b_n"))
+            )
+            conn.execute(stmt, [{"b_id": k, "b_n": n} for k, n in counts.items()])
+
+    def _drop_stale_segments(self, conn: Connection, ids: Sequence[str]) -> None:
+        """Once an extraction is known, segments numbered beyond its segment count belong to an older
+        extraction of the same bytes (a replay with a changed extractor) and are removed."""
+        known = conn.execute(
+            core_select(DOCS.c.id, DOCS.c.segment_count)
+            .where(DOCS.c.id.in_(ids), DOCS.c.extracted_at.is_not(None), DOCS.c.segment_count.is_not(None))
+        ).all()
+        if known:
+            conn.execute(
+                SEGS.delete().where(SEGS.c.document_id == bindparam("b_id"), SEGS.c.seq >= bindparam("b_n")),
+                [{"b_id": i, "b_n": n} for i, n in known],
+            )
+
+    def _refresh(self, conn: Connection, ids: list[str], now: datetime) -> None:
+        """Recompute counts, status and search text of the touched documents from the stored rows."""
+        updates: list[dict[str, Any]] = []
+        done: list[dict[str, Any]] = []
+        not_done: list[str] = []
+        for chunk in _chunks(ids):
+            self._drop_stale_segments(conn, chunk)
+            counted = {
+                r.document_id: (r.n, r.last)
+                for r in conn.execute(
+                    core_select(SEGS.c.document_id, func.count().label("n"), func.max(SEGS.c.classified_at).label("last"))
+                    .where(SEGS.c.document_id.in_(chunk))
+                    .group_by(SEGS.c.document_id)
+                )
+            }
+            for d in conn.execute(core_select(DOCS).where(DOCS.c.id.in_(chunk))):
+                n, last = counted.get(d.id, (0, None))
+                facts = DocumentFacts(d.extracted_at, d.failed_at, d.segment_count, n, last)
+                updates.append({
+                    "b_id": d.id, "b_status": compute_status(facts), "b_n": n, "b_last": last,
+                    "b_search": search_text(d.filename, d.title), "b_now": now,
+                })
+                marker = event_id_for("store", "classified", d.id)
+                if is_complete(facts):
+                    done.append({
+                        "event_id": marker, "document_id": d.id,
+                        "status": "classified", "at": last or d.extracted_at or now,
+                        "detail": f"{n} of {d.segment_count} segments classified",
+                    })
+                else:
+                    not_done.append(marker)
+        conn.execute(
+            update(DOCS).where(DOCS.c.id == bindparam("b_id")).values(
+                status=bindparam("b_status"), classified_count=bindparam("b_n"),
+                last_classified_at=bindparam("b_last"), search_text=bindparam("b_search"),
+                updated_at=bindparam("b_now"),
+            ),
+            updates,
+        )
+        # One derived "classified" entry per complete document, moved forward by re-classifications,
+        # and removed again if a larger segment count arrives later (so it never depends on arrival order).
+        if done:
+            self._history(conn, done, overwrite=True)
+        for chunk in _chunks(not_done):
+            conn.execute(HIST.delete().where(HIST.c.event_id.in_(chunk)))
+

@@ -1,0 +1,179 @@
+"""The store's read side: the queries behind the API, the web UI and the exports."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from services.store.models import Document, Segment, StatusEvent
+from shared.events import (
+    LABELS,
+)
+
+DOCS = Document.__table__
+SEGS = Segment.__table__
+HIST = StatusEvent.__table__
+
+_CHUNK = 500
+T = TypeVar("T")
+
+
+#: Largest page offset accepted; databases take 64-bit offsets at most, so more is a client error.
+MAX_OFFSET = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class SegmentFilter:
+    label: str | None = None
+    q: str | None = None
+    document_id: str | None = None
+    sender: str | None = None
+
+    def as_params(self) -> dict[str, str]:
+        return {k: v for k, v in vars(self).items() if v}
+
+
+@dataclass(frozen=True)
+class SegmentHit:
+    segment: Segment
+    filename: str | None
+    sender: str | None
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    document: Document
+    label_counts: dict[str, int]
+    segments: list[Segment] = field(default_factory=list)
+    history: list[StatusEvent] = field(default_factory=list)
+
+
+
+class Queries:
+    """Reads for the API, the UI and the exports."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # ------------------------------------------------------------------ reads
+
+    def _newest_first(self) -> tuple[Any, ...]:
+        return (func.coalesce(Document.received_at, Document.created_at).desc(), Document.id)
+
+    def label_counts(self, document_ids: Sequence[str] | None = None) -> dict[str, dict[str, int]]:
+        """Segments per label for each document (all documents when ``document_ids`` is None)."""
+        stmt = select(Segment.document_id, Segment.label, func.count()).group_by(Segment.document_id, Segment.label)
+        if document_ids is not None:
+            if not document_ids:
+                return {}
+            stmt = stmt.where(Segment.document_id.in_(document_ids))
+        out: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(LABELS, 0))
+        with Session(self.engine) as s:
+            for doc_id, label, n in s.exec(stmt):
+                out[doc_id][label] = n
+        return dict(out)
+
+    def list_documents(
+        self, *, status: str | None = None, sender: str | None = None, q: str | None = None,
+        limit: int = 50, offset: int = 0,
+    ) -> tuple[int, list[Document], dict[str, dict[str, int]]]:
+        stmt = select(Document)
+        if status:
+            stmt = stmt.where(Document.status == status)
+        if sender:
+            stmt = stmt.where(Document.sender == sender)
+        if q:
+            stmt = stmt.where(Document.search_text.contains(q.lower(), autoescape=True))
+        with Session(self.engine) as s:
+            total = s.exec(select(func.count()).select_from(stmt.subquery())).one()
+            docs = list(s.exec(stmt.order_by(*self._newest_first()).limit(limit).offset(offset)))
+        counts = self.label_counts([d.id for d in docs])
+        return int(total), docs, counts
+
+    def get_document(self, document_id: str) -> DocumentView | None:
+        with Session(self.engine) as s:
+            doc = s.get(Document, document_id)
+            if doc is None:
+                return None
+            segs = list(s.exec(select(Segment).where(Segment.document_id == document_id).order_by(Segment.seq)))
+            hist = list(
+                s.exec(
+                    select(StatusEvent).where(StatusEvent.document_id == document_id)
+                    .order_by(StatusEvent.at, StatusEvent.id)
+                )
+            )
+        counts = dict.fromkeys(LABELS, 0)
+        for seg in segs:
+            counts[seg.label] = counts.get(seg.label, 0) + 1
+        return DocumentView(doc, counts, segs, hist)
+
+    def _segment_select(self, f: SegmentFilter) -> Select[Any]:
+        stmt = select(Segment, Document.filename, Document.sender).join(Document, Document.id == Segment.document_id)
+        if f.label:
+            stmt = stmt.where(Segment.label == f.label)
+        if f.document_id:
+            stmt = stmt.where(Segment.document_id == f.document_id)
+        if f.sender:
+            stmt = stmt.where(Document.sender == f.sender)
+        if f.q:
+            stmt = stmt.where(Segment.search_text.contains(f.q.lower(), autoescape=True))
+        return stmt
+
+    def search_segments(self, f: SegmentFilter, *, limit: int = 50, offset: int = 0) -> tuple[int, list[SegmentHit]]:
+        stmt = self._segment_select(f)
+        with Session(self.engine) as s:
+            total = s.exec(select(func.count()).select_from(stmt.with_only_columns(Segment.segment_id).subquery())).one()
+            rows = s.exec(stmt.order_by(*self._newest_first(), Segment.seq).limit(limit).offset(offset))
+            hits = [SegmentHit(seg, filename, sender) for seg, filename, sender in rows]
+        return int(total), hits
+
+    def iter_segments(self, f: SegmentFilter, *, batch: int = 500) -> Iterator[SegmentHit]:
+        """Every matching segment, streamed (used by the exports)."""
+        stmt = self._segment_select(f).order_by(*self._newest_first(), Segment.seq)
+        with Session(self.engine) as s:
+            for seg, filename, sender in s.exec(stmt.execution_options(yield_per=batch)):
+                yield SegmentHit(seg, filename, sender)
+
+    def status_counts(self) -> dict[str, int]:
+        with Session(self.engine) as s:
+            rows = s.exec(select(Document.status, func.count()).group_by(Document.status))
+            out = {"received": 0, "extracted": 0, "classified": 0, "failed": 0}
+            out.update({status: n for status, n in rows})
+        return out
+
+    def stats(self) -> dict[str, Any]:
+        per_doc = self.label_counts()
+        with Session(self.engine) as s:
+            docs = list(s.exec(select(Document).order_by(*self._newest_first())))
+            by_label = dict.fromkeys(LABELS, 0)
+            by_label.update({label: n for label, n in s.exec(select(Segment.label, func.count()).group_by(Segment.label))})
+        return {
+            "labels": by_label,
+            "segments": sum(by_label.values()),
+            "documents_by_status": self.status_counts(),
+            "documents": [
+                {
+                    "id": d.id, "filename": d.filename, "sender": d.sender, "status": d.status,
+                    "segment_count": d.segment_count, "classified_count": d.classified_count,
+                    "labels": per_doc.get(d.id, dict.fromkeys(LABELS, 0)),
+                }
+                for d in docs
+            ],
+        }
+
+    def senders(self) -> list[str]:
+        with Session(self.engine) as s:
+            rows = s.exec(select(Document.sender).where(Document.sender.is_not(None)).distinct().order_by(Document.sender))
+            return [r for r in rows if r]
+
+    def document_choices(self) -> list[tuple[str, str]]:
+        """(id, display name) of every document, for the UI's document filter."""
+        with Session(self.engine) as s:
+            rows = s.exec(select(Document.id, Document.filename, Document.title).order_by(*self._newest_first()))
+            return [(i, fn or title or i) for i, fn, title in rows]
