@@ -1,18 +1,25 @@
 # innspill: the two commands a newcomer needs are `make up` and `make test`.
 SHELL := /bin/bash
-PYTHON ?= python3
+# The first Python 3.11 or 3.12 found (override: make PYTHON=/path/to/python3.12 ...).
+PYTHON ?= $(shell for p in python3.11 python3.12 python3; do \
+  command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info[:2] not in ((3, 11), (3, 12)))' 2>/dev/null \
+  && { echo $$p; break; }; done)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TORCH_WHEELS ?= /opt/wheels
 
-.PHONY: up test deps sysdeps office model postgres lint bench clean
+.PHONY: up test test-unit deps sysdeps office browser model postgres lint bench clean
 
 ## Create the virtual environment and install the project with its test tools.
 deps: $(STAMP)
 
 $(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (3.11)"; exit 1; }
+	@if [ -z "$(PYTHON)" ]; then \
+	  echo "innspill needs Python 3.11 or 3.12 with venv. On Debian/Ubuntu: sudo apt-get install python3.11 python3.11-venv"; \
+	  echo "(or install it with pyenv), then run make again; make PYTHON=/path/to/python3.11 picks one explicitly."; exit 1; fi
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { \
+	  echo "$(PYTHON) has no working venv/ensurepip module. On Debian/Ubuntu: sudo apt-get install python3-venv"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# torch 2.13.0 CPU build: taken from a local wheel folder when the machine has one.
@@ -60,9 +67,17 @@ test: deps sysdeps office model postgres
 bench: deps model
 	$(PY) -m tools.bench.classify
 	$(PY) -m tools.bench.extract
+	$(PY) -m tools.bench.store
 
+## Static checks: ruff lint, ruff format (check only) and mypy.
 lint: deps
-	$(VENV)/bin/ruff check shared services tests
+	$(VENV)/bin/ruff check shared services tools tests
+	$(VENV)/bin/ruff format --check shared services tools tests
+	$(VENV)/bin/mypy
+
+## The fast inner loop: unit tests only (no broker, no services).
+test-unit: deps
+	$(PY) -m pytest -q -ra tests/unit
 
 clean:
 	rm -rf var .pytest_cache

@@ -115,7 +115,8 @@ def _offline_docs(app: FastAPI) -> None:
     from fastapi.staticfiles import StaticFiles
     from swagger_ui_bundle import swagger_ui_path
 
-    app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) != "/docs"]
+    # FastAPI's own /docs and /redoc load their scripts from a CDN: drop both (/redoc has no offline bundle).
+    app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) not in ("/docs", "/redoc")]
     app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)

@@ -22,7 +22,7 @@ console = Console()
 def up() -> None:
     """Start the broker (Tansu on loopback unless INNSPILL_KAFKA_BOOTSTRAP is set), create the topics,
     start the four services and the web UI, and stop everything cleanly on Ctrl-C."""
-    from tools.cli.stack import SERVICES, running_stack
+    from tools.cli.stack import SERVICES, Supervisor, running_stack
 
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -50,9 +50,16 @@ def up() -> None:
             console.print(f"Upload:  curl -F file=@brev.pdf {stack.url('ingest')}/documents")
             console.print(f"Drop folder: {settings.drop_dir.resolve()}   Logs: {log_dir.resolve()}")
             console.print("Ctrl-C stops everything.")
-            while not (dead := stack.dead()):
+            supervisor = Supervisor(stack)
+            while (
+                failing := supervisor.tick(
+                    time.monotonic(), lambda msg: console.print(f"[yellow]{msg}[/yellow]")
+                )
+            ) is None:
                 time.sleep(0.5)
-            console.print(f"[red]stopped unexpectedly: {', '.join(dead)}; see {log_dir}[/red]")
+            console.print(
+                f"[red]{failing} keeps crashing; stopping everything. See {log_dir}/{failing}.log[/red]"
+            )
             raise typer.Exit(1)
     except KeyboardInterrupt:
         pass  # running_stack has stopped everything on the way out

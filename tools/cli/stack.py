@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +31,7 @@ class Stack:
     broker: subprocess.Popen[bytes] | None = None
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
+    commands: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
 
     def port(self, service: str) -> int:
         return int(getattr(self.settings, f"{service}_port"))
@@ -62,7 +63,8 @@ class Stack:
             return
         if port_open(host, int(port)):
             raise SystemExit(
-                f"port {port} is taken; stop what runs there or set INNSPILL_KAFKA_BOOTSTRAP to use it as broker"
+                f"port {port} (broker) is taken: stop what runs there, set INNSPILL_KAFKA_BOOTSTRAP=host:port to "
+                "use it as the broker, or choose another free port with INNSPILL_KAFKA_BOOTSTRAP=127.0.0.1:NNNN"
             )
         self.broker = start_tansu(int(port), host=host, log_path=self.log_dir / "broker.log")
 
@@ -80,15 +82,34 @@ class Stack:
         if port is not None:
             env[f"INNSPILL_{service.upper()}_PORT"] = str(port)
         self.ports[name] = port or self.port(service)
-        log = open(self.log_dir / f"{name}.log", "ab")
-        self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", f"services.{service}"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self.commands[name] = (service, env)
+        self._spawn(name)
         return name
+
+    def _spawn(self, name: str) -> None:
+        service, env = self.commands[name]
+        # The child gets its own copy of the log file descriptor; the parent's is closed at once.
+        with open(self.log_dir / f"{name}.log", "ab") as log:
+            self.procs[name] = subprocess.Popen(
+                [sys.executable, "-m", f"services.{service}"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def restart(self, name: str) -> None:
+        """Start a process that ended again, with the same command, settings and port."""
+        self._spawn(name)
+
+    def check_ports_free(self, services: tuple[str, ...]) -> None:
+        """Refuse to start when a service port is taken, naming the port and the setting that moves it."""
+        for svc in services:
+            if port_open(self.settings.host, self.port(svc)):
+                raise SystemExit(
+                    f"port {self.port(svc)} ({svc}) is taken on {self.settings.host}: stop what runs there, or "
+                    f"choose another port with INNSPILL_{svc.upper()}_PORT=NNNN make up"
+                )
 
     def replica_url(self, name: str) -> str:
         return f"http://{self.settings.host}:{self.ports[name]}"
@@ -146,6 +167,7 @@ def running_stack(
     log_dir.mkdir(parents=True, exist_ok=True)
     stack = Stack(settings, log_dir)
     try:
+        stack.check_ports_free(services)
         stack.start_broker_if_needed(explicit_bootstrap)
         asyncio.run(ensure_topics(settings))
         for svc in services:
@@ -155,3 +177,36 @@ def running_stack(
         yield stack
     finally:
         stack.stop()
+
+
+@dataclass
+class Supervisor:
+    """Restarts crashed services with backoff; gives up on one that keeps crashing."""
+
+    stack: Stack
+    max_restarts: int = 5
+    window_s: float = 120.0
+    crashes: dict[str, list[float]] = field(default_factory=dict)
+    due: dict[str, float] = field(default_factory=dict)
+
+    def tick(self, now: float, report: Callable[[str], None]) -> str | None:
+        """Look at every process once: schedule or perform restarts. Returns the name of a service that
+        crashed too often (the caller stops everything), else ``None``."""
+        for name in self.stack.dead():
+            if name in self.due:
+                if now >= self.due[name]:
+                    del self.due[name]
+                    self.stack.restart(name)
+                    report(f"{name} restarted")
+                continue
+            recent = [t for t in self.crashes.get(name, []) if now - t < self.window_s] + [now]
+            self.crashes[name] = recent
+            code = self.stack.procs[name].returncode
+            if len(recent) > self.max_restarts:
+                return name
+            delay = min(2.0 ** (len(recent) - 1), 30.0)
+            self.due[name] = now + delay
+            report(
+                f"{name} exited with code {code}; restarting in {delay:.0f} s ({len(recent)} crash(es) lately)"
+            )
+        return None
