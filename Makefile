@@ -46,6 +46,18 @@ office:
 	  || echo "WARNING: could not install LibreOffice; fidelity figures fall back to reportlab"; \
 	else echo "WARNING: LibreOffice missing; fidelity figures fall back to reportlab"; fi
 
+## Chromium (Debian package) and axe-core (npm) for the browser tests; they skip cleanly without them.
+browser:
+	@if command -v chromium >/dev/null; then echo "chromium present"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || echo "WARNING: could not install chromium; browser tests will be skipped"; \
+	else echo "WARNING: chromium missing; browser tests will be skipped"; fi
+	@if [ -f tests/browser/node_modules/axe-core/axe.min.js ]; then echo "axe-core present"; \
+	elif command -v npm >/dev/null; then npm install --silent --no-audit --no-fund --prefix tests/browser axe-core@4.10.2 >/dev/null \
+	  || echo "WARNING: could not install axe-core; accessibility checks will be skipped"; \
+	else echo "WARNING: npm missing; accessibility checks will be skipped"; fi
+
 ## Make sure the default classifier exists (trained offline by the project's recipe if missing).
 model: deps
 	$(PY) -m tools.cli.main ensure-model
@@ -61,7 +73,7 @@ postgres:
 	  || echo "WARNING: PostgreSQL is down and could not be started; its tests will be skipped"; fi
 
 ## Run the whole test suite (unit, integration on a real broker + database, end-to-end).
-test: deps sysdeps office model postgres
+test: deps sysdeps office browser model postgres
 	$(PY) -m pytest -q -ra
 
 bench: deps model

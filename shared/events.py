@@ -98,6 +98,8 @@ class SegmentClassified(SegmentExtracted):
     scores: dict[str, float]
     themes: list[ThemeScore] = Field(default_factory=list)
     model_version: str
+    #: The top score is below the model's review threshold: an analyst should check the label.
+    needs_review: bool = False
 
 
 class SegmentCorrected(_Payload):

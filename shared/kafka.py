@@ -7,12 +7,15 @@ input record is acknowledged (and so committed). Ids are deterministic, so a rep
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from shared.events import DeadLetter, Envelope, EventError, encode, make_event
@@ -27,8 +30,9 @@ class BrokerUnavailable(RuntimeError):
     """The broker could not be reached (the caller should answer 503 or retry later)."""
 
 
-async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
-    """Create every topic of the contract with its partition count; existing topics are left alone."""
+async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[str]:
+    """Create every topic of the contract with its partition count, and grow a topic that has fewer
+    partitions than the contract (a broker that auto-created it). Returns the topics created or grown."""
     topics = topics_for(settings)
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, request_timeout_ms=10_000)
     deadline = asyncio.get_running_loop().time() + timeout_s
@@ -40,11 +44,13 @@ async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
             if asyncio.get_running_loop().time() > deadline:
                 raise BrokerUnavailable(f"broker {settings.kafka_bootstrap} unreachable: {exc}") from exc
             await asyncio.sleep(0.5)
+    changed: list[str] = []
     try:
+        wanted_counts = topics.partitions(settings)
         existing = set(await admin.list_topics())
         wanted = [
             NewTopic(name, num_partitions=n, replication_factor=settings.kafka_replication_factor)
-            for name, n in topics.partitions(settings).items()
+            for name, n in wanted_counts.items()
             if name not in existing
         ]
         if wanted:
@@ -52,9 +58,164 @@ async def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> None:
                 await admin.create_topics(wanted)
             except TopicAlreadyExistsError:
                 pass
+            changed += [t.name for t in wanted]
             log.info("topics created", extra={"topics": [t.name for t in wanted]})
+        present = [name for name in wanted_counts if name in existing]
+        if present:
+            changed += await _grow_partitions(admin, present, wanted_counts)
     finally:
         await admin.close()
+    return changed
+
+
+async def _grow_partitions(admin: AIOKafkaAdminClient, names: list[str], wanted: dict[str, int]) -> list[str]:
+    """Give topics that have fewer partitions than the contract the missing ones."""
+    short: dict[str, NewPartitions] = {}
+    for desc in await admin.describe_topics(names):
+        name, parts = desc.get("topic"), desc.get("partitions") or []
+        if name in wanted and 0 < len(parts) < wanted[name]:
+            short[name] = NewPartitions(total_count=wanted[name])
+    if short:
+        try:
+            await admin.create_partitions(short)
+            log.warning("topics had too few partitions; grown", extra={"topics": sorted(short)})
+        except KafkaError as exc:
+            log.error("could not grow topic partitions", extra={"topics": sorted(short), "error": repr(exc)})
+            return []
+    return sorted(short)
+
+
+class RateLimitFilter(logging.Filter):
+    """Lets through at most one warning/error per ``per_s`` seconds for each (logger, message template) of
+    the broker libraries, so an outage gives a few lines instead of dozens a second. A line that comes
+    through after a quiet spell carries ``suppressed``: how many like it were dropped meanwhile."""
+
+    PREFIXES = ("aiokafka", "kafka", "faust", "mode")
+
+    def __init__(self, per_s: float = 10.0) -> None:
+        super().__init__()
+        self.per_s = per_s
+        self._last: dict[tuple[str, int, str], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING or not record.name.startswith(self.PREFIXES):
+            return True
+        key = (record.name, record.levelno, str(record.msg)[:200])
+        now = time.monotonic()
+        last, dropped = self._last.get(key, (float("-inf"), 0))
+        if now - last < self.per_s:
+            self._last[key] = (last, dropped + 1)
+            return False
+        self._last[key] = (now, 0)
+        if dropped:
+            record.suppressed = dropped
+        return True
+
+
+def install_log_rate_limit(per_s: float = 10.0) -> None:
+    """Put one :class:`RateLimitFilter` on every handler of the root logger (idempotent)."""
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, RateLimitFilter) for f in handler.filters):
+            handler.addFilter(RateLimitFilter(per_s))
+
+
+class BrokerProbe:
+    """Asks the broker for its cluster metadata every ``interval_s`` and keeps ``ok`` up to date.
+
+    ``ok`` turns False after ``failures`` failed checks in a row (one slow answer is no outage) and True
+    at the first answer. ``on_down`` / ``on_up`` run on each change (errors there are logged, not raised).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        interval_s: float | None = None,
+        failures: int = 2,
+        on_down: Callable[[], Awaitable[None]] | None = None,
+        on_up: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.interval_s = interval_s if interval_s is not None else settings.broker_probe_s
+        self.failures = failures
+        self.on_down, self.on_up = on_down, on_up
+        self.ok = False
+        self.checked = False
+        self._fails = 0
+        self._client: AIOKafkaClient | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def check(self) -> bool:
+        """One metadata request (bounded by the probe interval, at least 1 s)."""
+        timeout = max(1.0, self.interval_s)
+        try:
+            if self._client is None:
+                self._client = AIOKafkaClient(
+                    bootstrap_servers=self.settings.kafka_bootstrap,
+                    client_id="innspill-probe",
+                    request_timeout_ms=int(timeout * 1000),
+                )
+                await asyncio.wait_for(self._client.bootstrap(), timeout)
+            else:
+                await asyncio.wait_for(self._client.fetch_all_metadata(), timeout)
+            return True
+        except (KafkaError, OSError, TimeoutError):
+            await self._close_client()
+            return False
+
+    async def _close_client(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.close()
+
+    async def step(self) -> None:
+        """Check once and fire the callbacks of a change."""
+        answered = await self.check()
+        self.checked = True
+        if answered:
+            self._fails = 0
+            if not self.ok:
+                self.ok = True
+                log.info("broker reachable", extra={"bootstrap": self.settings.kafka_bootstrap})
+                await self._fire(self.on_up)
+            return
+        self._fails += 1
+        if self.ok and self._fails >= self.failures:
+            self.ok = False
+            log.error(
+                "broker unreachable",
+                extra={"bootstrap": self.settings.kafka_bootstrap, "checks": self._fails},
+            )
+            await self._fire(self.on_down)
+
+    async def _fire(self, callback: Callable[[], Awaitable[None]] | None) -> None:
+        if callback is None:
+            return
+        try:
+            await callback()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("broker state change handler failed")
+
+    async def _run(self) -> None:
+        while True:
+            await self.step()
+            await asyncio.sleep(self.interval_s)
+
+    def start(self) -> None:
+        install_log_rate_limit()
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(), name="broker-probe")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        await self._close_client()
 
 
 class Publisher:
@@ -94,6 +255,12 @@ class Publisher:
         if self._producer is not None:
             await self._producer.stop()
         self._producer, self._started = None, False
+
+    def detach(self) -> AIOKafkaProducer | None:
+        """Hand over the current producer (for the caller to stop) and forget it: the next :meth:`start`
+        makes a new one. Used when the broker went away and stopping would wait for it."""
+        producer, self._producer, self._started = self._producer, None, False
+        return producer
 
     def _live(self) -> AIOKafkaProducer:
         if self._producer is None:

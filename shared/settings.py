@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     # Ingest
     max_upload_bytes: int = 50_000_000  # 50 MB (decimal): "over 50 MB" is refused in either reading
     drop_poll_ms: int = 500
+    drop_stable_s: float = Field(
+        2.0, description="A dropped file is ingested once its size and mtime stayed the same this long."
+    )
+    ingest_max_concurrent: int = Field(
+        16, description="Uploads spooled at once; more wait their turn (never refused)."
+    )
 
     # Extract
     extract_workers: int = Field(0, description="Documents extracted at once; 0 = one per CPU core.")
@@ -72,6 +78,31 @@ class Settings(BaseSettings):
     classify_batch_wait_ms: int = 50
     classify_max_items: int = 512
     classify_threads: int = Field(2, description="CPU threads for model inference (torch / onnxruntime).")
+
+    # Resilience
+    redrive_after_s: float = Field(
+        300.0,
+        description="A document not final this long after its last event is re-driven from its blob; the "
+        "wait doubles with each re-drive.",
+    )
+    redrive_max_tries: int = Field(3, description="Re-drives per document before it fails with code 'stuck'.")
+    sweep_interval_s: float = Field(15.0, description="How often the store looks for stuck documents.")
+    store_url: str | None = Field(
+        None,
+        description="Where ingest asks a document's status (re-drive of a re-uploaded unfinished document); "
+        "default http://<host>:<store_port>.",
+    )
+    ingest_url: str | None = Field(
+        None,
+        description="Where the store's upload page forwards files (streamed, with the token); "
+        "default http://127.0.0.1:<ingest_port> (http://127.0.0.1:8001).",
+    )
+    broker_probe_s: float = Field(2.0, description="How often services check that the broker answers.")
+    auth_max_failures: int = Field(10, description="Wrong tokens per client per window before 429.")
+    auth_window_s: float = Field(60.0, description="Window of the failed-login limit, in seconds.")
+    session_secret: SecretStr | None = Field(
+        None, description="Key that signs the UI session cookie; default: derived from the API token."
+    )
 
     # Logging
     log_level: str = "INFO"

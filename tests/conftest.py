@@ -95,6 +95,8 @@ def settings(tmp_path: Path, kafka_bootstrap: str) -> Settings:
         topic_prefix=f"t{uuid.uuid4().hex[:8]}",
         data_dir=tmp_path / "var",
         database_url=f"sqlite:///{tmp_path / 'innspill.db'}",
+        # No store answers here: ingest treats a re-upload as a plain duplicate unless a test gives one.
+        store_url=f"http://127.0.0.1:{free_port()}",
     )
 
 

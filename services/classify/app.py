@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from services.classify.consumer import APP_ID, build_consumer
 from services.classify.inference import InferenceService
-from services.classify.schema import Item, ModelError
+from services.classify.schema import Item, ModelError, canonical_kind, document_items
 from shared.events import LABELS
 from shared.http import ApiError, install_common, serve
 from shared.logging import configure_logging
@@ -29,15 +29,32 @@ log = logging.getLogger(__name__)
 class ItemIn(BaseModel):
     text: str = Field(description="The segment text.", examples=["Kommunen mangler fastleger."])
     heading_path: list[str] = Field(default_factory=list, description="Headings above it, outermost first.")
+    kind: str | None = Field(
+        None,
+        description="Segment kind as extraction names it (paragraph, list_item, table_cell, heading, "
+        "question, letter, footnote, ...).",
+    )
 
 
 class ClassifyRequest(BaseModel):
     items: list[ItemIn]
+    document: bool = Field(
+        False,
+        description="The items are the segments of one letter in reading order: each is classified with "
+        "its position and its neighbours.",
+    )
+
+
+class ThemeOut(BaseModel):
+    id: str = Field(description="Theme id from the taxonomy.")
+    score: float
 
 
 class Result(BaseModel):
     label: str = Field(description=f"One of {', '.join(LABELS)}.")
     scores: dict[str, float] = Field(description="A probability for each of the four labels; they sum to 1.")
+    themes: list[ThemeOut] = Field(default_factory=list, description="Themes of the taxonomy, best first.")
+    needs_review: bool = Field(False, description="The top score is below the model's review threshold.")
 
 
 class ClassifyResponse(BaseModel):
@@ -53,7 +70,9 @@ def _validate(req: ClassifyRequest, max_items: int) -> list[Item]:
     empty = [i for i, it in enumerate(req.items) if not it.text.strip()]
     if empty:
         raise ApiError(422, "empty_text", f"items {empty[:10]} have empty text")
-    return [Item.of(it.text, it.heading_path) for it in req.items]
+    if req.document:
+        return document_items([(it.text, it.heading_path, it.kind) for it in req.items])
+    return [Item.of(it.text, it.heading_path, canonical_kind(it.kind)) for it in req.items]
 
 
 def create_app(
@@ -119,7 +138,16 @@ def create_app(
         inf = model()
         preds = await inf.predict(items, "api")
         return ClassifyResponse(
-            model_version=inf.model_version, results=[Result(label=p.label, scores=p.scores) for p in preds]
+            model_version=inf.model_version,
+            results=[
+                Result(
+                    label=p.label,
+                    scores=p.scores,
+                    themes=[ThemeOut(id=t, score=s) for t, s in p.themes],
+                    needs_review=p.needs_review,
+                )
+                for p in preds
+            ],
         )
 
     return app

@@ -15,8 +15,8 @@ from aiokafka.errors import KafkaError
 
 from services.classify import metrics
 from services.classify.inference import InferenceService
-from services.classify.schema import Item
-from shared.events import Envelope, SegmentClassified, SegmentExtracted, make_event
+from services.classify.schema import Item, canonical_kind
+from shared.events import Envelope, SegmentClassified, SegmentExtracted, ThemeScore, make_event
 from shared.kafka import BrokerUnavailable, Publisher, with_retries
 from shared.retry import Backoff, retry
 from shared.settings import Settings
@@ -31,11 +31,48 @@ SOURCE = "innspill/classify"
 DRAIN_S = 30.0
 
 
-def classified_event(env: Envelope[Any], label: str, scores: dict[str, float], version: str) -> Envelope[Any]:
+def classified_event(
+    env: Envelope[Any],
+    label: str,
+    scores: dict[str, float],
+    version: str,
+    themes: tuple[tuple[str, float], ...] = (),
+    needs_review: bool = False,
+) -> Envelope[Any]:
     seg: SegmentExtracted = env.data
-    out = SegmentClassified(**seg.model_dump(), label=label, scores=scores, model_version=version)
+    out = SegmentClassified(
+        **seg.model_dump(),
+        label=label,
+        scores=scores,
+        model_version=version,
+        themes=[ThemeScore(id=t, score=s) for t, s in themes],
+        needs_review=needs_review,
+    )
     # Deterministic id: the same segment classified by the same model gives the same event id.
     return make_event(out, SOURCE, seg.segment_id, version)
+
+
+def batch_items(segments: list[SegmentExtracted]) -> list[Item]:
+    """Items with the structure extraction sent: kind, place in the letter, and the neighbours found in
+    the same micro-batch (a letter's segments arrive in order on one partition)."""
+    by_pos = {(s.document_id, s.seq): s for s in segments}
+    out = []
+    for s in segments:
+        prev, nxt = by_pos.get((s.document_id, s.seq - 1)), by_pos.get((s.document_id, s.seq + 1))
+        out.append(
+            Item.of(
+                s.text,
+                s.heading_path,
+                canonical_kind(s.kind),
+                seq=s.seq,
+                count=s.segment_count,
+                prev_text=prev.text if prev else None,
+                prev_kind=canonical_kind(prev.kind) if prev else None,
+                next_text=nxt.text if nxt else None,
+                next_kind=canonical_kind(nxt.kind) if nxt else None,
+            )
+        )
+    return out
 
 
 class SegmentClassifier:
@@ -48,13 +85,16 @@ class SegmentClassifier:
         self.topic = topics_for(settings).segments_classified
 
     async def classify(self, envelopes: list[Envelope[Any]]) -> None:
-        items = [Item.of(env.data.text, env.data.heading_path) for env in envelopes]
+        items = batch_items([env.data for env in envelopes])
         preds = await self.inference.predict(items, "stream")
         version = self.inference.model_version
         await self.publisher.publish_many(
             self.topic,
             [
-                (env.data.document_id, classified_event(env, p.label, p.scores, version))
+                (
+                    env.data.document_id,
+                    classified_event(env, p.label, p.scores, version, p.themes, p.needs_review),
+                )
                 for env, p in zip(envelopes, preds, strict=True)
             ],
         )

@@ -4,6 +4,7 @@ HTTP API, so concurrent batches queue instead of fighting over the CPU cores."""
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -14,9 +15,11 @@ from services.classify.schema import Classifier, Item, Prediction
 
 
 def limit_threads(threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(max(1, threads))
+    """Cap torch's CPU threads, only where a model already brought torch in (non-BERT models never
+    import it)."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(max(1, threads))
 
 
 class InferenceService:
@@ -27,8 +30,9 @@ class InferenceService:
     @classmethod
     def from_dir(cls, model_dir: Path, threads: int) -> InferenceService:
         """Load the model once; raises ``ModelError`` with the reason when the directory is unusable."""
+        classifier = load_classifier(model_dir, threads=threads)
         limit_threads(threads)
-        return cls(load_classifier(model_dir, threads=threads))
+        return cls(classifier)
 
     @property
     def model_version(self) -> str:

@@ -43,6 +43,10 @@ def load_classifier(model_dir: Path, *, threads: int | None = None, runtime: str
             from services.classify import tfidf
 
             return tfidf.load(model_dir, manifest)
+        if kind == "structured":
+            from services.classify import structured
+
+            return structured.load(model_dir, manifest)
         if kind == "bert":
             from services.classify.bert import BertClassifier
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -11,8 +12,8 @@ from shared.events import LABELS
 
 #: File in every model directory that names the model kind and its files.
 MANIFEST = "innspill_model.json"
-ModelKind = Literal["bert", "tfidf", "keywords", "ensemble"]
-KINDS: tuple[str, ...] = ("bert", "tfidf", "keywords", "ensemble")
+ModelKind = Literal["bert", "tfidf", "keywords", "ensemble", "structured"]
+KINDS: tuple[str, ...] = ("bert", "tfidf", "keywords", "ensemble", "structured")
 
 
 class ModelError(RuntimeError):
@@ -21,14 +22,75 @@ class ModelError(RuntimeError):
 
 @dataclass(frozen=True)
 class Item:
-    """One segment to classify: its text and the headings above it (outermost first)."""
+    """One segment to classify: its text and the headings above it (outermost first), plus optional
+    structure from extraction: the segment ``kind``, its place in the letter (``seq`` of ``count``) and
+    its neighbours' text and kind. Models that do not use the structure ignore it."""
 
     text: str
     heading_path: tuple[str, ...] = ()
+    kind: str | None = None
+    seq: int | None = None
+    count: int | None = None
+    prev_text: str | None = None
+    prev_kind: str | None = None
+    next_text: str | None = None
+    next_kind: str | None = None
 
     @classmethod
-    def of(cls, text: str, heading_path: list[str] | tuple[str, ...] | None = None) -> Item:
-        return cls(text=text, heading_path=tuple(heading_path or ()))
+    def of(
+        cls,
+        text: str,
+        heading_path: list[str] | tuple[str, ...] | None = None,
+        kind: str | None = None,
+        **context: Any,
+    ) -> Item:
+        return cls(text=text, heading_path=tuple(heading_path or ()), kind=kind or None, **context)
+
+
+#: Kinds of the labelled data mapped to the kinds extraction sends (``services/extract/model.py``).
+KIND_ALIASES: dict[str, str] = {
+    "bullet": "list_item",
+    "signature": "letter",
+    "closing": "letter",
+    "greeting": "letter",
+    "date": "letter",
+    "reference": "letter",
+    "letterhead": "letter",
+}
+
+
+def canonical_kind(kind: str | None) -> str | None:
+    if not kind:
+        return None
+    kind = kind.strip().lower()
+    return KIND_ALIASES.get(kind, kind)
+
+
+def document_items(
+    segments: Sequence[tuple[str, Sequence[str], str | None]],
+) -> list[Item]:
+    """Items for the segments of one letter in reading order, ``(text, heading_path, kind)`` each: every
+    item gets its position and its neighbours, as the stream and ``POST /classify`` with
+    ``document: true`` give them."""
+    n = len(segments)
+    out = []
+    for i, (text, path, kind) in enumerate(segments):
+        prev = segments[i - 1] if i > 0 else None
+        nxt = segments[i + 1] if i + 1 < n else None
+        out.append(
+            Item(
+                text=text,
+                heading_path=tuple(path or ()),
+                kind=canonical_kind(kind),
+                seq=i,
+                count=n,
+                prev_text=prev[0] if prev else None,
+                prev_kind=canonical_kind(prev[2]) if prev else None,
+                next_text=nxt[0] if nxt else None,
+                next_kind=canonical_kind(nxt[2]) if nxt else None,
+            )
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -37,6 +99,10 @@ class Prediction:
 
     label: str
     scores: dict[str, float] = field(default_factory=dict)
+    #: Theme ids of the taxonomy with their scores, best first (models with a theme tagger only).
+    themes: tuple[tuple[str, float], ...] = ()
+    #: The top score is below the model's review threshold: an analyst should check this label.
+    needs_review: bool = False
 
     @classmethod
     def from_probs(cls, probs: Any) -> Prediction:

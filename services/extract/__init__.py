@@ -1,5 +1,7 @@
-"""extract: PDF and Word letters -> segments with heading paths, metadata, and clear failure codes.
+"""extract: PDF and Word letters -> segments with heading paths and metadata, and clear failure codes.
 
-``engine.extract_document`` is the pure library; ``sandbox.extract_in_sandbox`` runs it in a child
-process under time and memory limits; ``app`` wires it to Kafka (``python -m services.extract``).
+``engine.extract_document`` is the pure library: ``pdf_pipeline`` (page and document stages) and
+``docx_reader`` turn a file into ``model.Block`` s, which ``headings``, ``metadata`` and ``senders``
+type and describe. ``sandbox`` runs the engine in a pool of warm sandboxed worker processes under time
+and memory limits; ``consumer`` wires that pool to Kafka (``python -m services.extract``).
 """

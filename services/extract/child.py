@@ -1,20 +1,74 @@
-"""The sandboxed side of ``sandbox.py``: limits first, then one extraction, answered as JSON."""
+"""The sandboxed side of ``sandbox.py``: a warm worker process that extracts one document at a time.
+
+    python -m services.extract.child PARENT_PID MAX_MEMORY_MB CPU_BUDGET_S
+
+Before it imports any PDF code the process ties its life to its parent (``PR_SET_PDEATHSIG``, and a
+watchdog thread that notices a new parent pid), and caps its address space (``RLIMIT_AS``). It then
+reads requests, one JSON object per line on stdin, and answers each with one JSON line on the stdout
+it was started with (the library's own prints go to stderr). Before each request the CPU-time limit
+is moved to "used so far + this document's deadline", so a loop that escapes the parent's deadline
+still dies of ``SIGXCPU``. End of stdin ends the worker.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import resource
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
+from typing import IO, Any
+
+_PR_SET_PDEATHSIG = 1
+#: CPU seconds granted on top of a document's wall-clock deadline before SIGXCPU.
+CPU_SLACK_S = 5
 
 
-def _apply_limits(max_memory_mb: int, timeout_s: float) -> None:
+def die_with_parent(parent_pid: int) -> None:
+    """SIGKILL this process when its parent goes (Linux), and check once that it has not already gone;
+    a watchdog thread covers kernels without prctl and kills the whole process group (Tesseract too)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent_pid:
+                try:
+                    os.killpg(os.getpgrp(), signal.SIGKILL)
+                finally:
+                    os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def _apply_memory_limit(max_memory_mb: int) -> None:
     if max_memory_mb > 0:
         cap = int(max_memory_mb) * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    cpu = int(timeout_s) + 5  # CPU seconds: a second line of defence behind the parent's kill
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+
+
+def _cpu_used() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cpu_budget(timeout_s: float) -> None:
+    """Allow this document ``timeout_s`` + slack CPU seconds from now (never above the hard limit)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = int(_cpu_used() + timeout_s) + CPU_SLACK_S
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
 def near_memory_cap(max_memory_mb: int) -> bool:
@@ -33,51 +87,84 @@ def near_memory_cap(max_memory_mb: int) -> bool:
     return False
 
 
-def _answer(obj: dict) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False))
-    sys.stdout.flush()
+def _answer(out: IO[str], obj: dict[str, Any]) -> None:
+    out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    out.flush()
 
 
-def main() -> int:
-    request = json.loads(sys.stdin.read())
-    lim = request["limits"]
-    cap = int(lim["max_memory_mb"])
-    _apply_limits(cap, float(lim["timeout_s"]))
-    memory_answer = {"error": "resource_limit", "message": f"extraction needed more than {cap} MB of memory"}
+def extract_one(request: dict[str, Any], cap: int) -> dict[str, Any]:
+    """One request in, one answer out: ``{"result": ...}`` or ``{"error": code, "message": ...}``."""
+    from services.extract.engine import extract_document
+    from services.extract.model import CORRUPT, RESOURCE_LIMIT, ExtractionError
+    from services.extract.serial import limits_from_dict, result_to_dict
+
+    memory_answer = {"error": RESOURCE_LIMIT, "message": f"extraction needed more than {cap} MB of memory"}
+    limits = limits_from_dict(request["limits"])
+    try:
+        result = extract_document(
+            Path(request["path"]), limits, request.get("filename"), request.get("content_type")
+        )
+        return {"result": result_to_dict(result)}
+    except ExtractionError as exc:
+        if exc.code == CORRUPT and near_memory_cap(cap):
+            return memory_answer
+        return {"error": exc.code, "message": exc.message}
+    except MemoryError:
+        return memory_answer
+    except RecursionError:
+        return {"error": CORRUPT, "message": "the document's structure is nested too deeply to parse"}
+    except Exception as exc:
+        if "memory" in str(exc).lower() or near_memory_cap(cap):
+            return memory_answer
+        return {"error": CORRUPT, "message": f"the document could not be parsed ({type(exc).__name__})"}
+
+
+def serve(stdin: IO[str], out: IO[str], cap: int) -> None:
+    for line in stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        _cpu_budget(float(request["limits"]["timeout_s"]))
+        try:
+            answer = extract_one(request, cap)
+        except MemoryError:
+            answer = {"error": "resource_limit", "message": f"extraction needed more than {cap} MB of memory"}
+        try:
+            _answer(out, answer)
+        except MemoryError:
+            _answer(
+                out, {"error": "resource_limit", "message": "the extraction result did not fit in memory"}
+            )
+
+
+def main(argv: list[str]) -> int:
+    parent_pid, cap, cpu_budget = int(argv[0]), int(argv[1]), int(argv[2])
+    die_with_parent(parent_pid)
+    # Answers go to the stdout we were started with; anything a library prints goes to stderr.
+    out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_budget, cpu_budget))
+    _apply_memory_limit(cap)
     try:
         import pdfminer
 
         # pdfminer looks for CMap files in CMAP_PATH first: keep it on the library's own folder.
         os.environ["CMAP_PATH"] = str(Path(pdfminer.__file__).parent / "cmap")
-        from services.extract.engine import extract_document
-        from services.extract.model import CORRUPT, ExtractionError
-        from services.extract.serial import limits_from_dict, result_to_dict
+        import pdfplumber  # noqa: F401  # warm: the imports are most of a cold start
 
-        limits = limits_from_dict(lim)
+        from services.extract import engine, guards
+
+        guards.install()
+        engine.check_pdfminer()
     except MemoryError:
-        _answer(memory_answer)
-        return 0
-    try:
-        result = extract_document(
-            Path(request["path"]), limits, request.get("filename"), request.get("content_type")
+        _answer(
+            out, {"error": "resource_limit", "message": f"the extractor needs more than {cap} MB of memory"}
         )
-        _answer({"result": result_to_dict(result)})
-    except ExtractionError as exc:
-        if exc.code == CORRUPT and near_memory_cap(cap):
-            _answer(memory_answer)
-        else:
-            _answer({"error": exc.code, "message": exc.message})
-    except MemoryError:
-        _answer(memory_answer)
-    except RecursionError:
-        _answer({"error": CORRUPT, "message": "the document's structure is nested too deeply to parse"})
-    except Exception as exc:
-        if "memory" in str(exc).lower() or near_memory_cap(cap):
-            _answer(memory_answer)
-        else:
-            _answer({"error": CORRUPT, "message": f"the document could not be parsed ({type(exc).__name__})"})
+        return 0
+    serve(sys.stdin, out, cap)
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,6 +1,10 @@
 """extract's Kafka side: ``documents.received`` -> ``segments.extracted`` + ``documents.extracted``.
 
 One received document through extraction to events: segments first, then the document summary.
+Several documents are extracted at once (``Settings.extract_workers``, 0 = one per CPU core): the agent
+runs that many concurrent actors over the topic, each hands its document to a pool of warm sandboxed
+workers, and each record is acked only after its output is published (faust commits an offset only
+once every record before it is acked).
 
 Failures become ``documents.failed`` (stage "extract") with the engine's error code; only broker
 trouble is raised, so ``guarded`` retries it and finally dead-letters the record.
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from typing import Any
 
@@ -17,9 +22,15 @@ import faust
 from prometheus_client import Counter, Histogram
 
 from services.extract.engine import EXTRACTOR_VERSION
-from services.extract.model import BLOB_MISSING, ExtractionError, ExtractionResult, Limits
-from services.extract.sandbox import extract_in_sandbox
-from shared.blobstore import InvalidBlobUri, LocalBlobStore
+from services.extract.model import (
+    BLOB_MISSING,
+    OUTPUT_TOO_LARGE,
+    ExtractionError,
+    ExtractionResult,
+    Limits,
+)
+from services.extract.sandbox import SandboxPool
+from shared.blobstore import BlobNotFound, InvalidBlobUri, blob_store_for
 from shared.events import (
     DocumentExtracted,
     DocumentFailed,
@@ -28,6 +39,7 @@ from shared.events import (
     Envelope,
     Section,
     SegmentExtracted,
+    encode,
     make_event,
 )
 from shared.ids import segment_id_for
@@ -53,6 +65,22 @@ SECONDS = Histogram(
 )
 
 
+#: The largest event extract publishes. Kafka brokers refuse records over about 1 MB by default (the
+#: producer's own cap is 4 MiB), so a document with a bigger segment fails with its own code instead
+#: of being retried and dead-lettered without a final status.
+MAX_EVENT_BYTES = 900_000
+
+
+def workers_for(settings: Settings) -> int:
+    """Documents extracted at once: the setting, or one per CPU core this process may use."""
+    if settings.extract_workers > 0:
+        return settings.extract_workers
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def limits_for(settings: Settings) -> Limits:
     return Limits(
         timeout_s=settings.extract_timeout_s,
@@ -67,9 +95,11 @@ class Extractor:
     def __init__(self, settings: Settings, publisher: Publisher) -> None:
         self.settings = settings
         self.publisher = publisher
-        self.blobs = LocalBlobStore(settings.blob_dir)
+        self.blobs = blob_store_for(settings)
         self.topics = topics_for(settings)
         self.limits = limits_for(settings)
+        self.concurrency = workers_for(settings)
+        self.pool = SandboxPool(self.concurrency, self.limits)
 
     async def handle(self, envelope: Envelope[Any]) -> None:
         doc: DocumentReceived = envelope.data
@@ -85,7 +115,13 @@ class Extractor:
                 extra={"document_id": doc.id, "error_code": exc.code, "detail": exc.message},
             )
             return
-        await self._publish_result(doc.id, result)
+        try:
+            await self._publish_result(doc.id, result)
+        except ExtractionError as exc:  # output the broker would refuse: a final status, not a retry
+            await self._publish_failed(doc.id, exc.code, exc.message)
+            DOCUMENTS.labels(exc.code).inc()
+            log.info("extraction output refused", extra={"document_id": doc.id, "error_code": exc.code})
+            return
         elapsed = time.monotonic() - started
         DOCUMENTS.labels("extracted").inc()
         SECONDS.labels("extracted").observe(elapsed)
@@ -103,15 +139,20 @@ class Extractor:
         )
 
     def _extract(self, doc: DocumentReceived) -> ExtractionResult:
+        # The blob as a local file for the sandbox: the blob itself (folder store) or a temporary
+        # download removed afterwards (S3).
         try:
-            path = self.blobs.path_for(doc.blob_uri)
+            with self.blobs.local_path(doc.blob_uri) as path:
+                return self.pool.extract(path, doc.filename, doc.content_type)
         except InvalidBlobUri as exc:
             raise ExtractionError(
                 BLOB_MISSING, f"the blob URI {doc.blob_uri!r} is not one this store holds"
             ) from exc
-        if not path.is_file():
-            raise ExtractionError(BLOB_MISSING, f"no blob at {doc.blob_uri}")
-        return extract_in_sandbox(path, self.limits, doc.filename, doc.content_type)
+        except BlobNotFound as exc:
+            raise ExtractionError(BLOB_MISSING, f"no blob at {doc.blob_uri}") from exc
+
+    def close(self) -> None:
+        self.pool.close()
 
     async def _publish_result(self, document_id: str, result: ExtractionResult) -> None:
         total = len(result.segments)
@@ -128,7 +169,15 @@ class Extractor:
                 ocr=seg.ocr,
                 segment_count=total,
             )
-            items.append((document_id, make_event(payload, SOURCE, document_id, seq)))
+            event = make_event(payload, SOURCE, document_id, seq)
+            size = len(encode(event))
+            if size > MAX_EVENT_BYTES:
+                raise ExtractionError(
+                    OUTPUT_TOO_LARGE,
+                    f"segment {seq + 1} (page {seg.page}) holds {len(seg.text):,} characters, "
+                    f"{size:,} bytes as an event; the limit is {MAX_EVENT_BYTES:,}",
+                )
+            items.append((document_id, event))
         if items:
             await self.publisher.publish_many(self.topics.segments_extracted, items)
         summary = DocumentExtracted(
@@ -157,11 +206,16 @@ class Extractor:
 
 
 def build_consumer(settings: Settings, publisher: Publisher) -> faust.App:
-    """The faust app with its one agent: each received document is extracted, then acked."""
+    """The faust app with its one agent, run as ``concurrency`` actors: each received document is
+    extracted in the worker pool, its output published, then acked."""
     app = make_faust_app(APP_ID, settings)
     extractor = Extractor(settings, publisher)
 
-    @app.agent(raw_topic(app, topics_for(settings).documents_received), name=f"{APP_ID}.documents")
+    @app.agent(
+        raw_topic(app, topics_for(settings).documents_received),
+        name=f"{APP_ID}.documents",
+        concurrency=extractor.concurrency,
+    )
     async def extract_documents(stream: Any) -> None:
         async for event in stream.events():
             await guarded(
@@ -172,5 +226,9 @@ def build_consumer(settings: Settings, publisher: Publisher) -> faust.App:
                 publisher=publisher,
                 settings=settings,
             )
+
+    @app.task
+    async def warm_workers() -> None:
+        await asyncio.to_thread(extractor.pool.warm)
 
     return app

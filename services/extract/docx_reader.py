@@ -1,4 +1,5 @@
-"""Word (.docx) documents into the same blocks as PDFs: one block per paragraph or table cell.
+"""Word (.docx) documents into the same intermediate as PDFs (``model.Block`` s, with table cells
+assembled by ``tables.table_blocks``): one block per paragraph or table cell.
 
 Word keeps paragraphs, list numbering and heading styles explicitly, so no line joining is needed;
 styles become the typography that heading detection reads (a "Heading 2" looks like a bold, larger
@@ -8,13 +9,26 @@ line). Headers and footers live in separate parts and never reach the body.
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 
 from services.extract import textrules as tr
-from services.extract.model import CORRUPT, LIST_ITEM, PARAGRAPH, ExtractionError, Line, Metadata, Table
+from services.extract.layout import Layout
+from services.extract.model import (
+    CORRUPT,
+    LIST_ITEM,
+    PARAGRAPH,
+    RESOURCE_LIMIT,
+    Block,
+    ExtractionError,
+    Line,
+    Metadata,
+    Table,
+    Vocabulary,
+)
 from services.extract.pdf_lines import clean_text
-from services.extract.segmenter import Block, Vocabulary, table_blocks
+from services.extract.tables import table_blocks
 
 BODY_SIZE = 11.0
 _HEADING_STYLE = re.compile(r"^(heading|overskrift)\s*(\d)", re.IGNORECASE)
@@ -64,12 +78,37 @@ def _cell_lines(cell: Any, y: float) -> list[Line]:
     return lines
 
 
+#: A Word file whose parts unpack to more than this is a zip bomb, not a letter (a 300-page report
+#: with images stays well under it; the XML of a long letter is a few MB).
+MAX_UNPACKED_BYTES = 512 * 1024 * 1024
+
+
+def _check_unpacked_size(path: Path) -> None:
+    """Refuse a zip bomb before unpacking it. ``zipfile`` never returns more than a member's declared
+    size (a member that lies fails its CRC check), so the declared sizes bound the work."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            total = sum(info.file_size for info in zf.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ExtractionError(CORRUPT, f"the Word file cannot be read: {type(exc).__name__}") from exc
+    if total > MAX_UNPACKED_BYTES:
+        raise ExtractionError(
+            RESOURCE_LIMIT,
+            f"the Word file unpacks to {total / 2**20:,.0f} MB; the limit is {MAX_UNPACKED_BYTES // 2**20} MB",
+        )
+
+
 def read_docx(path: Path) -> tuple[list[Block], Metadata, Vocabulary]:
+    _check_unpacked_size(path)
     try:
         import docx
 
         document = docx.Document(str(path))
+    except MemoryError:
+        raise
     except Exception as exc:
+        if "memory" in str(exc).lower():
+            raise MemoryError(str(exc)) from exc
         raise ExtractionError(CORRUPT, f"the Word file cannot be read: {type(exc).__name__}") from exc
     from docx.table import Table as DocxTable
     from docx.text.paragraph import Paragraph
@@ -112,8 +151,6 @@ def read_docx(path: Path) -> tuple[list[Block], Metadata, Vocabulary]:
                     seen.add(id(cell._tc))
                     out_row.append(_cell_lines(cell, y))
                 cells.append(out_row)
-            from services.extract.layout import Layout
-
             blocks.extend(
                 table_blocks(
                     Table(1, y, y, 0, 0, cells), Layout(body_size=BODY_SIZE, pitch=2 * BODY_SIZE), vocab

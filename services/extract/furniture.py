@@ -50,8 +50,8 @@ def split_furniture(pages: list[list[Line]]) -> tuple[list[list[Line]], list[Lin
     n_pages = len(pages)
     marked = [[(line, _zone(line), template(line.text)) for line in lines] for lines in pages]
     seen_on: dict[tuple[str, str], set[int]] = defaultdict(set)
-    for index, lines in enumerate(marked):
-        for _, zone, tpl in lines:
+    for index, page_marks in enumerate(marked):
+        for _, zone, tpl in page_marks:
             if zone:
                 seen_on[(zone, tpl)].add(index)
     need = max(2, math.ceil(0.5 * n_pages))

@@ -29,8 +29,8 @@ from services.extract.model import (
     TABLE_HEADER,
     TITLE,
     URL,
+    Block,
 )
-from services.extract.segmenter import Block
 
 _THEME = re.compile(r"^(?P<topic>[^\s].{1,70}?)\s*[-–—]\s+(?P<rest>\S.*)$")
 _ADDRESSEE = re.compile(r"^(til|att\.?|attn\.?|mottaker)\b[:\s]", re.IGNORECASE)
@@ -267,7 +267,7 @@ class HeadingFinder:
         # by a heading of its own level heads a section of those: it ranks half a level higher.
         is_head = {id(b) for b in heads}
         for b, nxt in zip(self.blocks, self.blocks[1:]):
-            if id(b) in is_head and id(nxt) in is_head and b.level == nxt.level:
+            if id(b) in is_head and id(nxt) in is_head and b.level is not None and b.level == nxt.level:
                 b.level -= 0.5
 
     def _style(self, b: Block) -> tuple[float, int]:

@@ -1,12 +1,12 @@
-"""Sender, date and title, where the letter states them."""
+"""Sender (and its kind), date and title, where the letter states them."""
 
 from __future__ import annotations
 
 import re
 
+from services.extract import senders
 from services.extract import textrules as tr
-from services.extract.model import LETTER, TITLE, Line, Metadata
-from services.extract.segmenter import Block
+from services.extract.model import LETTER, TITLE, Block, Line, Metadata
 
 _MONTH_NO = {
     "jan": 1,
@@ -22,17 +22,6 @@ _MONTH_NO = {
     "nov": 11,
     "des": 12,
 }
-_NAME = r"[A-ZÆØÅ][\wæøåÆØÅ\-]+"
-_ORG_PATTERNS = [
-    re.compile(rf"\b({_NAME}(?:\s+(?:og\s+)?{_NAME}){{0,3}}\s+(?:fylkes)?kommune)\b"),
-    re.compile(
-        rf"\b((?:Helsefellesskap(?:et)?|Sykehuset|Universitetssykehuset|Statsforvalteren i|Helse)"
-        rf"\s+{_NAME}(?:\s+(?:og\s+)?{_NAME}){{0,2}}(?:\s+(?:HF|RHF))?)\b"
-    ),
-    re.compile(rf"\b({_NAME}(?:\s+{_NAME}){{0,4}}\s+(?:HF|RHF|IKS|KF))\b"),
-]
-_FROM = re.compile(r"^(?:fra|avsender)[:\s]+(.{3,120})$", re.IGNORECASE)
-_ADDRESSEE = re.compile(r"^(?:til|att\.?)\b", re.IGNORECASE)
 
 
 def normalise_date(text: str) -> str | None:
@@ -58,20 +47,6 @@ def normalise_date(text: str) -> str | None:
     return None
 
 
-def find_sender(texts: list[str]) -> str | None:
-    for text in texts:
-        if _ADDRESSEE.match(text):
-            continue
-        m = _FROM.match(text.strip())
-        if m:
-            return m.group(1).strip(" .")
-        for pat in _ORG_PATTERNS:
-            found = pat.search(text)
-            if found:
-                return found.group(1).strip()
-    return None
-
-
 def find_metadata(blocks: list[Block], furniture: list[Line], pdf_title: str | None = None) -> Metadata:
     """Where letters state these: the letterhead (repeated furniture at the top), the lines above the
     title, the signature block, and the opening sentences ("Lillevik kommune viser til ...")."""
@@ -91,8 +66,12 @@ def find_metadata(blocks: list[Block], furniture: list[Line], pdf_title: str | N
             if date:
                 break
 
-    sender = find_sender(letterhead + letter_top + signature + body_start)
-    return Metadata(sender=sender, date=date, title=title)
+    top = letterhead + [b.text for b in head[:6]]
+    tail = [b.text for b in blocks[-8:] if tr.word_count(b.text) <= 14]
+    sender = senders.find_sender(top, signature + [t for t in tail if t not in signature], body_start)
+    if sender is None:
+        sender = senders.most_named_org(b.text for b in blocks)
+    return Metadata(sender=sender, sender_kind=senders.kind_of(sender), date=date, title=title)
 
 
 def _usable_title(title: str | None) -> str | None:

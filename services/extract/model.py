@@ -5,6 +5,8 @@ Everything here is plain data (picklable), so a sandboxed child process can hand
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 # Error codes published on documents.failed (stage "extract").
@@ -16,6 +18,8 @@ TIMEOUT = "timeout"
 RESOURCE_LIMIT = "resource_limit"
 UNSUPPORTED_TYPE = "unsupported_type"
 BLOB_MISSING = "blob_missing"
+#: The extraction succeeded but a segment is too large for one event on the broker.
+OUTPUT_TOO_LARGE = "output_too_large"
 
 ERROR_CODES = (
     ENCRYPTED,
@@ -26,7 +30,10 @@ ERROR_CODES = (
     RESOURCE_LIMIT,
     UNSUPPORTED_TYPE,
     BLOB_MISSING,
+    OUTPUT_TOO_LARGE,
 )
+
+_WORDS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*", re.UNICODE)
 
 # Segment kinds.
 PARAGRAPH = "paragraph"
@@ -102,6 +109,66 @@ class Table:
 
 
 @dataclass
+class Block:
+    """The central intermediate: one future segment (a paragraph, list item, table cell, footnote, ...)
+    with the lines it came from. Every reader (PDF, Word) produces blocks; heading detection types them
+    and gives them heading paths; they become :class:`Segment` s."""
+
+    lines: list[Line]
+    text: str
+    kind: str = PARAGRAPH
+    bullet: bool = False
+    numbered: bool = False
+    #: Extra heading path inside a table: column header, row label.
+    extra_path: list[str] = field(default_factory=list)
+    #: Vertical gap before the block, in line pitches (0 at the top of a page).
+    gap_before: float = 0.0
+    gap_after: float = 0.0
+    level: float | None = None
+    #: A bare lead-in label ("Premisser:") that heads the list right after it.
+    label: bool = False
+
+    @property
+    def page(self) -> int:
+        return self.lines[0].page
+
+    @property
+    def ocr(self) -> bool:
+        return any(ln.ocr for ln in self.lines)
+
+    @property
+    def first(self) -> Line:
+        return self.lines[0]
+
+    @property
+    def last(self) -> Line:
+        return self.lines[-1]
+
+
+class Vocabulary:
+    """Words of the whole document, to tell a hyphenated line break that split a word from a real
+    compound hyphen: the hyphen goes only when the joined word occurs elsewhere and the hyphenated
+    form does not."""
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        self.words: set[str] = set()
+        for text in texts:
+            self.words.update(w.lower() for w in _WORDS.findall(text))
+
+    def keep_hyphen(self, left: str, right: str) -> bool:
+        a = _WORDS.findall(left[:-1])
+        b = _WORDS.findall(right)
+        if not a or not b:
+            return True
+        head, tail = a[-1], b[0]
+        if head.isupper() or not head[-1:].islower() or not tail[:1].islower():
+            return True
+        joined = (head + tail).lower()
+        hyphenated = f"{head}-{tail}".lower()
+        return not (joined in self.words and hyphenated not in self.words)
+
+
+@dataclass
 class Segment:
     """One unit for classification: a paragraph, list item, table cell, heading, question, ..."""
 
@@ -115,6 +182,8 @@ class Segment:
 @dataclass
 class Metadata:
     sender: str | None = None
+    #: One of ``shared.events.SENDER_KINDS``.
+    sender_kind: str = "ukjent"
     date: str | None = None
     title: str | None = None
 

@@ -1,4 +1,4 @@
-"""Lines to blocks: paragraphs, list items, URLs, footnotes and table cells, in reading order.
+"""Lines to blocks: paragraphs, list items, URLs and footnotes (``model.Block``).
 
 A block is what becomes one segment. Lines are joined into a block unless something says a new one
 starts: a bullet or item number, a line-end colon, a change of typography, a page or column change, or
@@ -10,83 +10,17 @@ letters are double-spaced throughout.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from services.extract import textrules as tr
 from services.extract.layout import Layout
-from services.extract.model import (
-    FOOTNOTE,
-    LIST_ITEM,
-    PARAGRAPH,
-    TABLE_CELL,
-    TABLE_HEADER,
-    URL,
-    Line,
-    Table,
-)
+from services.extract.model import FOOTNOTE, LIST_ITEM, PARAGRAPH, URL, Block, Line, Vocabulary
 
 _DASH_BULLETS = "-–—*"
-_WORDS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*", re.UNICODE)
 
 
-@dataclass
-class Block:
-    lines: list[Line]
-    text: str
-    kind: str = PARAGRAPH
-    bullet: bool = False
-    numbered: bool = False
-    #: Extra heading path inside a table: column header, row label.
-    extra_path: list[str] = field(default_factory=list)
-    #: Vertical gap before the block, in line pitches (0 at the top of a page).
-    gap_before: float = 0.0
-    gap_after: float = 0.0
-    level: float | None = None
-    #: A bare lead-in label ("Premisser:") that heads the list right after it.
-    label: bool = False
+class BlockBuilder:
+    """Lines in reading order to blocks: ``feed`` one line at a time, ``close`` at the end."""
 
-    @property
-    def page(self) -> int:
-        return self.lines[0].page
-
-    @property
-    def ocr(self) -> bool:
-        return any(ln.ocr for ln in self.lines)
-
-    @property
-    def first(self) -> Line:
-        return self.lines[0]
-
-    @property
-    def last(self) -> Line:
-        return self.lines[-1]
-
-
-class Vocabulary:
-    """Words of the whole document, to tell a hyphenated line break that split a word from a real
-    compound hyphen: the hyphen goes only when the joined word occurs elsewhere and the hyphenated
-    form does not."""
-
-    def __init__(self, texts: Iterable[str]) -> None:
-        self.words: set[str] = set()
-        for text in texts:
-            self.words.update(w.lower() for w in _WORDS.findall(text))
-
-    def keep_hyphen(self, left: str, right: str) -> bool:
-        a = _WORDS.findall(left[:-1])
-        b = _WORDS.findall(right)
-        if not a or not b:
-            return True
-        head, tail = a[-1], b[0]
-        if head.isupper() or not head[-1:].islower() or not tail[:1].islower():
-            return True
-        joined = (head + tail).lower()
-        hyphenated = f"{head}-{tail}".lower()
-        return not (joined in self.words and hyphenated not in self.words)
-
-
-class _Builder:
     def __init__(self, layout: Layout, vocab: Vocabulary) -> None:
         self.layout = layout
         self.vocab = vocab
@@ -233,74 +167,13 @@ class _Builder:
 
 def segment_lines(lines: list[Line], layout: Layout, vocab: Vocabulary) -> list[Block]:
     """Blocks of a plain run of lines (one table cell, or a page stream without tables)."""
-    builder = _Builder(layout, vocab)
+    builder = BlockBuilder(layout, vocab)
     prev: Line | None = None
     for line in lines:
         builder.feed(line, prev)
         prev = line
     builder.close()
     return builder.blocks
-
-
-def _cell_text(lines: list[Line] | None) -> str:
-    return " ".join(ln.text for ln in lines or []).strip()
-
-
-def _is_sentence_cell(text: str) -> bool:
-    return tr.is_terminated(text) or tr.word_count(text) > 10
-
-
-def _is_header_cell(text: str) -> bool:
-    """A column header: a short label or a short question ("Kva er krevjande?"), not a sentence."""
-    return tr.word_count(text) <= 10 and (text.rstrip().endswith("?") or not tr.is_terminated(text))
-
-
-def table_blocks(table: Table, layout: Layout, vocab: Vocabulary) -> list[Block]:
-    """One block per cell paragraph. A first row of short labels is the column header; a first column of
-    short labels (no sentences) gives row labels. Both go into the heading path of the cells."""
-    rows = [row for row in table.cells if any(_cell_text(c) for c in row)]
-    if not rows:
-        return []
-    ncols = max(len(r) for r in rows)
-    first = [_cell_text(c) for c in rows[0]]
-    has_header = (
-        len(rows) >= 2
-        and ncols >= 2
-        and sum(bool(t) for t in first) >= 2
-        and all(not t or _is_header_cell(t) for t in first)
-    )
-    headers = first if has_header else [""] * ncols
-    body_rows = rows[1:] if has_header else rows
-    col0 = [_cell_text(r[0]) if r else "" for r in body_rows]
-    row_labels = ncols >= 2 and all(not t or not _is_sentence_cell(t) for t in col0) and any(col0)
-
-    out: list[Block] = []
-    if has_header:
-        for cell in rows[0]:
-            if cell and _cell_text(cell):
-                out.append(Block(lines=list(cell), text=_cell_text(cell), kind=TABLE_HEADER))
-    for row in body_rows:
-        label = _cell_text(row[0]) if row_labels and row else ""
-        for col, cell in enumerate(row):
-            if not cell:
-                continue
-            header = headers[col] if col < len(headers) else ""
-            path = [header] if header else []
-            if row_labels and col == 0:
-                blocks = segment_lines(cell, layout, vocab)
-                for b in blocks:
-                    b.kind = TABLE_HEADER
-                    b.extra_path = path
-                out.extend(blocks)
-                continue
-            if label:
-                path = path + [label]
-            for b in segment_lines(cell, layout, vocab):
-                if b.kind == PARAGRAPH:
-                    b.kind = TABLE_CELL
-                b.extra_path = path
-                out.append(b)
-    return out
 
 
 def split_footnotes(lines: list[Line], layout: Layout) -> tuple[list[Line], list[Line]]:
@@ -326,85 +199,3 @@ def footnote_blocks(lines: list[Line], layout: Layout, vocab: Vocabulary) -> lis
             b.lines.append(ln)
             b.text = tr.join_lines(b.text, ln.text, vocab.keep_hyphen(b.text, ln.text))
     return blocks
-
-
-def continues(before: Table, after: Table) -> bool:
-    """``after`` opens the next page with the rest of ``before``: the same columns at the same place."""
-    width = max(len(r) for r in before.cells)
-    return (
-        after.page == before.page + 1
-        and max(len(r) for r in after.cells) == width
-        and abs(after.x0 - before.x0) < 6
-        and abs(after.x1 - before.x1) < 6
-    )
-
-
-def join_tables(before: Table, after: Table) -> Table:
-    """One table from a table and its continuation: a repeated header row goes, and a row the page
-    break cut in two (a cell left unfinished, its rest starting in lower case) becomes one row again."""
-    rows = list(after.cells)
-    if rows and [_cell_text(c) for c in rows[0]] == [_cell_text(c) for c in before.cells[0]]:
-        rows = rows[1:]
-    cells = [list(r) for r in before.cells]
-    if rows and cells:
-        last, first = cells[-1], rows[0]
-        cut = any(
-            _cell_text(a) and not tr.is_terminated(_cell_text(a)) and tr.starts_lower(_cell_text(b))
-            for a, b in zip(last, first)
-        )
-        if cut:
-            cells[-1] = [(a or []) + (b or []) if (a or b) else None for a, b in zip(last, first)]
-            rows = rows[1:]
-    return Table(
-        page=before.page, top=before.top, bottom=after.bottom, x0=before.x0, x1=before.x1, cells=cells + rows
-    )
-
-
-def build_blocks(
-    pages: list[list[Line]], tables: dict[int, list[Table]], layout: Layout, vocab: Vocabulary
-) -> list[Block]:
-    """All blocks of the document in reading order; a paragraph may run across a page break, and so may
-    a table (its blocks are made once nothing can continue it)."""
-    builder = _Builder(layout, vocab)
-    prev: Line | None = None
-    pending_notes: list[Block] = []
-    open_table: Table | None = None
-
-    def flush_table() -> None:
-        nonlocal open_table
-        if open_table is not None:
-            builder.blocks.extend(table_blocks(open_table, layout, vocab))
-            open_table = None
-
-    for index, page_lines in enumerate(pages):
-        page_no = index + 1
-        body, notes = split_footnotes(page_lines, layout)
-        items: list[tuple[float, int, Line | Table]] = [(ln.top, 0, ln) for ln in body]
-        items += [(t.top, 1, t) for t in tables.get(page_no, [])]
-        items.sort(key=lambda it: (it[0], it[1]))
-        for _, _, item in items:
-            if isinstance(item, Table):
-                if open_table is not None and continues(open_table, item):
-                    open_table = join_tables(open_table, item)
-                    continue
-                flush_table()
-                builder.close()
-                builder.blocks.extend(pending_notes)
-                pending_notes = []
-                open_table = item
-                prev = None
-                continue
-            flush_table()
-            if pending_notes and (
-                builder.current is None or prev is None or builder.new_block(builder.current, prev, item)
-            ):
-                builder.close()
-                builder.blocks.extend(pending_notes)
-                pending_notes = []
-            builder.feed(item, prev)
-            prev = item
-        pending_notes.extend(footnote_blocks(notes, layout, vocab))
-    flush_table()
-    builder.close()
-    builder.blocks.extend(pending_notes)
-    return builder.blocks

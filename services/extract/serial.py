@@ -40,7 +40,12 @@ def result_from_dict(data: dict[str, Any]) -> ExtractionResult:
             for s in data["segments"]
         ],
         page_count=int(data["page_count"]),
-        metadata=Metadata(**{k: data["metadata"].get(k) for k in ("sender", "date", "title")}),
+        metadata=Metadata(
+            sender=data["metadata"].get("sender"),
+            sender_kind=str(data["metadata"].get("sender_kind") or "ukjent"),
+            date=data["metadata"].get("date"),
+            title=data["metadata"].get("title"),
+        ),
         ocr_pages=[int(p) for p in data.get("ocr_pages", [])],
         furniture=[str(t) for t in data.get("furniture", [])],
     )

@@ -1,12 +1,17 @@
-"""Ruled tables via pdfplumber's table finder; each cell's words become lines of their own."""
+"""Tables: detection on PDF pages (pdfplumber's table finder; each cell's words become lines of their
+own) and assembly into blocks (header row and row labels into the cells' heading paths, a table that
+runs on over a page break joined into one). Word tables are assembled here too."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from services.extract.model import Line, Table
+from services.extract import textrules as tr
+from services.extract.layout import Layout
+from services.extract.model import PARAGRAPH, TABLE_CELL, TABLE_HEADER, Block, Line, Table, Vocabulary
 from services.extract.pdf_lines import Bbox, inside, words_to_lines
+from services.extract.segmenter import segment_lines
 
 log = logging.getLogger(__name__)
 
@@ -119,3 +124,97 @@ def _centre_in(w: dict[str, Any], bbox: Bbox) -> bool:
 
 def table_boxes(tables: list[Table]) -> list[Bbox]:
     return [(t.x0, t.top, t.x1, t.bottom) for t in tables]
+
+
+# -- assembly --------------------------------------------------------------------------------------------
+def _cell_text(lines: list[Line] | None) -> str:
+    return " ".join(ln.text for ln in lines or []).strip()
+
+
+def _is_sentence_cell(text: str) -> bool:
+    return tr.is_terminated(text) or tr.word_count(text) > 10
+
+
+def _is_header_cell(text: str) -> bool:
+    """A column header: a short label or a short question ("Kva er krevjande?"), not a sentence."""
+    return tr.word_count(text) <= 10 and (text.rstrip().endswith("?") or not tr.is_terminated(text))
+
+
+def table_blocks(table: Table, layout: Layout, vocab: Vocabulary) -> list[Block]:
+    """One block per cell paragraph. A first row of short labels is the column header; a first column of
+    short labels (no sentences) gives row labels. Both go into the heading path of the cells."""
+    rows = [row for row in table.cells if any(_cell_text(c) for c in row)]
+    if not rows:
+        return []
+    ncols = max(len(r) for r in rows)
+    first = [_cell_text(c) for c in rows[0]]
+    has_header = (
+        len(rows) >= 2
+        and ncols >= 2
+        and sum(bool(t) for t in first) >= 2
+        and all(not t or _is_header_cell(t) for t in first)
+    )
+    headers = first if has_header else [""] * ncols
+    body_rows = rows[1:] if has_header else rows
+    col0 = [_cell_text(r[0]) if r else "" for r in body_rows]
+    row_labels = ncols >= 2 and all(not t or not _is_sentence_cell(t) for t in col0) and any(col0)
+
+    out: list[Block] = []
+    if has_header:
+        for cell in rows[0]:
+            if cell and _cell_text(cell):
+                out.append(Block(lines=list(cell), text=_cell_text(cell), kind=TABLE_HEADER))
+    for row in body_rows:
+        label = _cell_text(row[0]) if row_labels and row else ""
+        for col, cell in enumerate(row):
+            if not cell:
+                continue
+            header = headers[col] if col < len(headers) else ""
+            path = [header] if header else []
+            if row_labels and col == 0:
+                blocks = segment_lines(cell, layout, vocab)
+                for b in blocks:
+                    b.kind = TABLE_HEADER
+                    b.extra_path = path
+                out.extend(blocks)
+                continue
+            if label:
+                path = path + [label]
+            for b in segment_lines(cell, layout, vocab):
+                if b.kind == PARAGRAPH:
+                    b.kind = TABLE_CELL
+                b.extra_path = path
+                out.append(b)
+    return out
+
+
+def continues(before: Table, after: Table) -> bool:
+    """``after`` opens the next page with the rest of ``before``: the same columns at the same place."""
+    width = max(len(r) for r in before.cells)
+    return (
+        after.page == before.page + 1
+        and max(len(r) for r in after.cells) == width
+        and abs(after.x0 - before.x0) < 6
+        and abs(after.x1 - before.x1) < 6
+    )
+
+
+def join_tables(before: Table, after: Table) -> Table:
+    """One table from a table and its continuation: a repeated header row goes, and a row the page
+    break cut in two (a cell left unfinished, its rest starting in lower case) becomes one row again."""
+    rows = list(after.cells)
+    if rows and [_cell_text(c) for c in rows[0]] == [_cell_text(c) for c in before.cells[0]]:
+        rows = rows[1:]
+    cells = [list(r) for r in before.cells]
+    if rows and cells:
+        last, first = cells[-1], rows[0]
+        cut = any(
+            _cell_text(a) and not tr.is_terminated(_cell_text(a)) and tr.starts_lower(_cell_text(b))
+            for a, b in zip(last, first)
+        )
+        if cut:
+            cells[-1] = [(a or []) + (b or []) if (a or b) else None for a, b in zip(last, first)]
+            rows = rows[1:]
+    return Table(
+        page=before.page, top=before.top, bottom=after.bottom, x0=before.x0, x1=before.x1, cells=cells + rows
+    )

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from services.store import schemas
-from services.store.exports import csv_chunks, xlsx_bytes
+from services.store.exports import csv_chunks, csv_header, export_filename, export_lang, xlsx_report
 from services.store.filters import FilterError, parse_segment_filter, segment_filter_params
 from services.store.queries import MAX_OFFSET, Queries, SegmentFilter
 from services.store.status import Status
+from services.store.themes.taxonomy import load_taxonomy
 from shared.http import ApiError
+from shared.settings import Settings
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="Page size")]
 Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")]
+ExportLang = Annotated[str | None, Query(max_length=5, description="Column headers: nb (default) or en")]
 
 
 def segment_filter(params: Annotated[dict[str, str | None], Depends(segment_filter_params)]) -> SegmentFilter:
@@ -74,21 +77,29 @@ def make_router(repo: Queries) -> APIRouter:
         return schemas.Stats.model_validate(repo.stats())
 
     @router.get("/export/segments.csv", tags=["exports"], response_class=StreamingResponse)
-    def export_csv(f: Filters) -> StreamingResponse:
-        """Matching segments as CSV (UTF-8 with BOM; formula-like cells neutralised)."""
+    def export_csv(f: Filters, lang: ExportLang = None) -> StreamingResponse:
+        """Matching segments as CSV (UTF-8 with BOM; formula-like cells neutralised). Column headers in
+        Norwegian; ``lang=en`` for the machine names."""
+        code = export_lang(lang)
         return StreamingResponse(
-            (chunk.encode("utf-8") for chunk in csv_chunks(repo.iter_segments(f))),
+            (chunk.encode("utf-8") for chunk in csv_chunks(repo.iter_segments(f), header=csv_header(code))),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="segments.csv"'},
+            headers={"Content-Disposition": f'attachment; filename="{export_filename(f, "csv", lang=code)}"'},
         )
 
     @router.get("/export/segments.xlsx", tags=["exports"], response_class=Response)
-    def export_xlsx(f: Filters) -> Response:
-        """Matching segments as an Excel workbook (formula-like cells neutralised)."""
+    def export_xlsx(request: Request, f: Filters, lang: ExportLang = None) -> Response:
+        """Matching segments as an Excel workbook for a report: title, date, sender kind, themes, citation
+        and a link back to each segment; autofilter, frozen header, widths, wrapped text (formula-like
+        cells neutralised). Column headers in Norwegian; ``lang=en`` for the machine names."""
+        code = export_lang(lang)
+        names = {t.id: t.name for t in load_taxonomy(Settings().taxonomy).themes}
         return Response(
-            xlsx_bytes(repo.iter_segments(f)),
+            xlsx_report(repo.iter_segments(f), lang=code, base_url=str(request.base_url), theme_names=names),
             media_type=XLSX_TYPE,
-            headers={"Content-Disposition": 'attachment; filename="segments.xlsx"'},
+            headers={
+                "Content-Disposition": f'attachment; filename="{export_filename(f, "xlsx", lang=code)}"'
+            },
         )
 
     return router

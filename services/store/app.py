@@ -10,8 +10,13 @@ from fastapi import FastAPI
 
 from services.store.api import make_router
 from services.store.consumer import make_runner
+from services.store.corrections.endpoints import make_corrections_router, make_review_router
 from services.store.db import make_engine, migrate
+from services.store.files import make_files_router
 from services.store.repository import Repository
+from services.store.sweeper import start_sweeper
+from services.store.themes.endpoints import make_points_router, make_themes_router
+from services.store.themes.points import PointStore
 from services.store.web.pages import install_ui, public_paths
 from shared.http import install_common, serve
 from shared.logging import configure_logging
@@ -31,9 +36,13 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
         await asyncio.to_thread(migrate, engine)
         if consume:
             await runner.start()
+        # The sweeper re-drives documents that stopped short of a final status (services/store/sweeper.py).
+        stop_sweeper = start_sweeper(settings, engine, runner) if consume else None
         try:
             yield
         finally:
+            if stop_sweeper is not None:
+                await stop_sweeper()
             await runner.stop()
             engine.dispose()
 
@@ -51,7 +60,13 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
         health=lambda: {**runner.health(), "database": engine.dialect.name},
         open_paths=public_paths(),
     )
+    app.include_router(make_corrections_router(settings, repo, runner))
+    app.include_router(make_review_router(repo))
+    app.include_router(make_themes_router(settings, repo))
+    app.state.points = PointStore(engine)
+    app.include_router(make_points_router(settings, repo, app.state.points))
     app.include_router(make_router(repo))
+    app.include_router(make_files_router(repo, settings))
     install_ui(app, repo, settings)
     return app
 

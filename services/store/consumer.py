@@ -1,4 +1,4 @@
-"""store's Kafka side: faust agents on four topics, consumed in micro-batches, one transaction per batch.
+"""store's Kafka side: faust agents on five topics, consumed in micro-batches, one transaction per batch.
 
 Per batch: every record is decoded through :func:`shared.streams.guarded` (a poison record goes to the
 dead-letter topic), the decoded events are written in one transaction in a worker thread, and only then
@@ -22,7 +22,14 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from services.store import metrics
 from services.store.repository import Repository
-from shared.events import DocumentExtracted, DocumentFailed, DocumentReceived, Envelope, SegmentClassified
+from shared.events import (
+    DocumentExtracted,
+    DocumentFailed,
+    DocumentReceived,
+    Envelope,
+    SegmentClassified,
+    SegmentCorrected,
+)
 from shared.kafka import Publisher
 from shared.retry import Backoff, retry
 from shared.settings import Settings
@@ -55,6 +62,9 @@ def feeds_for(settings: Settings) -> list[Feed]:
         Feed(t.documents_extracted, "documents.extracted", DocumentExtracted),
         Feed(t.segments_classified, "segments.classified", SegmentClassified),
         Feed(t.documents_failed, "documents.failed", DocumentFailed),
+        # Analysts' corrections (the store publishes them itself): applied idempotently, so a store rebuilt
+        # from the topics keeps every correction.
+        Feed(t.segments_corrected, "segments.corrected", SegmentCorrected),
     ]
 
 

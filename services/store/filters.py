@@ -7,20 +7,80 @@ from typing import Annotated
 from fastapi import Query
 
 from services.store.queries import SegmentFilter
-from shared.events import LABELS
+from services.store.search import SCOPES, SORTS
+from services.store.themes.taxonomy import load_taxonomy
+from shared.events import LABELS, SENDER_KINDS
+from shared.settings import Settings
 
 
 class FilterError(ValueError):
     """A filter value that is not one the store knows (the message says which and what is allowed)."""
 
 
+def _bool(name: str, value: str | None) -> bool | None:
+    if not value:
+        return None
+    v = value.strip().lower()
+    if v in ("true", "1", "yes", "ja"):
+        return True
+    if v in ("false", "0", "no", "nei"):
+        return False
+    raise FilterError(f"{name} must be true or false, not {value!r}")
+
+
+def _score(value: str | None) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        score = float(value)
+    except ValueError:
+        raise FilterError(f"min_score must be a number between 0 and 1, not {value!r}") from None
+    if not 0.0 <= score <= 1.0:
+        raise FilterError(f"min_score must be between 0 and 1, not {value!r}")
+    return score
+
+
 def parse_segment_filter(
-    label: str | None = None, q: str | None = None, document_id: str | None = None, sender: str | None = None
+    label: str | None = None,
+    q: str | None = None,
+    document_id: str | None = None,
+    sender: str | None = None,
+    theme: str | None = None,
+    sender_kind: str | None = None,
+    min_score: str | None = None,
+    needs_review: str | None = None,
+    corrected: str | None = None,
+    scope: str | None = None,
+    sort: str | None = None,
+    hide_other: str | None = None,
 ) -> SegmentFilter:
-    """Empty values mean "no filter"; an unknown label raises :class:`FilterError`."""
+    """Empty values mean "no filter"; an unknown label, theme or sender kind raises :class:`FilterError`."""
     if label and label not in LABELS:
         raise FilterError(f"unknown label {label!r}; choose one of {', '.join(LABELS)}")
-    return SegmentFilter(label=label or None, q=q or None, document_id=document_id or None, sender=sender or None)
+    if theme:
+        known = load_taxonomy(Settings().taxonomy).ids
+        if theme not in known:
+            raise FilterError(f"unknown theme {theme!r}; choose one of {', '.join(known)}")
+    if scope and scope not in SCOPES:
+        raise FilterError(f"unknown scope {scope!r}; choose one of {', '.join(SCOPES)}")
+    if sort and sort not in SORTS:
+        raise FilterError(f"unknown sort {sort!r}; choose one of {', '.join(SORTS)}")
+    if sender_kind and sender_kind not in SENDER_KINDS:
+        raise FilterError(f"unknown sender kind {sender_kind!r}; choose one of {', '.join(SENDER_KINDS)}")
+    return SegmentFilter(
+        label=label or None,
+        q=q or None,
+        document_id=document_id or None,
+        sender=sender or None,
+        theme=theme or None,
+        sender_kind=sender_kind or None,
+        min_score=_score(min_score),
+        needs_review=_bool("needs_review", needs_review),
+        corrected=_bool("corrected", corrected),
+        scope=None if scope in (None, "", "all") else scope,
+        sort=sort or None,
+        hide_other=_bool("hide_other", hide_other) or None,
+    )
 
 
 def segment_filter_params(
@@ -28,6 +88,36 @@ def segment_filter_params(
     q: Annotated[str | None, Query(max_length=200, description="Words to search for in the segments")] = None,
     document_id: Annotated[str | None, Query(max_length=64)] = None,
     sender: Annotated[str | None, Query(max_length=500, description="Exact sender name")] = None,
+    theme: Annotated[str | None, Query(max_length=64, description="Theme id of the taxonomy")] = None,
+    sender_kind: Annotated[str | None, Query(max_length=32, description="kommune, organisasjon, ...")] = None,
+    min_score: Annotated[
+        str | None,
+        Query(max_length=20, description="Lowest score (of the theme when given, else of the label)"),
+    ] = None,
+    needs_review: Annotated[str | None, Query(max_length=5, description="true/false")] = None,
+    corrected: Annotated[str | None, Query(max_length=5, description="true/false")] = None,
+    scope: Annotated[
+        str | None, Query(max_length=8, description="all, or text: no heading-only hits")
+    ] = None,
+    sort: Annotated[
+        str | None, Query(max_length=12, description="relevance (default), order, confidence")
+    ] = None,
+    hide_other: Annotated[
+        str | None, Query(max_length=5, description="true: leave out «other» segments")
+    ] = None,
 ) -> dict[str, str | None]:
     """The query parameters of a segment filter, validated for length (FastAPI dependency)."""
-    return {"label": label, "q": q, "document_id": document_id, "sender": sender}
+    return {
+        "label": label,
+        "q": q,
+        "document_id": document_id,
+        "sender": sender,
+        "theme": theme,
+        "sender_kind": sender_kind,
+        "min_score": min_score,
+        "needs_review": needs_review,
+        "corrected": corrected,
+        "scope": scope,
+        "sort": sort,
+        "hide_other": hide_other,
+    }

@@ -1,4 +1,5 @@
-"""Tables of the store: documents, their classified segments, and a status history.
+"""Tables of the store: documents, their classified segments, and a status history; analyst corrections
+(an audit log that is also the source of truth for every corrected value); final themes per segment; points.
 
 Besides the contract columns there are a few bookkeeping columns that make out-of-order and replayed
 events converge: the event times of the last extraction, failure and classification, and a lower-cased
@@ -8,7 +9,7 @@ events converge: the event times of the last extraction, failure and classificat
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Float, Index, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -61,6 +62,14 @@ class Document(SQLModel, table=True):
     sender: str | None = Field(default=None, sa_type=Text, index=True)
     date: str | None = Field(default=None, max_length=64)
     title: str | None = Field(default=None, sa_type=Text)
+    sender_kind: str = Field(default="ukjent", max_length=32, index=True)
+    # What extraction found; the columns above are the final values (an analyst's correction wins).
+    model_sender: str | None = Field(default=None, sa_type=Text)
+    model_sender_kind: str | None = Field(default=None, max_length=32)
+    model_date: str | None = Field(default=None, max_length=64)
+    model_title: str | None = Field(default=None, sa_type=Text)
+    #: Fields an analyst corrected: {field: {"by": user, "at": iso time}}.
+    corrected_fields: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     page_count: int | None = None
     segment_count: int | None = None
     classified_count: int = 0
@@ -89,6 +98,17 @@ class Segment(SQLModel, table=True):
     model_version: str = Field(max_length=128)
     classified_at: datetime = Field(sa_type=UTCDateTime)
     search_text: str = Field(default="", sa_type=Text)
+    #: Final themes [{id, score}] (the analyst's when corrected; a corrected theme carries score 1.0).
+    themes: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)
+    # The model's own values; ``label``/``themes`` above are final.
+    model_label: str | None = Field(default=None, max_length=16)
+    model_themes: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)
+    needs_review: bool = False
+    #: The model's highest label score (the review queue shows the least confident first).
+    confidence: float | None = Field(default=None, sa_type=Float)
+    corrected: bool = Field(default=False, index=True)
+    corrected_by: str | None = Field(default=None, max_length=200)
+    corrected_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class StatusEvent(SQLModel, table=True):
@@ -101,3 +121,75 @@ class StatusEvent(SQLModel, table=True):
     status: str = Field(max_length=16)
     at: datetime = Field(sa_type=UTCDateTime)
     detail: str | None = Field(default=None, sa_type=Text)
+
+
+class SegmentTheme(SQLModel, table=True):
+    """The final themes of each segment, one row per theme: what theme filters and counts read."""
+
+    __tablename__ = "segment_themes"
+    __table_args__ = (Index("ix_segment_themes_theme_id", "theme_id"),)
+
+    segment_id: str = Field(primary_key=True, max_length=80)
+    theme_id: str = Field(primary_key=True, max_length=64)
+    document_id: str = Field(max_length=64, index=True)
+    score: float = Field(default=1.0, sa_type=Float)
+
+
+class Correction(SQLModel, table=True):
+    """One ``segments.corrected`` event: the audit log, and the source of every corrected value (the final
+    values are folded from these rows in time order, so any arrival order gives the same result)."""
+
+    __tablename__ = "corrections"
+    __table_args__ = (Index("ux_corrections_event_id", "event_id", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=64)
+    segment_id: str = Field(max_length=80, index=True)
+    document_id: str = Field(max_length=64, index=True)
+    user: str = Field(max_length=200)
+    at: datetime = Field(sa_type=UTCDateTime)
+    label: str | None = Field(default=None, max_length=16)
+    themes: list[str] | None = Field(default=None, sa_type=JSON)
+    reverted: list[str] = Field(default_factory=list, sa_type=JSON)
+    model_label: str | None = Field(default=None, max_length=16)
+    model_themes: list[str] | None = Field(default=None, sa_type=JSON)
+    note: str | None = Field(default=None, sa_type=Text)
+
+
+class DocumentCorrection(SQLModel, table=True):
+    """An analyst's correction of a document's metadata: ``values`` holds the corrected fields (a ``None``
+    value reverts that field to what extraction found)."""
+
+    __tablename__ = "document_corrections"
+    __table_args__ = (Index("ux_document_corrections_event_id", "event_id", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=64)
+    document_id: str = Field(max_length=64, index=True)
+    user: str = Field(max_length=200)
+    at: datetime = Field(sa_type=UTCDateTime)
+    values: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    before: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    note: str | None = Field(default=None, sa_type=Text)
+
+
+class Point(SQLModel, table=True):
+    """A group of segments from different letters that make the same point (stable ids across runs)."""
+
+    __tablename__ = "points"
+
+    id: str = Field(primary_key=True, max_length=64)
+    label: str = Field(max_length=16, index=True)
+    themes: list[str] = Field(default_factory=list, sa_type=JSON)
+    summary: str = Field(default="", sa_type=Text)
+    keywords: list[str] = Field(default_factory=list, sa_type=JSON)
+    sender_count: int = 0
+    segment_count: int = 0
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PointMember(SQLModel, table=True):
+    __tablename__ = "point_members"
+
+    point_id: str = Field(primary_key=True, max_length=64)
+    segment_id: str = Field(primary_key=True, max_length=80, index=True)

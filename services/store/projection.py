@@ -14,13 +14,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, bindparam, func, or_, update
+from sqlalchemy import Connection, Table, bindparam, func, or_, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
-from services.store.models import Document, Segment, StatusEvent
+from services.store.corrections.rules import (
+    CorrectionFacts,
+    DocumentCorrectionFacts,
+    fold_document,
+    fold_segment,
+)
+from services.store.models import Correction, Document, DocumentCorrection, Segment, SegmentTheme, StatusEvent
+from services.store.search import index_segments
 from services.store.status import DocumentFacts, compute_status, is_complete
 from shared.events import (
     DocumentExtracted,
@@ -28,12 +35,16 @@ from shared.events import (
     DocumentReceived,
     Envelope,
     SegmentClassified,
+    SegmentCorrected,
 )
 from shared.ids import event_id_for
 
-DOCS = Document.__table__
-SEGS = Segment.__table__
-HIST = StatusEvent.__table__
+DOCS: Table = Document.__table__  # type: ignore[attr-defined]
+SEGS: Table = Segment.__table__  # type: ignore[attr-defined]
+HIST: Table = StatusEvent.__table__  # type: ignore[attr-defined]
+CORR: Table = Correction.__table__  # type: ignore[attr-defined]
+DOC_CORR: Table = DocumentCorrection.__table__  # type: ignore[attr-defined]
+SEG_THEMES: Table = SegmentTheme.__table__  # type: ignore[attr-defined]
 
 _CHUNK = 500
 T = TypeVar("T")
@@ -69,13 +80,20 @@ class _Batch:
     extracted: dict[str, Envelope[DocumentExtracted]] = field(default_factory=dict)
     failed: dict[str, Envelope[DocumentFailed]] = field(default_factory=dict)
     segments: dict[str, Envelope[SegmentClassified]] = field(default_factory=dict)
+    #: Corrections by event id (every one is kept: together they are the segment's correction history).
+    corrections: dict[str, Envelope[SegmentCorrected]] = field(default_factory=dict)
     #: Every distinct document-level event (by event id), losers included: each one is a history entry.
     history: dict[str, Envelope[Any]] = field(default_factory=dict)
 
     @property
     def document_ids(self) -> set[str]:
         ids = set(self.received) | set(self.extracted) | set(self.failed)
-        return ids | {e.data.document_id for e in self.segments.values()}
+        ids |= {e.data.document_id for e in self.segments.values()}
+        return ids | {e.data.document_id for e in self.corrections.values()}
+
+    @property
+    def segment_ids(self) -> set[str]:
+        return set(self.segments) | {e.data.segment_id for e in self.corrections.values()}
 
     @classmethod
     def of(cls, events: Iterable[Envelope[Any]]) -> _Batch:
@@ -94,6 +112,8 @@ class _Batch:
                 _keep_latest(b.failed, data.document_id, env)
             elif isinstance(data, SegmentClassified):
                 _keep_latest(b.segments, data.segment_id, env)
+            elif isinstance(data, SegmentCorrected):
+                b.corrections.setdefault(env.id, env)
             else:
                 raise TypeError(f"the store does not handle {type(data).__name__} events")
         return b
@@ -108,15 +128,41 @@ def _keep_latest(into: dict[str, Envelope[Any]], key: str, env: Envelope[Any]) -
 def _history_row(env: Envelope[Any]) -> dict[str, Any]:
     d = env.data
     if isinstance(d, DocumentReceived):
-        return {"event_id": env.id, "document_id": d.id, "status": "received", "at": d.received_at,
-                "detail": f"{d.filename} ({d.bytes} bytes, via {d.source})"}
+        return {
+            "event_id": env.id,
+            "document_id": d.id,
+            "status": "received",
+            "at": d.received_at,
+            "detail": f"{d.filename} ({d.bytes} bytes, via {d.source})",
+        }
     if isinstance(d, DocumentExtracted):
-        return {"event_id": env.id, "document_id": d.document_id, "status": "extracted", "at": env.time,
-                "detail": f"{d.page_count} pages, {d.segment_count} segments"}
+        return {
+            "event_id": env.id,
+            "document_id": d.document_id,
+            "status": "extracted",
+            "at": env.time,
+            "detail": f"{d.page_count} pages, {d.segment_count} segments",
+        }
     assert isinstance(d, DocumentFailed)
-    return {"event_id": env.id, "document_id": d.document_id, "status": "failed", "at": env.time,
-            "detail": f"{d.stage}: {d.error_code}: {d.message}"}
+    return {
+        "event_id": env.id,
+        "document_id": d.document_id,
+        "status": "failed",
+        "at": env.time,
+        "detail": f"{d.stage}: {d.error_code}: {d.message}",
+    }
 
+
+def correction_facts(row: Any) -> CorrectionFacts:
+    """A stored ``corrections`` row as the fold's input."""
+    return CorrectionFacts(
+        event_id=row.event_id,
+        at=row.at,
+        user=row.user,
+        label=row.label,
+        themes=row.themes,
+        reverted=tuple(row.reverted or ()),
+    )
 
 
 class Projection:
@@ -140,6 +186,11 @@ class Projection:
             self._extracted(conn, list(batch.extracted.values()))
             self._failed(conn, list(batch.failed.values()))
             self._segments(conn, list(batch.segments.values()))
+            index_segments(conn, [e.data.segment_id for e in batch.segments.values()])  # full-text index
+            self._corrections(conn, list(batch.corrections.values()))
+            self._finalise_segments(conn, sorted(batch.segment_ids))
+            if batch.extracted:
+                self._finalise_documents(conn, sorted(batch.extracted))
             self._history(conn, [_history_row(e) for e in batch.history.values()])
             self._refresh(conn, ids, now)
         return set(ids)
@@ -153,8 +204,17 @@ class Projection:
         ins = self._insert(conn, DOCS)
         conn.execute(
             ins.on_conflict_do_update(index_elements=["id"], set_={"updated_at": ins.excluded.updated_at}),
-            [{"id": i, "status": "received", "classified_count": 0, "search_text": "", "created_at": now,
-              "updated_at": now} for i in ids],
+            [
+                {
+                    "id": i,
+                    "status": "received",
+                    "classified_count": 0,
+                    "search_text": "",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for i in ids
+            ],
         )
 
     def _history(self, conn: Connection, rows: list[dict[str, Any]], *, overwrite: bool = False) -> None:
@@ -178,9 +238,13 @@ class Projection:
             .where(DOCS.c.id == bindparam("b_id"))
             .where(or_(DOCS.c.received_at.is_(None), DOCS.c.received_at > bindparam("b_received_at")))
             .values(
-                filename=bindparam("b_filename"), sha256=bindparam("b_sha256"), bytes=bindparam("b_bytes"),
-                content_type=bindparam("b_content_type"), blob_uri=bindparam("b_blob_uri"),
-                source=bindparam("b_source"), received_at=bindparam("b_received_at"),
+                filename=bindparam("b_filename"),
+                sha256=bindparam("b_sha256"),
+                bytes=bindparam("b_bytes"),
+                content_type=bindparam("b_content_type"),
+                blob_uri=bindparam("b_blob_uri"),
+                source=bindparam("b_source"),
+                received_at=bindparam("b_received_at"),
             )
         )
         conn.execute(stmt, [{f"b_{k}": v for k, v in e.data.model_dump().items()} for e in events])
@@ -193,17 +257,36 @@ class Projection:
             .where(DOCS.c.id == bindparam("b_id"))
             .where(or_(DOCS.c.extracted_at.is_(None), DOCS.c.extracted_at <= bindparam("b_at")))
             .values(
-                sender=bindparam("b_sender"), date=bindparam("b_date"), title=bindparam("b_title"),
-                page_count=bindparam("b_page_count"), segment_count=bindparam("b_segment_count"),
+                sender=bindparam("b_sender"),
+                date=bindparam("b_date"),
+                title=bindparam("b_title"),
+                sender_kind=bindparam("b_kind"),
+                model_sender=bindparam("b_sender"),
+                model_date=bindparam("b_date"),
+                model_title=bindparam("b_title"),
+                model_sender_kind=bindparam("b_kind"),
+                page_count=bindparam("b_page_count"),
+                segment_count=bindparam("b_segment_count"),
                 extracted_at=bindparam("b_at"),
             )
         )
-        conn.execute(stmt, [
-            {"b_id": e.data.document_id, "b_at": e.time, "b_sender": e.data.metadata.sender,
-             "b_date": e.data.metadata.date, "b_title": e.data.metadata.title,
-             "b_page_count": e.data.page_count, "b_segment_count": e.data.segment_count}
-            for e in events
-        ])
+        # Written as final values too; _finalise_documents then puts corrected fields back.
+        conn.execute(
+            stmt,
+            [
+                {
+                    "b_id": e.data.document_id,
+                    "b_at": e.time,
+                    "b_sender": e.data.metadata.sender,
+                    "b_date": e.data.metadata.date,
+                    "b_title": e.data.metadata.title,
+                    "b_kind": e.data.metadata.sender_kind,
+                    "b_page_count": e.data.page_count,
+                    "b_segment_count": e.data.segment_count,
+                }
+                for e in events
+            ],
+        )
 
     def _failed(self, conn: Connection, events: list[Envelope[DocumentFailed]]) -> None:
         if not events:
@@ -213,15 +296,25 @@ class Projection:
             .where(DOCS.c.id == bindparam("b_id"))
             .where(or_(DOCS.c.failed_at.is_(None), DOCS.c.failed_at <= bindparam("b_at")))
             .values(
-                failed_stage=bindparam("b_stage"), error_code=bindparam("b_code"),
-                error_message=bindparam("b_message"), failed_at=bindparam("b_at"),
+                failed_stage=bindparam("b_stage"),
+                error_code=bindparam("b_code"),
+                error_message=bindparam("b_message"),
+                failed_at=bindparam("b_at"),
             )
         )
-        conn.execute(stmt, [
-            {"b_id": e.data.document_id, "b_at": e.time, "b_stage": e.data.stage,
-             "b_code": e.data.error_code, "b_message": e.data.message}
-            for e in events
-        ])
+        conn.execute(
+            stmt,
+            [
+                {
+                    "b_id": e.data.document_id,
+                    "b_at": e.time,
+                    "b_stage": e.data.stage,
+                    "b_code": e.data.error_code,
+                    "b_message": e.data.message,
+                }
+                for e in events
+            ],
+        )
 
     def _segments(self, conn: Connection, events: list[Envelope[SegmentClassified]]) -> None:
         if not events:
@@ -234,16 +327,38 @@ class Projection:
             # A re-classification replaces the stored one only if it is at least as new.
             where=SEGS.c.classified_at <= ins.excluded.classified_at,
         )
-        conn.execute(upsert, [
-            {
-                "segment_id": s.segment_id, "document_id": s.document_id, "seq": s.seq, "page": s.page,
-                "heading_path": list(s.heading_path), "text": s.text, "kind": s.kind, "ocr": s.ocr,
-                "label": s.label, "scores": dict(s.scores), "model_version": s.model_version,
-                "classified_at": e.time, "search_text": segment_search_text(s.text, s.heading_path),
-            }
-            for e in events
-            for s in [e.data]
-        ])
+        conn.execute(
+            upsert,
+            [
+                {
+                    "segment_id": s.segment_id,
+                    "document_id": s.document_id,
+                    "seq": s.seq,
+                    "page": s.page,
+                    "heading_path": list(s.heading_path),
+                    "text": s.text,
+                    "kind": s.kind,
+                    "ocr": s.ocr,
+                    "label": s.label,
+                    "scores": dict(s.scores),
+                    "model_version": s.model_version,
+                    "classified_at": e.time,
+                    "search_text": segment_search_text(s.text, s.heading_path),
+                    # The model's values; _finalise_segments then applies any correction in force.
+                    "model_label": s.label,
+                    "themes": themes,
+                    "model_themes": themes,
+                    "needs_review": bool(getattr(s, "needs_review", False) or False),
+                    "confidence": max(s.scores.values()) if s.scores else None,
+                    "corrected": False,
+                    "corrected_by": None,
+                    "corrected_at": None,
+                }
+                for e in events
+                for s in [e.data]
+                for themes in [[{"id": t.id, "score": t.score} for t in s.themes]]
+            ],
+        )
         # Segments carry the document's segment count too; it counts until documents.extracted is seen.
         counts: dict[str, int] = {}
         for e in events:
@@ -258,17 +373,180 @@ class Projection:
             )
             conn.execute(stmt, [{"b_id": k, "b_n": n} for k, n in counts.items()])
 
+    def _corrections(self, conn: Connection, events: list[Envelope[SegmentCorrected]]) -> None:
+        """Keep every correction event once (by event id): the audit log and the source of final values."""
+        if not events:
+            return
+        ins = self._insert(conn, CORR).on_conflict_do_nothing(index_elements=["event_id"])
+        conn.execute(
+            ins,
+            [
+                {
+                    "event_id": e.id,
+                    "segment_id": c.segment_id,
+                    "document_id": c.document_id,
+                    "user": c.user,
+                    "at": c.at,
+                    "label": c.label,
+                    "themes": c.themes,
+                    "reverted": list(c.reverted),
+                    "model_label": c.model_label,
+                    "model_themes": c.model_themes,
+                    "note": c.note,
+                }
+                for e in events
+                for c in [e.data]
+            ],
+        )
+
+    def _finalise_segments(self, conn: Connection, segment_ids: Sequence[str]) -> None:
+        """Recompute the final label and themes of these segments from the model's values and every
+        correction stored for them, and rewrite their rows in ``segment_themes``."""
+        for chunk in _chunks(segment_ids):
+            rows = conn.execute(
+                core_select(
+                    SEGS.c.segment_id,
+                    SEGS.c.document_id,
+                    SEGS.c.model_label,
+                    SEGS.c.label,
+                    SEGS.c.model_themes,
+                ).where(SEGS.c.segment_id.in_(chunk))
+            ).all()
+            if not rows:
+                continue
+            found = [r.segment_id for r in rows]
+            facts: dict[str, list[CorrectionFacts]] = {}
+            for c in conn.execute(core_select(CORR).where(CORR.c.segment_id.in_(found))):
+                facts.setdefault(c.segment_id, []).append(correction_facts(c))
+            updates: list[dict[str, Any]] = []
+            theme_rows: list[dict[str, Any]] = []
+            for r in rows:
+                final = fold_segment(r.model_label or r.label, r.model_themes, facts.get(r.segment_id, []))
+                updates.append(
+                    {
+                        "b_id": r.segment_id,
+                        "b_label": final.label,
+                        "b_themes": final.themes,
+                        "b_corrected": final.corrected,
+                        "b_by": final.corrected_by,
+                        "b_at": final.corrected_at,
+                    }
+                )
+                theme_rows.extend(
+                    {
+                        "segment_id": r.segment_id,
+                        "theme_id": t["id"],
+                        "document_id": r.document_id,
+                        "score": float(t.get("score", 1.0)),
+                    }
+                    for t in final.themes
+                )
+            conn.execute(
+                update(SEGS)
+                .where(SEGS.c.segment_id == bindparam("b_id"))
+                .values(
+                    label=bindparam("b_label"),
+                    themes=bindparam("b_themes"),
+                    corrected=bindparam("b_corrected"),
+                    corrected_by=bindparam("b_by"),
+                    corrected_at=bindparam("b_at"),
+                ),
+                updates,
+            )
+            conn.execute(SEG_THEMES.delete().where(SEG_THEMES.c.segment_id.in_(found)))
+            if theme_rows:
+                conn.execute(SEG_THEMES.insert(), theme_rows)
+
+    def _finalise_documents(self, conn: Connection, document_ids: Sequence[str]) -> None:
+        """Put the analyst's corrected metadata back over what extraction found."""
+        for chunk in _chunks(document_ids):
+            facts: dict[str, list[DocumentCorrectionFacts]] = {}
+            for c in conn.execute(core_select(DOC_CORR).where(DOC_CORR.c.document_id.in_(chunk))):
+                facts.setdefault(c.document_id, []).append(
+                    DocumentCorrectionFacts(c.event_id, c.at, c.user, c.values or {})
+                )
+            if not facts:
+                continue
+            updates = []
+            for d in conn.execute(core_select(DOCS).where(DOCS.c.id.in_(list(facts)))):
+                model = {
+                    "sender": d.model_sender,
+                    "sender_kind": d.model_sender_kind,
+                    "date": d.model_date,
+                    "title": d.model_title,
+                }
+                final, marks = fold_document(model, facts[d.id])
+                updates.append(
+                    {"b_id": d.id, **{f"b_{k}": v for k, v in final.items()}, "b_marks": marks or None}
+                )
+            conn.execute(
+                update(DOCS)
+                .where(DOCS.c.id == bindparam("b_id"))
+                .values(
+                    sender=bindparam("b_sender"),
+                    sender_kind=bindparam("b_sender_kind"),
+                    date=bindparam("b_date"),
+                    title=bindparam("b_title"),
+                    corrected_fields=bindparam("b_marks"),
+                ),
+                updates,
+            )
+
+    def correct_document(
+        self,
+        *,
+        event_id: str,
+        document_id: str,
+        user: str,
+        at: datetime,
+        values: dict[str, Any],
+        note: str | None,
+    ) -> bool:
+        """Store an analyst's correction of a document's metadata (idempotent by event id). Returns False
+        when there is no such document; nothing is written then."""
+        with self.engine.begin() as conn:
+            doc = conn.execute(core_select(DOCS).where(DOCS.c.id == document_id).with_for_update()).first()
+            if doc is None:
+                return False
+            before = {f: getattr(doc, f) for f in values}
+            ins = self._insert(conn, DOC_CORR).on_conflict_do_nothing(index_elements=["event_id"])
+            conn.execute(
+                ins,
+                [
+                    {
+                        "event_id": event_id,
+                        "document_id": document_id,
+                        "user": user,
+                        "at": at,
+                        "values": values,
+                        "before": before,
+                        "note": note,
+                    }
+                ],
+            )
+            self._finalise_documents(conn, [document_id])
+            self._refresh(conn, [document_id], _utcnow())
+        return True
+
     def _drop_stale_segments(self, conn: Connection, ids: Sequence[str]) -> None:
         """Once an extraction is known, segments numbered beyond its segment count belong to an older
         extraction of the same bytes (a replay with a changed extractor) and are removed."""
         known = conn.execute(
-            core_select(DOCS.c.id, DOCS.c.segment_count)
-            .where(DOCS.c.id.in_(ids), DOCS.c.extracted_at.is_not(None), DOCS.c.segment_count.is_not(None))
+            core_select(DOCS.c.id, DOCS.c.segment_count).where(
+                DOCS.c.id.in_(ids), DOCS.c.extracted_at.is_not(None), DOCS.c.segment_count.is_not(None)
+            )
         ).all()
         if known:
             conn.execute(
                 SEGS.delete().where(SEGS.c.document_id == bindparam("b_id"), SEGS.c.seq >= bindparam("b_n")),
                 [{"b_id": i, "b_n": n} for i, n in known],
+            )
+            live = core_select(SEGS.c.segment_id).where(SEGS.c.document_id == bindparam("b_id"))
+            conn.execute(
+                SEG_THEMES.delete().where(
+                    SEG_THEMES.c.document_id == bindparam("b_id"), SEG_THEMES.c.segment_id.not_in(live)
+                ),
+                [{"b_id": i} for i, _ in known],
             )
 
     def _refresh(self, conn: Connection, ids: list[str], now: datetime) -> None:
@@ -281,7 +559,11 @@ class Projection:
             counted = {
                 r.document_id: (r.n, r.last)
                 for r in conn.execute(
-                    core_select(SEGS.c.document_id, func.count().label("n"), func.max(SEGS.c.classified_at).label("last"))
+                    core_select(
+                        SEGS.c.document_id,
+                        func.count().label("n"),
+                        func.max(SEGS.c.classified_at).label("last"),
+                    )
                     .where(SEGS.c.document_id.in_(chunk))
                     .group_by(SEGS.c.document_id)
                 )
@@ -289,23 +571,37 @@ class Projection:
             for d in conn.execute(core_select(DOCS).where(DOCS.c.id.in_(chunk))):
                 n, last = counted.get(d.id, (0, None))
                 facts = DocumentFacts(d.extracted_at, d.failed_at, d.segment_count, n, last)
-                updates.append({
-                    "b_id": d.id, "b_status": compute_status(facts), "b_n": n, "b_last": last,
-                    "b_search": search_text(d.filename, d.title), "b_now": now,
-                })
+                updates.append(
+                    {
+                        "b_id": d.id,
+                        "b_status": compute_status(facts),
+                        "b_n": n,
+                        "b_last": last,
+                        "b_search": search_text(d.filename, d.title),
+                        "b_now": now,
+                    }
+                )
                 marker = event_id_for("store", "classified", d.id)
                 if is_complete(facts):
-                    done.append({
-                        "event_id": marker, "document_id": d.id,
-                        "status": "classified", "at": last or d.extracted_at or now,
-                        "detail": f"{n} of {d.segment_count} segments classified",
-                    })
+                    done.append(
+                        {
+                            "event_id": marker,
+                            "document_id": d.id,
+                            "status": "classified",
+                            "at": last or d.extracted_at or now,
+                            "detail": f"{n} of {d.segment_count} segments classified",
+                        }
+                    )
                 else:
                     not_done.append(marker)
         conn.execute(
-            update(DOCS).where(DOCS.c.id == bindparam("b_id")).values(
-                status=bindparam("b_status"), classified_count=bindparam("b_n"),
-                last_classified_at=bindparam("b_last"), search_text=bindparam("b_search"),
+            update(DOCS)
+            .where(DOCS.c.id == bindparam("b_id"))
+            .values(
+                status=bindparam("b_status"),
+                classified_count=bindparam("b_n"),
+                last_classified_at=bindparam("b_last"),
+                search_text=bindparam("b_search"),
                 updated_at=bindparam("b_now"),
             ),
             updates,
@@ -316,4 +612,3 @@ class Projection:
             self._history(conn, done, overwrite=True)
         for chunk in _chunks(not_done):
             conn.execute(HIST.delete().where(HIST.c.event_id.in_(chunk)))
-

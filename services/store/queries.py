@@ -9,8 +9,11 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Select, func
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
+from services.store import search
+from services.store.knowledge_filters import knowledge_filters
 from services.store.models import Document, Segment, StatusEvent
 from shared.events import (
     LABELS,
@@ -34,9 +37,25 @@ class SegmentFilter:
     q: str | None = None
     document_id: str | None = None
     sender: str | None = None
+    scope: str | None = None  # "text": leave out hits only in the heading path (search.SCOPES)
+    sort: str | None = None  # "relevance", "order" or "confidence" (search.SORTS)
+    theme: str | None = None
+    sender_kind: str | None = None
+    #: With ``theme``: that theme's score; else the model's score for its label.
+    min_score: float | None = None
+    needs_review: bool | None = None
+    corrected: bool | None = None
+    #: Leave out «annet» (letterhead, greetings, signatures...): the UI's default segment list.
+    hide_other: bool | None = None
 
     def as_params(self) -> dict[str, str]:
-        return {k: v for k, v in vars(self).items() if v}
+        out: dict[str, str] = {}
+        for k, v in vars(self).items():
+            if isinstance(v, bool):
+                out[k] = "true" if v else "false"
+            elif v is not None and v != "":
+                out[k] = str(v)
+        return out
 
 
 @dataclass(frozen=True)
@@ -44,6 +63,9 @@ class SegmentHit:
     segment: Segment
     filename: str | None
     sender: str | None
+    sender_kind: str | None = None
+    title: str | None = None
+    date: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +75,18 @@ class DocumentView:
     segments: list[Segment] = field(default_factory=list)
     history: list[StatusEvent] = field(default_factory=list)
 
+
+def _hit_select() -> Select[Any]:
+    """A segment with the document fields a hit carries (see :class:`SegmentHit`)."""
+    stmt: Any = sa_select(
+        Segment,
+        col(Document.filename),
+        col(Document.sender),
+        col(Document.sender_kind),
+        col(Document.title),
+        col(Document.date),
+    )
+    return stmt
 
 
 class Queries:
@@ -68,7 +102,9 @@ class Queries:
 
     def label_counts(self, document_ids: Sequence[str] | None = None) -> dict[str, dict[str, int]]:
         """Segments per label for each document (all documents when ``document_ids`` is None)."""
-        stmt = select(Segment.document_id, Segment.label, func.count()).group_by(Segment.document_id, Segment.label)
+        stmt = select(Segment.document_id, Segment.label, func.count()).group_by(
+            Segment.document_id, Segment.label
+        )
         if document_ids is not None:
             if not document_ids:
                 return {}
@@ -80,8 +116,13 @@ class Queries:
         return dict(out)
 
     def list_documents(
-        self, *, status: str | None = None, sender: str | None = None, q: str | None = None,
-        limit: int = 50, offset: int = 0,
+        self,
+        *,
+        status: str | None = None,
+        sender: str | None = None,
+        q: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
     ) -> tuple[int, list[Document], dict[str, dict[str, int]]]:
         stmt = select(Document)
         if status:
@@ -101,10 +142,13 @@ class Queries:
             doc = s.get(Document, document_id)
             if doc is None:
                 return None
-            segs = list(s.exec(select(Segment).where(Segment.document_id == document_id).order_by(Segment.seq)))
+            segs = list(
+                s.exec(select(Segment).where(Segment.document_id == document_id).order_by(Segment.seq))
+            )
             hist = list(
                 s.exec(
-                    select(StatusEvent).where(StatusEvent.document_id == document_id)
+                    select(StatusEvent)
+                    .where(StatusEvent.document_id == document_id)
                     .order_by(StatusEvent.at, StatusEvent.id)
                 )
             )
@@ -114,31 +158,47 @@ class Queries:
         return DocumentView(doc, counts, segs, hist)
 
     def _segment_select(self, f: SegmentFilter) -> Select[Any]:
-        stmt = select(Segment, Document.filename, Document.sender).join(Document, Document.id == Segment.document_id)
+        stmt = _hit_select().join(Document, Document.id == Segment.document_id)
+        stmt = knowledge_filters(stmt, f)
         if f.label:
             stmt = stmt.where(Segment.label == f.label)
+        elif f.hide_other:
+            stmt = stmt.where(col(Segment.label) != "other")
         if f.document_id:
             stmt = stmt.where(Segment.document_id == f.document_id)
         if f.sender:
             stmt = stmt.where(Document.sender == f.sender)
-        if f.q:
-            stmt = stmt.where(Segment.search_text.contains(f.q.lower(), autoescape=True))
+        stmt = search.filter_segments(stmt, f, self.engine.dialect.name)  # q (full-text) and scope
         return stmt
 
-    def search_segments(self, f: SegmentFilter, *, limit: int = 50, offset: int = 0) -> tuple[int, list[SegmentHit]]:
+    def search_segments(
+        self, f: SegmentFilter, *, limit: int = 50, offset: int = 0
+    ) -> tuple[int, list[SegmentHit]]:
         stmt = self._segment_select(f)
         with Session(self.engine) as s:
-            total = s.exec(select(func.count()).select_from(stmt.with_only_columns(Segment.segment_id).subquery())).one()
-            rows = s.exec(stmt.order_by(*self._newest_first(), Segment.seq).limit(limit).offset(offset))
-            hits = [SegmentHit(seg, filename, sender) for seg, filename, sender in rows]
+            total = s.exec(
+                select(func.count()).select_from(stmt.with_only_columns(Segment.segment_id).subquery())
+            ).one()
+            order = search.order_segments(f, (*self._newest_first(), Segment.seq))
+            # Rank and cut the page on ids alone (narrow rows), then load only that page's full rows.
+            ids_stmt: Select[Any] = stmt.with_only_columns(col(Segment.segment_id))
+            page_ids = [r[0] for r in s.execute(ids_stmt.order_by(*order).limit(limit).offset(offset))]
+            by_id: dict[str, SegmentHit] = {}
+            if page_ids:
+                page_stmt = _hit_select().join(Document, col(Document.id) == col(Segment.document_id))
+                for row in s.execute(page_stmt.where(col(Segment.segment_id).in_(page_ids))):
+                    by_id[row[0].segment_id] = SegmentHit(*row)
+            hits = [by_id[i] for i in page_ids if i in by_id]
         return int(total), hits
 
     def iter_segments(self, f: SegmentFilter, *, batch: int = 500) -> Iterator[SegmentHit]:
         """Every matching segment, streamed (used by the exports)."""
-        stmt = self._segment_select(f).order_by(*self._newest_first(), Segment.seq)
+        stmt = self._segment_select(f).order_by(
+            *search.order_segments(f, (*self._newest_first(), Segment.seq))
+        )
         with Session(self.engine) as s:
-            for seg, filename, sender in s.exec(stmt.execution_options(yield_per=batch)):
-                yield SegmentHit(seg, filename, sender)
+            for row in s.exec(stmt.execution_options(yield_per=batch)):
+                yield SegmentHit(*row)
 
     def status_counts(self) -> dict[str, int]:
         with Session(self.engine) as s:
@@ -152,15 +212,21 @@ class Queries:
         with Session(self.engine) as s:
             docs = list(s.exec(select(Document).order_by(*self._newest_first())))
             by_label = dict.fromkeys(LABELS, 0)
-            by_label.update({label: n for label, n in s.exec(select(Segment.label, func.count()).group_by(Segment.label))})
+            by_label.update(
+                {label: n for label, n in s.exec(select(Segment.label, func.count()).group_by(Segment.label))}
+            )
         return {
             "labels": by_label,
             "segments": sum(by_label.values()),
             "documents_by_status": self.status_counts(),
             "documents": [
                 {
-                    "id": d.id, "filename": d.filename, "sender": d.sender, "status": d.status,
-                    "segment_count": d.segment_count, "classified_count": d.classified_count,
+                    "id": d.id,
+                    "filename": d.filename,
+                    "sender": d.sender,
+                    "status": d.status,
+                    "segment_count": d.segment_count,
+                    "classified_count": d.classified_count,
                     "labels": per_doc.get(d.id, dict.fromkeys(LABELS, 0)),
                 }
                 for d in docs
@@ -169,11 +235,18 @@ class Queries:
 
     def senders(self) -> list[str]:
         with Session(self.engine) as s:
-            rows = s.exec(select(Document.sender).where(Document.sender.is_not(None)).distinct().order_by(Document.sender))
+            rows = s.exec(
+                select(Document.sender)
+                .where(Document.sender.is_not(None))
+                .distinct()
+                .order_by(Document.sender)
+            )
             return [r for r in rows if r]
 
     def document_choices(self) -> list[tuple[str, str]]:
         """(id, display name) of every document, for the UI's document filter."""
         with Session(self.engine) as s:
-            rows = s.exec(select(Document.id, Document.filename, Document.title).order_by(*self._newest_first()))
+            rows = s.exec(
+                select(Document.id, Document.filename, Document.title).order_by(*self._newest_first())
+            )
             return [(i, fn or title or i) for i, fn, title in rows]

@@ -28,6 +28,11 @@ class Metadata(BaseModel):
     date: str | None
     title: str | None
     page_count: int | None
+    sender_kind: str = "ukjent"
+    #: Fields an analyst corrected ({field: {by, at}}); absent when none.
+    corrected: dict[str, dict[str, str]] | None = None
+    #: What extraction found, shown beside corrected values.
+    model: dict[str, str | None] | None = None
 
 
 class Counts(BaseModel):
@@ -55,6 +60,11 @@ class DocumentPage(BaseModel):
     items: list[DocumentSummary]
 
 
+class ThemeOut(BaseModel):
+    id: str
+    score: float
+
+
 class SegmentOut(BaseModel):
     segment_id: str
     document_id: str
@@ -68,11 +78,20 @@ class SegmentOut(BaseModel):
     scores: dict[str, float]
     model_version: str
     classified_at: datetime
+    themes: list[ThemeOut] = []
+    needs_review: bool = False
+    corrected: bool = False
+    corrected_by: str | None = None
+    corrected_at: datetime | None = None
+    #: The model's own label and themes (they differ from the final ones when corrected).
+    model_label: str | None = None
+    model_themes: list[ThemeOut] = []
 
 
 class SegmentHitOut(SegmentOut):
     filename: str | None
     sender: str | None
+    sender_kind: str | None = None
 
 
 class SegmentPage(BaseModel):
@@ -128,9 +147,9 @@ def summary(doc: Document, labels: dict[str, int] | None) -> DocumentSummary:
         id=doc.id,
         filename=doc.filename,
         status=doc.status,
-        source=doc.source,  # type: ignore[arg-type]
+        source=doc.source,
         received_at=doc.received_at,
-        metadata=Metadata(sender=doc.sender, date=doc.date, title=doc.title, page_count=doc.page_count),
+        metadata=metadata_of(doc),
         counts=Counts(
             segments=doc.segment_count, classified=doc.classified_count, labels=labels or _zero_counts()
         ),
@@ -139,13 +158,62 @@ def summary(doc: Document, labels: dict[str, int] | None) -> DocumentSummary:
     )
 
 
+def metadata_of(doc: Document) -> Metadata:
+    marks = doc.corrected_fields or None
+    model = (
+        {
+            "sender": doc.model_sender,
+            "sender_kind": doc.model_sender_kind,
+            "date": doc.model_date,
+            "title": doc.model_title,
+        }
+        if marks
+        else None
+    )
+    return Metadata(
+        sender=doc.sender,
+        date=doc.date,
+        title=doc.title,
+        page_count=doc.page_count,
+        sender_kind=doc.sender_kind or "ukjent",
+        corrected=marks,
+        model=model,
+    )
+
+
+def _themes(raw: list[dict[str, object]] | None) -> list[ThemeOut]:
+    return [ThemeOut.model_validate(t) for t in raw or []]
+
+
 def segment_out(seg: Segment) -> SegmentOut:
-    return SegmentOut.model_validate(seg, from_attributes=True)
+    return SegmentOut(
+        segment_id=seg.segment_id,
+        document_id=seg.document_id,
+        seq=seg.seq,
+        page=seg.page,
+        heading_path=list(seg.heading_path or []),
+        text=seg.text,
+        kind=seg.kind,
+        ocr=seg.ocr,
+        label=seg.label,
+        scores=seg.scores or {},
+        model_version=seg.model_version,
+        classified_at=seg.classified_at,
+        themes=_themes(seg.themes),
+        needs_review=bool(seg.needs_review),
+        corrected=bool(seg.corrected),
+        corrected_by=seg.corrected_by,
+        corrected_at=seg.corrected_at,
+        model_label=seg.model_label or seg.label,
+        model_themes=_themes(seg.model_themes),
+    )
 
 
 def hit_out(hit: SegmentHit) -> SegmentHitOut:
     base = segment_out(hit.segment).model_dump()
-    return SegmentHitOut(**base, filename=hit.filename, sender=hit.sender)
+    return SegmentHitOut(
+        **base, filename=hit.filename, sender=hit.sender, sender_kind=getattr(hit, "sender_kind", None)
+    )
 
 
 def history_out(ev: StatusEvent) -> HistoryEntry:

@@ -13,11 +13,11 @@ from services.classify.schema import write_manifest
 from shared.events import LABELS, SegmentExtracted, make_event
 from shared.ids import document_id_for, segment_id_for, sha256_hex
 from shared.kafka import Publisher, ensure_topics
-from shared.settings import Settings
+from shared.settings import Settings, get_settings
 from shared.topics import topics_for
 from tests.kafka_helpers import read_topic
-from tools.training import tfidf
-from tools.training.data import load_labelled
+from tools.training import structured as S
+from tools.training.data import context_items, load_labelled
 
 pytestmark = pytest.mark.integration
 
@@ -31,11 +31,23 @@ TEXTS = [
 
 @pytest.fixture
 def model_dir(tmp_path: Path) -> Path:
-    """A small TF-IDF model trained on part of the team's data (a couple of seconds)."""
-    examples = load_labelled()[::6]
-    pipe = tfidf.fit([e.item for e in examples], [e.label for e in examples])
+    """A small structured model (labels, calibration, review threshold, themes) trained on part of the
+    team's data (some seconds)."""
+    examples = load_labelled()
+    train, held = examples[::6], examples[1::12]
     path = tmp_path / "model"
-    write_manifest(path, {"kind": "tfidf", "model_version": "tfidf-itest", **tfidf.save(pipe, path)})
+    fields = S.fit_and_save(
+        path,
+        context_items(train),
+        [e.label for e in train],
+        [e.themes for e in train],
+        context_items(held),
+        [e.label for e in held],
+        [e.themes for e in held],
+        S.taxonomy_ids(get_settings().taxonomy),
+        groups=S.DEFAULT_GROUPS,
+    )
+    write_manifest(path, {"kind": "structured", "model_version": "structured-itest", **fields})
     return path
 
 
@@ -49,6 +61,7 @@ def _segments(name: str) -> tuple[str, list[SegmentExtracted]]:
             page=1,
             heading_path=h,
             text=t,
+            kind="letter" if i == len(TEXTS) - 1 else "paragraph",
             segment_count=len(TEXTS),
         )
         for i, (h, t) in enumerate(TEXTS)
@@ -82,6 +95,7 @@ async def test_agent_classifies_batches_and_dead_letters_poison(settings: Settin
     finally:
         await publisher.stop()
 
+    theme_ids = set(S.taxonomy_ids(get_settings().taxonomy))
     by_segment = {r["value"]["data"]["segment_id"]: r for r in out}
     assert set(by_segment) == {s.segment_id for s in segs_a + segs_b}
     for seg in segs_a + segs_b:
@@ -89,7 +103,10 @@ async def test_agent_classifies_batches_and_dead_letters_poison(settings: Settin
         data = record["value"]["data"]
         assert record["key"] == seg.document_id
         assert record["value"]["type"] == "innspill.segment.classified"
-        assert data["model_version"] == "tfidf-itest"
+        assert data["model_version"] == "structured-itest"
+        assert isinstance(data["needs_review"], bool)
+        assert {t["id"] for t in data["themes"]} <= theme_ids
+        assert all(0 <= t["score"] <= 1 for t in data["themes"])
         assert (
             data["text"] == seg.text and data["heading_path"] == seg.heading_path and data["seq"] == seg.seq
         )
@@ -102,6 +119,9 @@ async def test_agent_classifies_batches_and_dead_letters_poison(settings: Settin
         "example",
         "other",
     ]
+    # Letter furniture gets no theme; the content segments about nurses' recruitment get one.
+    assert by_segment[segs_b[-1].segment_id]["value"]["data"]["themes"] == []
+    assert any(by_segment[s.segment_id]["value"]["data"]["themes"] for s in segs_b[:3])
     assert len(dead) == 1
     letter = dead[0]["value"]["data"]
     assert dead[0]["key"] == doc_b and letter["stage"] == "classify"

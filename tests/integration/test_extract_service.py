@@ -80,7 +80,12 @@ async def test_pdf_becomes_segments_then_summary(
     assert len(summary) == 1, summaries
     total = summary[0]["segment_count"]
     assert total >= 20 and summary[0]["page_count"] == 2
-    assert summary[0]["metadata"] == {"sender": samples.SENDER, "date": "2025-03-12", "title": samples.TITLE}
+    assert summary[0]["metadata"] == {
+        "sender": samples.SENDER,
+        "sender_kind": "kommune",
+        "date": "2025-03-12",
+        "title": samples.TITLE,
+    }
 
     records = await read_topic(extract_settings.kafka_bootstrap, topics.segments_extracted, min_count=total)
     segs = sorted(for_doc(records, doc_id), key=lambda s: s["seq"])

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -160,3 +162,238 @@ async def test_size_limit_is_enforced_while_streaming_without_content_length(set
         )
         assert resp.status_code == 413 and resp.json()["error"] == "too_large"
     assert sent["bytes"] < 1_000_000, "the server stopped reading soon after the limit"
+
+
+# --- malformed multipart: every case a specific 400, nothing published, nothing half-stored -------------
+
+
+def _multipart(boundary: str, parts: list[tuple[str, str, bytes]], close: bool = True) -> bytes:
+    body = b""
+    for name, filename, data in parts:
+        body += (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                "Content-Type: application/pdf\r\n\r\n"
+            ).encode()
+            + data
+            + b"\r\n"
+        )
+    return body + (f"--{boundary}--\r\n".encode() if close else b"")
+
+
+async def _assert_nothing_accepted(settings: Settings) -> None:
+    assert list(settings.blob_dir.rglob("*.received.json")) == []
+    assert [p for p in settings.blob_dir.glob("??/*") if p.is_file()] == []
+    records = await read_topic(settings.kafka_bootstrap, topics_for(settings).documents_received, timeout_s=3)
+    assert records == []
+
+
+async def test_malformed_multipart_bodies_are_specific_400s(
+    client: httpx.AsyncClient, settings: Settings, tmp_path: Path
+) -> None:
+    pdf = letter_pdf_bytes(tmp_path)
+    cases = [
+        ("a" * 300, _multipart("a" * 300, [("file", "brev.pdf", pdf)]), "invalid_request"),
+        (
+            "XyZ",
+            _multipart("XyZ", [("file", "brev.pdf", pdf[: len(pdf) // 2])], close=False),
+            "truncated_body",
+        ),
+        ("XyZ", _multipart("XyZ", [("file", "a.pdf", pdf), ("file", "b.pdf", pdf)]), "multiple_files"),
+        ("XyZ", b"--XyZ\r\n\x00\x01garbage without headers", "malformed_multipart"),
+    ]
+    for boundary, body, error in cases:
+        resp = await client.post(
+            "/documents", content=body, headers={"content-type": f"multipart/form-data; boundary={boundary}"}
+        )
+        assert resp.status_code == 400, (error, resp.text)
+        assert resp.json()["error"] == error and resp.json()["detail"]
+    await _assert_nothing_accepted(settings)
+
+
+async def test_client_disconnect_is_logged_at_info_and_accepts_nothing(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    await ensure_topics(settings)
+    app = create_app(settings)
+    body = _multipart("XyZ", [("file", "brev.pdf", letter_pdf_bytes(tmp_path))])
+    messages = [
+        {"type": "http.request", "body": body[:2000], "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/documents",
+        "raw_path": b"/documents",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"multipart/form-data; boundary=XyZ"), (b"host", b"ingest")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("ingest", 80),
+    }
+    caplog.set_level("INFO")
+    async with app.router.lifespan_context(app):
+        await app(scope, receive, send)
+    disconnects = [r for r in caplog.records if "disconnected" in r.getMessage()]
+    assert disconnects and all(r.levelname == "INFO" for r in disconnects)
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    await _assert_nothing_accepted(settings)
+
+
+async def test_a_burst_waits_for_free_slots_instead_of_being_refused(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """60 uploads at once through 3 slots: all accepted, each published once, no temp file left."""
+    narrow = settings.model_copy(update={"ingest_max_concurrent": 3})
+    await ensure_topics(narrow)
+    base = tmp_path / "letters"
+    base.mkdir()
+    pdfs = [letter_pdf_bytes(base, f"b{i}.pdf", variant=i) for i in range(60)]
+    async for client in _client(narrow):
+        responses = await asyncio.gather(
+            *(
+                client.post("/documents", files={"file": (f"b{i}.pdf", p, "application/pdf")})
+                for i, p in enumerate(pdfs)
+            )
+        )
+    assert [r.status_code for r in responses] == [202] * 60
+    records = await read_topic(
+        narrow.kafka_bootstrap, topics_for(narrow).documents_received, min_count=60, timeout_s=30
+    )
+    assert sorted(r["key"] for r in records) == sorted(r.json()["document_id"] for r in responses)
+    assert list((narrow.blob_dir / ".tmp").iterdir()) == []
+
+
+# --- drop folder: complete files only, links and odd entries refused, nothing lost --------------------------
+
+
+async def _run_folder(settings: Settings, stable_s: float, body: Any) -> None:
+    """Run the drop folder watcher with ``stable_s`` while ``body()`` works on the folder."""
+    from services.ingest.receiver import Receiver
+    from services.ingest.watcher import DropFolder
+    from shared.blobstore import blob_store_for
+    from shared.kafka import Publisher
+
+    await ensure_topics(settings)
+    publisher = Publisher(settings, "t-drop")
+    folder = DropFolder(
+        settings.drop_dir,
+        Receiver(settings, publisher, blob_store_for(settings)),
+        retry_s=1.0,
+        stable_s=stable_s,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(folder.run(stop))
+    try:
+        await body()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+        await publisher.stop()
+
+
+async def _wait_for(cond: Any, timeout_s: float = 20.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not cond():
+        assert asyncio.get_running_loop().time() < deadline, "timed out waiting for the drop folder"
+        await asyncio.sleep(0.1)
+
+
+async def test_drop_folder_waits_for_a_slow_writer(settings: Settings, tmp_path: Path) -> None:
+    pdf = letter_pdf_bytes(tmp_path)
+    target = settings.drop_dir / "sakte.pdf"
+    settings.drop_dir.mkdir(parents=True, exist_ok=True)
+
+    async def body() -> None:
+        step = len(pdf) // 10 + 1
+        with open(target, "wb") as fh:  # written over about 4 s, pauses shorter than the window
+            for i in range(0, len(pdf), step):
+                fh.write(pdf[i : i + step])
+                fh.flush()
+                await asyncio.sleep(0.4)
+        await _wait_for(lambda: (settings.drop_dir / "processed" / "sakte.pdf").is_file())
+
+    await _run_folder(settings, 1.5, body)
+    assert (settings.drop_dir / "processed" / "sakte.pdf").read_bytes() == pdf
+    assert list((settings.drop_dir / "rejected").iterdir()) == []
+    records = await read_topic(settings.kafka_bootstrap, topics_for(settings).documents_received)
+    assert [r["value"]["data"]["bytes"] for r in records] == [len(pdf)]
+
+
+async def test_drop_folder_file_created_empty_and_filled_later(settings: Settings, tmp_path: Path) -> None:
+    pdf = letter_pdf_bytes(tmp_path)
+    target = settings.drop_dir / "tom.pdf"
+    settings.drop_dir.mkdir(parents=True, exist_ok=True)
+
+    async def body() -> None:
+        target.touch()
+        await asyncio.sleep(2.5)  # longer than the stability window: an empty file still is not refused
+        assert target.is_file() and list((settings.drop_dir / "rejected").iterdir()) == []
+        target.write_bytes(pdf)
+        await _wait_for(lambda: (settings.drop_dir / "processed" / "tom.pdf").is_file())
+
+    await _run_folder(settings, 1.0, body)
+    assert (settings.drop_dir / "processed" / "tom.pdf").read_bytes() == pdf
+    records = await read_topic(settings.kafka_bootstrap, topics_for(settings).documents_received)
+    assert [r["value"]["data"]["bytes"] for r in records] == [len(pdf)]
+
+
+async def test_drop_folder_refuses_symlinks_and_non_files(settings: Settings, tmp_path: Path) -> None:
+    secret = tmp_path / "utenfor.pdf"
+    secret.write_bytes(letter_pdf_bytes(tmp_path))
+    settings.drop_dir.mkdir(parents=True, exist_ok=True)
+    (settings.drop_dir / "lenke.pdf").symlink_to(secret)
+    (settings.drop_dir / "mappe").mkdir()
+    os.mkfifo(settings.drop_dir / "fifo.pdf")
+    rejected = settings.drop_dir / "rejected"
+
+    async def body() -> None:
+        await _wait_for(lambda: len([p for p in rejected.iterdir() if p.name.endswith(".reason.txt")]) == 3)
+
+    await _run_folder(settings, 0.5, body)
+    assert (rejected / "lenke.pdf").is_symlink(), "the link itself is moved, its target never read"
+    assert (rejected / "lenke.pdf.reason.txt").read_text().startswith("symlink")
+    assert (rejected / "mappe").is_dir() and (rejected / "mappe.reason.txt").read_text().startswith(
+        "not_a_file"
+    )
+    assert (rejected / "fifo.pdf.reason.txt").read_text().startswith("not_a_file")
+    assert secret.is_file()
+    records = await read_topic(settings.kafka_bootstrap, topics_for(settings).documents_received, timeout_s=3)
+    assert records == []
+
+
+async def test_drop_folder_write_then_rename(settings: Settings, tmp_path: Path) -> None:
+    pdf = letter_pdf_bytes(tmp_path)
+    settings.drop_dir.mkdir(parents=True, exist_ok=True)
+    part = settings.drop_dir / "brev.pdf.part"
+    hidden = settings.drop_dir / ".brev2.pdf"
+
+    async def body() -> None:
+        half = len(pdf) // 2
+        part.write_bytes(pdf[:half])
+        hidden.write_bytes(pdf[:half])
+        await asyncio.sleep(2.0)  # far longer than the window: a .part / dot file is still left alone
+        assert part.is_file() and hidden.is_file()
+        assert list((settings.drop_dir / "processed").iterdir()) == []
+        with open(part, "ab") as fh:
+            fh.write(pdf[half:])
+        part.rename(settings.drop_dir / "brev.pdf")
+        await _wait_for(lambda: (settings.drop_dir / "processed" / "brev.pdf").is_file())
+
+    await _run_folder(settings, 0.5, body)
+    assert (settings.drop_dir / "processed" / "brev.pdf").read_bytes() == pdf
+    assert hidden.is_file(), "a dot file is never ingested or moved"
+    records = await read_topic(settings.kafka_bootstrap, topics_for(settings).documents_received)
+    assert [r["value"]["data"]["bytes"] for r in records] == [len(pdf)]

@@ -92,6 +92,9 @@ async def test_document_detail_and_unknown_id(client: httpx.AsyncClient) -> None
         "date": "1. mars 2025",
         "title": "Innspill til planen",
         "page_count": 3,
+        "sender_kind": "ukjent",
+        "corrected": None,
+        "model": None,
     }
     assert body["counts"]["segments"] == 3 and body["counts"]["classified"] == 3
     segs = body["segments"]
@@ -132,7 +135,7 @@ async def test_stats(client: httpx.AsyncClient) -> None:
 
 
 async def test_csv_export_is_excel_friendly_and_inert(client: httpx.AsyncClient) -> None:
-    resp = await client.get("/export/segments.csv")
+    resp = await client.get("/export/segments.csv", params={"lang": "en"})
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/csv")
     assert "attachment" in resp.headers["content-disposition"]
     raw = resp.content
@@ -156,7 +159,7 @@ async def test_csv_export_is_excel_friendly_and_inert(client: httpx.AsyncClient)
 
 
 async def test_xlsx_export_has_no_formulas(client: httpx.AsyncClient) -> None:
-    resp = await client.get("/export/segments.xlsx", params={"document_id": doc_id("Åsnes")})
+    resp = await client.get("/export/segments.xlsx", params={"document_id": doc_id("Åsnes"), "lang": "en"})
     assert resp.status_code == 200 and "spreadsheetml" in resp.headers["content-type"]
     ws = load_workbook(io.BytesIO(resp.content)).active
     assert ws is not None

@@ -138,6 +138,9 @@ async def test_store_consumes_events_in_any_order(settings: Settings) -> None:
                     "date": None,
                     "title": "Innspill fra Stange",
                     "page_count": 2,
+                    "sender_kind": "ukjent",
+                    "corrected": None,
+                    "model": None,
                 }
                 assert [s["seq"] for s in body["segments"]] == list(range(7))
                 assert body["counts"] == {

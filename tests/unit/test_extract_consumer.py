@@ -82,3 +82,43 @@ async def test_failures_are_published_with_codes(settings: Settings) -> None:
     assert [f.error_code for f in failed] == ["corrupt", "blob_missing"]
     assert all(f.stage == "extract" and f.message for f in failed)
     assert all(t == topics_for(settings).documents_failed for t, _, _ in pub.sent)
+
+
+async def test_output_too_large_for_the_broker_is_a_final_failure(settings: Settings, tmp_path: Path) -> None:
+    """A Word file with one 5,000,000-character paragraph: no segment goes out, documents.failed does."""
+    from tests.unit.test_extract_hostile import huge_paragraph_docx
+
+    pub = RecordingPublisher()
+    worker = Extractor(settings, pub)  # type: ignore[arg-type]
+    data = huge_paragraph_docx(tmp_path / "huge.docx").read_bytes()
+    await worker.handle(_received(data, worker.blobs, name="huge.docx"))
+    topics = topics_for(settings)
+    assert [t for t, _, _ in pub.sent] == [topics.documents_failed]
+    failed = pub.sent[0][2].data
+    assert failed.error_code == "output_too_large" and "4,99" in failed.message, failed.message
+    worker.close()
+
+
+async def test_documents_are_extracted_concurrently(tmp_path: Path) -> None:
+    """Two workers: two documents are in their sandboxes at the same time, in two processes, and every
+    output is published."""
+    import asyncio
+
+    settings = Settings(
+        data_dir=tmp_path / "var",
+        topic_prefix="unit",
+        ocr_enabled=False,
+        extract_timeout_s=60,
+        extract_workers=2,
+    )
+    pub = RecordingPublisher()
+    worker = Extractor(settings, pub)  # type: ignore[arg-type]
+    assert worker.concurrency == 2
+    letter = samples.letter_pdf(tmp_path / "l.pdf").read_bytes()
+    events = [_received(letter + b"%" + bytes([i]), worker.blobs, f"l{i}.pdf") for i in range(6)]
+    await asyncio.gather(*(worker.handle(ev) for ev in events))
+    summaries = [ev.data for t, _, ev in pub.sent if t == topics_for(settings).documents_extracted]
+    assert len(summaries) == 6
+    assert worker.pool.peak == 2, "two documents in flight at once, never more than the pool holds"
+    assert worker.pool.started == 2 and len(worker.pool.pids()) == 2, "warm workers are reused"
+    worker.close()

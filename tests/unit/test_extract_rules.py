@@ -6,9 +6,10 @@ from services.extract import textrules as tr
 from services.extract.furniture import split_furniture, template
 from services.extract.headings import classify_blocks
 from services.extract.layout import Layout
-from services.extract.metadata import find_sender, normalise_date
-from services.extract.model import HEADING, LETTER, LIST_ITEM, QUESTION, Line
-from services.extract.segmenter import Vocabulary, build_blocks
+from services.extract.metadata import normalise_date
+from services.extract.model import HEADING, LETTER, LIST_ITEM, QUESTION, Line, Vocabulary
+from services.extract.pdf_pipeline import build_blocks
+from services.extract.senders import find_sender
 
 RIGHT = 520.0
 
@@ -66,11 +67,12 @@ def test_dates_and_senders() -> None:
     assert normalise_date("Skaun 30.09.22") == "2022-09-30"
     assert normalise_date("Mars 2022") == "2022-03"
     assert tr.date_only("Oslo, 14.10.2026") and not tr.date_only("Vi viser til brev av 3. mai 2022 om planen")
-    assert find_sender(["Til Helse- og omsorgsdepartementet", "Lillevik kommune viser til brevet"]) == (
-        "Lillevik kommune"
-    )
+    assert find_sender(
+        [], [], ["Til Helse- og omsorgsdepartementet", "Lillevik kommune viser til brevet"]
+    ) == ("Lillevik kommune")
     assert (
-        find_sender(["Helsefellesskapet Nord og Sør har behandlet saken"]) == "Helsefellesskapet Nord og Sør"
+        find_sender([], [], ["Helsefellesskapet Nord og Sør har behandlet saken"])
+        == "Helsefellesskapet Nord og Sør"
     )
 
 
@@ -307,7 +309,7 @@ def test_logo_line_in_the_top_band_is_not_the_title_and_parent_headings_rank_hig
 
 def test_a_table_row_cut_by_a_page_break_is_one_row_again() -> None:
     from services.extract.model import Table
-    from services.extract.segmenter import continues, join_tables
+    from services.extract.tables import continues, join_tables
 
     def cell(text: str, page: int, top: float) -> list[Line]:
         return [line(text, top, page=page, x0=80.0)]

@@ -69,12 +69,12 @@ async def test_document_page_shows_segments_by_label(client: httpx.AsyncClient) 
 async def test_segment_page_rejects_unknown_label(client: httpx.AsyncClient) -> None:
     resp = await client.get("/ui/segments", params={"label": "<b>nei</b>"})
     assert resp.status_code == 400
-    assert "Unknown label" in resp.text and "<b>nei</b>" not in resp.text
+    assert "Ugyldig filter" in resp.text and "<b>nei</b>" not in resp.text
 
 
 async def test_unknown_document_page_is_404(client: httpx.AsyncClient) -> None:
     resp = await client.get("/ui/documents/nope")
-    assert resp.status_code == 404 and "no document" in resp.text
+    assert resp.status_code == 404 and "Det finnes ikke noe dokument" in resp.text
 
 
 async def test_static_assets_are_served(client: httpx.AsyncClient) -> None:
@@ -90,15 +90,14 @@ async def test_login_with_token_sets_httponly_cookie(locked: httpx.AsyncClient) 
     assert (await locked.get("/static/store.css")).status_code == 200
 
     wrong = await locked.post("/login", data={"token": "feil", "next": "/ui/stats"})
-    assert wrong.status_code == 401 and "not right" in wrong.text
-    assert "innspill_token" not in wrong.headers.get("set-cookie", "")
+    assert wrong.status_code == 401 and "Tilgangsnøkkelen er feil" in wrong.text
+    assert "innspill_session" not in wrong.headers.get("set-cookie", "")
 
     ok = await locked.post("/login", data={"token": "hemmelig", "next": "/ui/stats"})
     assert ok.status_code == 303 and ok.headers["location"] == "/ui/stats"
     cookie = ok.headers["set-cookie"].lower()
-    assert (
-        cookie.startswith("innspill_token=hemmelig") and "httponly" in cookie and "samesite=strict" in cookie
-    )
+    assert cookie.startswith("innspill_session=") and "httponly" in cookie and "samesite=strict" in cookie
+    assert "hemmelig" not in cookie  # a signed session, never the token itself
 
     assert (await locked.get("/ui/stats")).status_code == 200  # httpx keeps the cookie
     assert (await locked.get("/documents")).status_code == 200
@@ -140,3 +139,77 @@ def test_safe_next(target: str | None, expected: str) -> None:
 )
 def test_database_url_mapping(url: str, expected: str) -> None:
     assert normalise_url(url) == expected
+
+
+async def test_pages_are_norwegian(client: httpx.AsyncClient) -> None:
+    for path in ("/", f"/ui/documents/{doc_id('ond')}", "/ui/segments", "/ui/stats", "/ui/upload"):
+        html = (await client.get(path)).text
+        assert '<html lang="nb">' in html and 'href="#innhold"' in html, path
+        assert ">Dokumenter<" in html and ">Last opp<" in html
+    seg = (await client.get("/ui/segments")).text
+    assert "utfordring" in seg and "tiltak" in seg and 'aria-pressed="false"' in seg
+    doc = (await client.get(f"/ui/documents/{doc_id('ond')}")).text
+    assert f"/documents/{doc_id('ond')}/file#page=" in doc and "Kopier kildehenvisning" in doc
+
+
+async def test_other_is_hidden_by_default_in_segment_list(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "var")
+    app = create_app(settings, consume=False)
+    async with app.router.lifespan_context(app):
+        app.state.repo.apply(
+            [
+                received("brev", 0),
+                extracted("brev", 2, 1, sender="Lom kommune"),
+                segment("brev", 0, 2, text="Med vennlig hilsen Lom kommune", label="other"),
+                segment("brev", 1, 2, text="Vi foreslår felles legevakt.", label="measure"),
+            ]
+        )
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://store") as c:
+            hidden = (await c.get("/ui/segments")).text
+            assert "felles legevakt" in hidden and "Med vennlig hilsen" not in hidden
+            assert "1 segment (uten «annet»)" in hidden and "hide_other=true" in hidden
+            shown = (await c.get("/ui/segments", params={"annet": "vis"})).text
+            assert "Med vennlig hilsen" in shown and 'aria-pressed="true"' in shown
+
+
+async def test_upload_forward_answers_clearly_when_ingest_is_down(tmp_path: Path) -> None:
+    from tools.cli.broker import free_port
+
+    settings = Settings(
+        data_dir=tmp_path / "var", ingest_url=f"http://127.0.0.1:{free_port()}", max_upload_bytes=1000
+    )
+    app = create_app(settings, consume=False)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://store") as c:
+            files = {"file": ("brev.pdf", b"%PDF-1.4 hei", "application/pdf")}
+            down = await c.post("/ui/upload", files=files)
+            assert down.status_code == 503 and down.json()["error"] == "ingest_unavailable"
+            big = await c.post("/ui/upload", files={"file": ("stor.pdf", b"x" * 70_000, "application/pdf")})
+            assert big.status_code == 413 and big.json()["error"] == "too_large"
+            plain = await c.post("/ui/upload", content=b"hei", headers={"content-type": "text/plain"})
+            assert plain.status_code == 415
+
+
+async def test_exports_are_norwegian_with_telling_file_names(client: httpx.AsyncClient) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    resp = await client.get("/export/segments.xlsx", params={"label": "measure"})
+    disposition = resp.headers["content-disposition"]
+    assert "innspill-tiltak-" in disposition and disposition.endswith('.xlsx"')
+    ws = load_workbook(io.BytesIO(resp.content)).active
+    assert ws is not None
+    header = [c.value for c in ws[1]]
+    assert header[:4] == ["Avsender", "Avsendertype", "Tittel", "Dato"] and "Kildehenvisning" in header
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:")
+    assert ws.column_dimensions["H"].width == 70
+    row = dict(zip(header, [c.value for c in ws[2]], strict=True))
+    assert row["Kategori"] == "tiltak" and str(row["Lenke"]).endswith("#s1")
+    assert ws.cell(row=2, column=header.index("Tekst") + 1).alignment.wrap_text
+    en = await client.get("/export/segments.csv", params={"lang": "en"})
+    assert en.content.decode("utf-8-sig").startswith("document_id,")
+    nb = await client.get("/export/segments.csv")
+    assert nb.content.decode("utf-8-sig").startswith("Dokument-id,")

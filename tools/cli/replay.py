@@ -2,38 +2,38 @@
 
 Republishing ``documents.received`` for a blob makes extract and classify run again; ids are
 deterministic, so the store updates the same rows and the segments carry the new ``model_version``.
+The documents are those ingest accepted, from the receipts in the blob store (folder or S3).
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 from collections.abc import Iterator
-from pathlib import Path
+from typing import Any
 
-from shared.blobstore import LocalBlobStore
-from shared.events import DocumentReceived, make_event, utcnow
+from shared.blobstore import BlobStore, blob_store_for
+from shared.events import DocumentReceived, Envelope, make_event, utcnow
 from shared.kafka import Publisher
+from shared.receipts import Receipt, all_receipts
 from shared.settings import Settings
 from shared.topics import topics_for
 
 
-def receipts(blob_dir: Path) -> Iterator[dict[str, object]]:
-    """Every document ingest accepted, from the receipts written beside the blobs."""
-    for path in sorted(blob_dir.glob("??/*.received.json")):
-        yield json.loads(path.read_text())
+def receipts(blobs: BlobStore) -> Iterator[Receipt]:
+    """Every document ingest accepted, from the receipts kept in the blob store."""
+    return all_receipts(blobs)
 
 
-def replay_event(receipt: dict[str, object], blobs: LocalBlobStore, nonce: str):  # type: ignore[no-untyped-def]
+def replay_event(receipt: Receipt, blobs: BlobStore, nonce: str) -> Envelope[Any]:
     """A fresh ``documents.received`` for a stored blob; ``nonce`` makes the event id new for this replay
     while the document id stays the same."""
-    sha = str(receipt["sha256"])
     data = DocumentReceived(
-        id=str(receipt["document_id"]),
-        filename=str(receipt["filename"]),
-        sha256=sha,
-        bytes=int(receipt["bytes"]),
-        content_type=str(receipt["content_type"]),  # type: ignore[arg-type]
-        blob_uri=blobs.uri_for(sha),
+        id=receipt.document_id,
+        filename=receipt.filename,
+        sha256=receipt.sha256,
+        bytes=receipt.bytes,
+        content_type=receipt.content_type,
+        blob_uri=blobs.uri_for(receipt.sha256),
         source="replay",
         received_at=utcnow(),
     )
@@ -42,19 +42,18 @@ def replay_event(receipt: dict[str, object], blobs: LocalBlobStore, nonce: str):
 
 async def replay(settings: Settings, document_ids: list[str] | None, nonce: str) -> list[str]:
     """Republish the given documents (all when ``document_ids`` is empty); returns the ids sent."""
-    blobs = LocalBlobStore(settings.blob_dir)
+    blobs = blob_store_for(settings)
     wanted = set(document_ids or [])
-    chosen = [r for r in receipts(settings.blob_dir) if not wanted or r["document_id"] in wanted]
-    missing = wanted - {str(r["document_id"]) for r in chosen}
+    stored = await asyncio.to_thread(lambda: list(receipts(blobs)))
+    chosen = [r for r in stored if not wanted or r.document_id in wanted]
+    missing = wanted - {r.document_id for r in chosen}
     if missing:
         raise KeyError(f"no stored blob for: {', '.join(sorted(missing))}")
     publisher = Publisher(settings, "innspill-replay")
     await publisher.start(timeout_s=15)
     try:
         topic = topics_for(settings).documents_received
-        await publisher.publish_many(
-            topic, [(str(r["document_id"]), replay_event(r, blobs, nonce)) for r in chosen]
-        )
+        await publisher.publish_many(topic, [(r.document_id, replay_event(r, blobs, nonce)) for r in chosen])
     finally:
         await publisher.stop()
-    return [str(r["document_id"]) for r in chosen]
+    return [r.document_id for r in chosen]

@@ -20,6 +20,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 from tools.extract.render import ODF_OPEN, fodt_to_pdf, odf_page_layout
@@ -224,7 +225,7 @@ def variant_for(doc: str) -> Variant:
     """The house style of one letter, from hashes of its name (one per style axis, so they vary
     independently). The Word-like spacing comes with a sans font, as Word's default does."""
 
-    def choose(axis: str, options: tuple) -> object:
+    def choose(axis: str, options: tuple[Any, ...]) -> Any:
         digest = hashlib.sha256(f"{_SALT}{axis}:{doc}".encode()).digest()  # CRCs of similar keys correlate
         return options[int.from_bytes(digest[:4], "big") % len(options)]
 
@@ -305,13 +306,13 @@ def _anchors(rows: list[Row]) -> Anchors:
                 out.setdefault(j, []).append((m.start(), m.end(), _note(row, mark)))
                 break
         else:
-            j = next(
-                (j for j in earlier if rows[j]["kind"] in ("paragraph", "lead_in", "bullet", "table_cell")),
+            carrier: int | None = next(
+                (k for k in earlier if rows[k]["kind"] in ("paragraph", "lead_in", "bullet", "table_cell")),
                 earlier[0] if earlier else None,
             )
-            if j is not None:
-                end = len(rows[j]["text"])
-                out.setdefault(j, []).append((end, end, _note(row, mark)))
+            if carrier is not None:
+                end = len(rows[carrier]["text"])
+                out.setdefault(carrier, []).append((end, end, _note(row, mark)))
     return out
 
 

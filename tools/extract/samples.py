@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 SENDER = "Nordvik kommune"
 LETTERHEAD = "Nordvik kommune – Helse og omsorg – Rådhusgata 1, 9999 Nordvik"
@@ -226,7 +227,8 @@ def _private_use_bullets(pdf_bytes: bytes, symbol_font: str) -> bytes:
     reader = PdfReader(io.BytesIO(pdf_bytes))
     writer = PdfWriter(clone_from=reader)
     for page in writer.pages:
-        fonts = page["/Resources"].get_object().get("/Font", {})
+        resources: Any = page["/Resources"].get_object()
+        fonts = resources.get("/Font", {})
         for ref in fonts.values():
             font = ref.get_object()
             tu = font.get(NameObject("/ToUnicode"))

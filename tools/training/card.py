@@ -79,6 +79,21 @@ def render(card: dict[str, Any]) -> str:
     for split, title in (("held_out", "Team held-out split"), ("gold", "Seed gold set")):
         m = card.get("evaluation", {}).get(split)
         out += _metrics_table(title, m) if m else [f"**{title}**: not measured (data absent).", ""]
+    for split, title in (("held_out_themes", "Team held-out split"), ("gold_themes", "Seed gold themes")):
+        t = card.get("evaluation", {}).get(split)
+        if t:
+            per = ", ".join(f"{k} {v['f1']:.2f} (n={v['support']})" for k, v in t["per_theme"].items())
+            out += [
+                f"**Themes, {title}** (text level): micro-F1 **{t['micro_f1']:.3f}**, macro-F1 "
+                f"**{t['macro_f1']:.3f}**; per theme: {per}",
+                "",
+            ]
+    for extra in data.get("extra_labelled") or []:
+        out += [
+            f"- extra labelled file (training only): `{extra['file']}`, {extra['segments']} segments, hash `{extra['hash']}`"
+        ]
+    if data.get("extra_labelled"):
+        out.append("")
     baselines = card.get("baselines") or {}
     if baselines:
         out += [

@@ -35,6 +35,9 @@ class Example:
     text: str
     heading_path: tuple[str, ...]
     label: str
+    kind: str | None = None
+    #: Theme ids (None: the row has no ``themes`` field, e.g. older correction exports).
+    themes: tuple[str, ...] | None = None
 
     @property
     def item(self) -> Item:
@@ -67,6 +70,8 @@ def read_jsonl(path: Path) -> list[Example]:
                 text=text,
                 heading_path=tuple(str(h) for h in row.get("heading_path") or ()),
                 label=label,
+                kind=row.get("kind"),
+                themes=tuple(str(t) for t in row["themes"]) if isinstance(row.get("themes"), list) else None,
             )
         )
     return out
@@ -85,7 +90,35 @@ def load_gold(path: Path = GOLD_PATH) -> list[Example] | None:
     """The seed gold set, or None when ``../shared`` is not beside the checkout."""
     if not path.is_file():
         return None
-    return [Example(f"gold:{e.doc}", e.seq, e.text, e.heading_path, e.label) for e in read_jsonl(path)]
+    themed = path.with_name("gold_themes.jsonl")
+    rows = read_jsonl(themed if themed.is_file() else path)
+    return [Example(f"gold:{e.doc}", e.seq, e.text, e.heading_path, e.label, None, e.themes) for e in rows]
+
+
+def context_items(examples: list[Example], drop_kind: float = 0.0, seed: int = 13) -> list[Item]:
+    """Items with their letter context (kind, position, neighbours), letters in the order given and
+    segments by ``seq``; returned in the order of ``examples``. ``drop_kind`` blanks that share of the
+    kinds (seeded), so the model also works when a caller sends no kind."""
+    from services.classify.schema import document_items
+
+    by_doc: dict[str, list[int]] = {}
+    for i, e in enumerate(examples):
+        by_doc.setdefault(e.doc, []).append(i)
+    out: list[Item | None] = [None] * len(examples)
+    rng = random.Random(seed)
+    for idx in by_doc.values():
+        idx = sorted(idx, key=lambda i: examples[i].seq)
+        segs = [
+            (
+                examples[i].text,
+                examples[i].heading_path,
+                None if rng.random() < drop_kind else examples[i].kind,
+            )
+            for i in idx
+        ]
+        for i, item in zip(idx, document_items(segs), strict=True):
+            out[i] = item
+    return [it for it in out if it is not None]
 
 
 def split_by_document(

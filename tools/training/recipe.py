@@ -42,15 +42,24 @@ def prepare(
     test_fraction: float = 0.15,
     seed: int = 13,
     gold_path: Path = D.GOLD_PATH,
+    extra: list[Path] | None = None,
 ) -> Splits:
+    """Split the team's letters by document; ``extra`` labelled files (e.g. the store's correction
+    export) go into training only, so the held-out split stays the team's own letters."""
     examples = D.load_labelled(labelled_dir)
     train, held = D.split_by_document(examples, test_fraction, seed)
+    added = [e for path in extra or [] for e in D.read_jsonl(Path(path))]
+    train = train + sorted(added, key=lambda e: (e.doc, e.seq))
     gold = D.load_gold(gold_path)
     info = {
+        "extra_labelled": [
+            {"file": str(p), "segments": n, "hash": D.data_hash(D.read_jsonl(Path(p)))}
+            for p, n in ((p, len(D.read_jsonl(Path(p)))) for p in extra or [])
+        ],
         "source": str(labelled_dir.relative_to(D.REPO)) + "/*.jsonl"
         if labelled_dir.is_relative_to(D.REPO)
         else str(labelled_dir),
-        "hash": D.data_hash(examples),
+        "hash": D.data_hash(examples + added),
         "test_fraction": test_fraction,
         "split_seed": seed,
         "n_train": len(train),
@@ -146,6 +155,75 @@ def train_tfidf(
         "seed": seed,
     }
     return _finish(out, manifest, {"base": None, "recipe": recipe}, splits, None, measure_speed)
+
+
+def train_structured(
+    out: Path,
+    splits: Splits,
+    *,
+    groups: tuple[str, ...] | None = None,
+    c: float = 8.0,
+    seed: int = 13,
+    taxonomy: Path | None = None,
+    measure_speed: bool = True,
+) -> dict[str, Any]:
+    """TF-IDF over lemmas + logistic regression, calibrated, with the review threshold and the theme
+    tagger (``services/classify/structured.py``)."""
+    from shared.settings import get_settings
+    from tools.training import structured as S
+
+    groups = groups or S.DEFAULT_GROUPS
+    theme_ids = S.taxonomy_ids(taxonomy or get_settings().taxonomy)
+    started = time.perf_counter()
+    fields = S.fit_and_save(
+        out,
+        D.context_items(splits.train, drop_kind=0.15, seed=seed),
+        [e.label for e in splits.train],
+        [e.themes for e in splits.train],
+        D.context_items(splits.held),
+        [e.label for e in splits.held],
+        [e.themes for e in splits.held],
+        theme_ids,
+        groups=groups,
+        c=c,
+        seed=seed,
+    )
+    manifest = {"kind": "structured", "model_version": version_for("structured", splits, seed), **fields}
+    recipe = {
+        "features": f"feature groups {', '.join(groups)} (see tools/training/structured.py)",
+        "classifier": "LogisticRegression, balanced classes",
+        "C": c,
+        "seed": seed,
+        "calibration": f"temperature {fields['temperature']} fitted on the held-out split",
+        "needs_review": f"top score below {fields['review_threshold']} (at most 18 % of held-out segments)",
+        "themes": "one-vs-rest logistic regression over lemmas, headings and structure; per-theme "
+        "thresholds chosen on the held-out split: "
+        + ", ".join(f"{k} {v}" for k, v in fields["theme_thresholds"].items()),
+        "train_seconds": round(time.perf_counter() - started, 1),
+    }
+    card = _finish(out, manifest, {"base": None, "recipe": recipe}, splits, None, measure_speed)
+    card["evaluation"]["gold_themes"] = theme_evaluation(load_classifier(out), splits.gold, theme_ids)
+    card["evaluation"]["held_out_themes"] = theme_evaluation(load_classifier(out), splits.held, theme_ids)
+    write_card(out, card)
+    return card
+
+
+def theme_evaluation(
+    clf: Classifier, examples: list[D.Example] | None, theme_ids: list[str]
+) -> dict[str, Any] | None:
+    """Theme micro/macro-F1 and per-theme F1 on examples that carry gold themes (text level)."""
+    from tools.eval.end_to_end import theme_scores
+
+    rows = [e for e in examples or [] if e.themes is not None]
+    if not rows:
+        return None
+    items = D.context_items(rows)
+    preds = []
+    for i in range(0, len(items), 64):
+        preds.extend(clf.predict(items[i : i + 64]))
+    return theme_scores(
+        [({"themes": list(e.themes or ())}, p) for e, p in zip(rows, preds, strict=True)], theme_ids
+    )
 
 
 def build_compact_base(

@@ -42,6 +42,14 @@ Labelled = Annotated[Path, typer.Option(help="folder of labelled *.jsonl files")
 Seed = Annotated[int, typer.Option(help="seed for the split and the training")]
 HeldOut = Annotated[float, typer.Option(help="fraction of documents held out")]
 Threads = Annotated[int, typer.Option(help="torch threads (keep it fixed for repeatable runs)")]
+Extra = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--extra-labelled",
+        help="more labelled JSONL (same format as data/labelled, e.g. the store's correction export); "
+        "training only, repeatable",
+    ),
+]
 
 
 @contextmanager
@@ -74,8 +82,8 @@ def progress_bar(what: str) -> Iterator[R.Progress]:
         yield update
 
 
-def _splits(labelled: Path, held_out: float, seed: int) -> R.Splits:
-    splits = R.prepare(labelled, held_out, seed, GOLD_PATH)
+def _splits(labelled: Path, held_out: float, seed: int, extra: list[Path] | None = None) -> R.Splits:
+    splits = R.prepare(labelled, held_out, seed, GOLD_PATH, extra=extra)
     info = splits.info
     console.print(
         f"data {info['hash']}: train {info['n_train']} segments / {info['docs_train']} docs, "
@@ -120,6 +128,20 @@ def tfidf(
     splits = _splits(labelled, held_out, seed)
     card = R.train_tfidf(out, splits, c=c, seed=seed)
     _report(_with_baselines(out, card, splits, seed), out)
+
+
+@app.command()
+def structured(
+    out: Path,
+    labelled: Labelled = LABELLED_DIR,
+    held_out: HeldOut = 0.15,
+    seed: Seed = 13,
+    extra_labelled: Extra = None,
+    c: Annotated[float, typer.Option(help="inverse regularisation of the logistic regression")] = 8.0,
+) -> None:
+    """TF-IDF over lemmas + logistic regression, calibrated, with needs_review and the theme tagger."""
+    splits = _splits(labelled, held_out, seed, extra_labelled)
+    _report(R.train_structured(out, splits, c=c, seed=seed), out)
 
 
 @app.command("compact-base")
@@ -201,11 +223,17 @@ def ensemble(
 
 
 @app.command()
-def default(out: Path, labelled: Labelled = LABELLED_DIR, held_out: HeldOut = 0.15, seed: Seed = 13) -> None:
-    """The product default recipe (see services/classify/ensure.py for why it is this one)."""
+def default(
+    out: Path,
+    labelled: Labelled = LABELLED_DIR,
+    held_out: HeldOut = 0.15,
+    seed: Seed = 13,
+    extra_labelled: Extra = None,
+) -> None:
+    """The product default recipe (see tools/training/ensure.py for why it is this one)."""
     from tools.training.ensure import build_default
 
-    splits = _splits(labelled, held_out, seed)
+    splits = _splits(labelled, held_out, seed, extra_labelled)
     card = build_default(out, splits, seed=seed)
     _report(card, out)
 

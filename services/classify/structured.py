@@ -1,0 +1,206 @@
+"""The structured model: TF-IDF + logistic regression over lemmatised text and headings, plus what
+extraction knows about the segment (its kind, its place in the letter, its neighbours' kinds and text
+form cues), a calibrated temperature, a review threshold, and a multi-label theme tagger.
+
+Everything is fitted by ``tools/training/structured.py`` and stored in one joblib file; the loader opens it
+only when its SHA-256 matches the manifest (unpickling runs code).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+
+from services.classify.schema import Item, ModelError, Prediction, heading_text
+from services.classify.tfidf import file_sha256
+from shared.events import LABELS
+
+MODEL_FILE = "structured.joblib"
+#: Kinds that are letter furniture: the model's own label decides, but they never get themes.
+FURNITURE_KINDS = frozenset({"letter", "url"})
+_WORD = re.compile(r"[a-zæøåäöéèüA-ZÆØÅÄÖÉÈÜ]+(?:-[a-zæøåA-ZÆØÅ]+)*|\d+")
+_MODAL = re.compile(r"\b(må|bør|skal|ønsker|foreslår|anbefaler|trenger|behov for|vil|kan)\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=1)
+def _lemmatiser() -> Any:
+    """shared.norwegian's lemma (bokmål and nynorsk forms to one bokmål lemma) when it imports cleanly,
+    else PyStemmer's Norwegian Snowball stemmer."""
+    try:
+        from shared.norwegian import lemma
+
+        lemma("utfordringene")
+        return lemma
+    except Exception:  # the teammate's module is missing or broken: stems still share evidence
+        import Stemmer
+
+        return Stemmer.Stemmer("norwegian").stemWord
+
+
+@lru_cache(maxsize=200_000)
+def _lemma(word: str) -> str:
+    try:
+        return str(_lemmatiser()(word))
+    except Exception:
+        return word
+
+
+@lru_cache(maxsize=8192)
+def lemma_text(text: str) -> str:
+    return " ".join(_lemma(w) for w in _WORD.findall(text.lower()))
+
+
+def lemma_texts(items: list[Item]) -> list[str]:
+    return [lemma_text(it.text) for it in items]
+
+
+def raw_texts(items: list[Item]) -> list[str]:
+    return [it.text for it in items]
+
+
+def lemma_headings(items: list[Item]) -> list[str]:
+    return [lemma_text(heading_text(it.heading_path)) or "__none__" for it in items]
+
+
+def last_headings(items: list[Item]) -> list[str]:
+    return [it.heading_path[-1] if it.heading_path else "__none__" for it in items]
+
+
+def _shape(text: str | None) -> list[str]:
+    if text is None:
+        return ["none"]
+    t = text.strip()
+    words = len(t.split())
+    out = [f"w{min(words, 8) if words < 8 else 8 + min(words // 20, 4)}"]
+    if t.endswith(":"):
+        out.append("colon")
+    elif t.endswith("?"):
+        out.append("q")
+    elif t.endswith((".", "!")):
+        out.append("stop")
+    else:
+        out.append("nostop")
+    if t[:1].isdigit():
+        out.append("num")
+    if _MODAL.search(t):
+        out.append("modal")
+    return out
+
+
+def context_tokens(item: Item) -> str:
+    """Structure as tokens: kind, neighbours' kinds, place in the letter, heading depth, text form."""
+    toks = [f"k_{item.kind or 'unknown'}", f"pk_{item.prev_kind or 'none'}", f"nk_{item.next_kind or 'none'}"]
+    toks.append(f"depth_{min(len(item.heading_path), 3)}")
+    if item.seq is not None and item.count:
+        rel = item.seq / max(item.count - 1, 1)
+        toks.append(f"pos_{min(int(rel * 5), 4)}")
+        if item.seq < 3:
+            toks.append(f"first_{item.seq}")
+        if item.count - 1 - item.seq < 3:
+            toks.append(f"last_{item.count - 1 - item.seq}")
+    toks += [f"s_{s}" for s in _shape(item.text)]
+    toks += [f"ks_{item.kind or 'unknown'}_{s}" for s in _shape(item.text)[:2]]
+    toks += [f"ps_{s}" for s in _shape(item.prev_text)[:2]]
+    toks += [f"ns_{s}" for s in _shape(item.next_text)[:2]]
+    return " ".join(toks)
+
+
+def contexts(items: list[Item]) -> list[str]:
+    return [context_tokens(it) for it in items]
+
+
+def kind_tokens(item: Item) -> str:
+    """The segment's kind and its neighbours' kinds only."""
+    return f"k_{item.kind or 'unknown'} pk_{item.prev_kind or 'none'} nk_{item.next_kind or 'none'}"
+
+
+def kinds(items: list[Item]) -> list[str]:
+    return [kind_tokens(it) for it in items]
+
+
+class StructuredClassifier:
+    """Labels with calibrated scores, the review flag and themes, from one fitted bundle."""
+
+    def __init__(self, bundle: dict[str, Any], manifest: dict[str, Any]) -> None:
+        #: One feature union shared by the label model and the theme tagger (computed once per batch).
+        self.features = bundle["features"]
+        self.labels = bundle["labels"]
+        self.themes = bundle.get("themes")
+        self.theme_ids: list[str] = list(bundle.get("theme_ids") or [])
+        self.temperature = float(manifest.get("temperature", 1.0))
+        self.review_threshold = float(manifest.get("review_threshold", 0.0))
+        self.theme_thresholds = np.array(
+            [float(manifest.get("theme_thresholds", {}).get(t, 0.5)) for t in self.theme_ids]
+        )
+        self.model_version = manifest["model_version"]
+
+    def raw_proba(self, items: list[Item], x: Any = None) -> np.ndarray:
+        """Uncalibrated probabilities in ``LABELS`` order."""
+        x = self.features.transform(items) if x is None else x
+        raw = self.labels.predict_proba(x)
+        classes = list(self.labels.classes_)
+        out = np.zeros((len(items), len(LABELS)))
+        for j, label in enumerate(LABELS):
+            if label in classes:
+                out[:, j] = raw[:, classes.index(label)]
+        return out
+
+    def predict_proba(self, items: list[Item], x: Any = None) -> np.ndarray:
+        return temper(self.raw_proba(items, x), self.temperature)
+
+    def theme_proba(self, items: list[Item], x: Any = None) -> np.ndarray:
+        if self.themes is None or not self.theme_ids:
+            return np.zeros((len(items), 0))
+        x = self.features.transform(items) if x is None else x
+        return np.asarray(self.themes.predict_proba(x))
+
+    def predict(self, items: list[Item]) -> list[Prediction]:
+        if not items:
+            return []
+        x = self.features.transform(items)
+        probs = self.predict_proba(items, x)
+        tprobs = self.theme_proba(items, x)
+        out = []
+        for i, (item, row) in enumerate(zip(items, probs, strict=True)):
+            pred = Prediction.from_probs(row)
+            themes: tuple[tuple[str, float], ...] = ()
+            if tprobs.shape[1] and item.kind not in FURNITURE_KINDS:
+                picked = [
+                    (self.theme_ids[j], round(float(tprobs[i, j]), 4))
+                    for j in np.argsort(-tprobs[i])
+                    if tprobs[i, j] >= self.theme_thresholds[j]
+                ]
+                themes = tuple(picked[:3])
+            out.append(
+                Prediction(
+                    label=pred.label,
+                    scores=pred.scores,
+                    themes=themes,
+                    needs_review=max(pred.scores.values()) < self.review_threshold,
+                )
+            )
+        return out
+
+
+def temper(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """Temperature scaling of probability rows (T > 1 softens, T < 1 sharpens)."""
+    if temperature == 1.0:
+        return probs
+    logits = np.log(np.clip(probs, 1e-12, 1.0)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    e = np.exp(logits)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def load(model_dir: Path, manifest: dict[str, Any]) -> StructuredClassifier:
+    path = model_dir / manifest.get("file", MODEL_FILE)
+    if not path.is_file():
+        raise ModelError(f"{path} is missing")
+    if file_sha256(path) != manifest.get("sha256"):
+        raise ModelError(f"{path} does not match the sha256 in its manifest; refusing to unpickle it")
+    return StructuredClassifier(joblib.load(path), manifest)

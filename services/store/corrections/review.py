@@ -1,0 +1,165 @@
+"""What is worth an analyst's look first, and how often analysts agree with the model.
+
+Review queue: uncorrected segments ranked by a priority: ``needs_review`` first, then a disagreement between
+the label and the segment's themes or heading (e.g. «annet» with a confident theme, «tiltak» under a heading
+«Utfordringer»), then the lowest model confidence.
+
+Agreement: per-label F1 of the model's label against the final label over the reviewed segments (those whose
+label an analyst set, confirmations included), with a 95 % percentile-bootstrap interval once 30 are reviewed.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select as sa_select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from services.store.models import Correction, Document, Segment
+from shared.events import LABELS
+
+#: Heading words that say which label a heading's paragraphs tend to have.
+HEADING_HINTS: dict[str, re.Pattern[str]] = {
+    "challenge": re.compile(r"\b(utfordring\w*|problem\w*|risiko\w*|mangl\w*|barrier\w*)", re.IGNORECASE),
+    "measure": re.compile(
+        r"\b(tiltak\w*|forslag\w*|anbefal\w*|innspill til tiltak|løsning\w*)", re.IGNORECASE
+    ),
+    "example": re.compile(r"\b(eksempl?\w*|erfaring\w*|prosjekt\w*|god praksis)", re.IGNORECASE),
+}
+CONFIDENT_THEME = 0.6
+QUEUE_SCAN = 2000
+MIN_FOR_INTERVAL = 30
+BOOTSTRAP_ROUNDS = 1000
+
+
+def disagreement(
+    label: str, themes: Sequence[dict[str, Any]] | None, heading_path: Sequence[str] | None
+) -> str | None:
+    """Why the label looks at odds with the themes or the heading, in Norwegian; None when it does not."""
+    confident = [t for t in themes or [] if float(t.get("score", 0)) >= CONFIDENT_THEME]
+    if label == "other" and confident:
+        return "«annet», men med tydelig tema"
+    heading = " ".join(heading_path or [])
+    if heading:
+        hinted = [lb for lb, rx in HEADING_HINTS.items() if rx.search(heading)]
+        if len(hinted) == 1 and hinted[0] != label:
+            return "etiketten passer ikke med overskriften"
+    return None
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    segment: Segment
+    sender: str | None
+    filename: str | None
+    reason: str
+
+
+def review_queue(engine: Engine, limit: int = 50, document_id: str | None = None) -> list[QueueItem]:
+    """Uncorrected segments most worth checking, best first."""
+    stmt = (
+        select(Segment, Document.sender, Document.filename)
+        .join(Document, col(Document.id) == col(Segment.document_id))
+        .where(col(Segment.corrected).is_(False))
+    )
+    if document_id:
+        stmt = stmt.where(col(Segment.document_id) == document_id)
+    stmt = stmt.order_by(
+        col(Segment.needs_review).desc(), col(Segment.confidence).asc(), col(Segment.segment_id)
+    )
+    with Session(engine) as s:
+        rows = list(s.exec(stmt.limit(QUEUE_SCAN)))
+    ranked: list[tuple[tuple[int, float, str], QueueItem]] = []
+    for seg, sender, filename in rows:
+        why = disagreement(seg.label, seg.themes, seg.heading_path)
+        conf = seg.confidence if seg.confidence is not None else 0.0
+        if seg.needs_review:
+            reason, tier = "modellen ber om kontroll", 0
+        elif why:
+            reason, tier = why, 1
+        else:
+            reason, tier = f"lav sikkerhet ({conf:.2f})", 2
+        ranked.append(((tier, conf, seg.segment_id), QueueItem(seg, sender, filename, reason)))
+    ranked.sort(key=lambda r: r[0])
+    return [item for _, item in ranked[:limit]]
+
+
+def f1_per_label(pairs: Sequence[tuple[str, str]]) -> dict[str, float]:
+    """F1 of model (first) against final (second) label, per label; 1.0 for a label absent from both."""
+    out: dict[str, float] = {}
+    for lb in LABELS:
+        tp = sum(1 for m, f in pairs if m == lb and f == lb)
+        fp = sum(1 for m, f in pairs if m == lb and f != lb)
+        fn = sum(1 for m, f in pairs if m != lb and f == lb)
+        out[lb] = 1.0 if tp + fp + fn == 0 else 2 * tp / (2 * tp + fp + fn)
+    return out
+
+
+def _interval(values: list[float]) -> tuple[float, float]:
+    values = sorted(values)
+    lo = values[int(0.025 * (len(values) - 1))]
+    hi = values[int(round(0.975 * (len(values) - 1)))]
+    return lo, hi
+
+
+def agreement(pairs: Sequence[tuple[str, str]], *, seed: int = 0) -> dict[str, Any]:
+    """Per-label and macro F1 of the model against the analysts, with bootstrap 95 % intervals (n >= 30)."""
+    n = len(pairs)
+    out: dict[str, Any] = {"reviewed": n, "changed": sum(1 for m, f in pairs if m != f), "labels": {}}
+    if not n:
+        out["macro_f1"] = None
+        return out
+    f1 = f1_per_label(pairs)
+    out["macro_f1"] = sum(f1.values()) / len(f1)
+    out["accuracy"] = sum(1 for m, f in pairs if m == f) / n
+    samples: dict[str, list[float]] = {lb: [] for lb in [*LABELS, "macro"]}
+    if n >= MIN_FOR_INTERVAL:
+        rng = random.Random(seed)
+        for _ in range(BOOTSTRAP_ROUNDS):
+            sample = [pairs[rng.randrange(n)] for _ in range(n)]
+            sf1 = f1_per_label(sample)
+            for lb, v in sf1.items():
+                samples[lb].append(v)
+            samples["macro"].append(sum(sf1.values()) / len(sf1))
+    for lb in LABELS:
+        support = sum(1 for _, f in pairs if f == lb)
+        entry: dict[str, Any] = {"f1": f1[lb], "support": support}
+        if samples[lb]:
+            entry["ci95"] = list(_interval(samples[lb]))
+        out["labels"][lb] = entry
+    if samples["macro"]:
+        out["macro_ci95"] = list(_interval(samples["macro"]))
+    return out
+
+
+def reviewed_pairs(engine: Engine) -> list[tuple[str, str]]:
+    """(model label, final label) of every segment whose label an analyst set and has not undone."""
+    with engine.connect() as conn:
+        corrected = list(
+            conn.execute(
+                sa_select(col(Segment.segment_id), col(Segment.model_label), col(Segment.label)).where(
+                    col(Segment.corrected).is_(True)
+                )
+            )
+        )
+        ids = [r[0] for r in corrected]
+        label_set: set[str] = set()
+        for i in range(0, len(ids), 500):
+            rows = conn.execute(
+                sa_select(col(Correction.segment_id), col(Correction.label), col(Correction.reverted))
+                .where(col(Correction.segment_id).in_(ids[i : i + 500]))
+                .order_by(col(Correction.at), col(Correction.event_id))
+            )
+            state: dict[str, bool] = {}
+            for sid, label, reverted in rows:
+                if "label" in (reverted or []):
+                    state[sid] = False
+                elif label is not None:
+                    state[sid] = True
+            label_set |= {sid for sid, on in state.items() if on}
+    return [(m or f, f) for sid, m, f in corrected if sid in label_set]

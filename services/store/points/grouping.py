@@ -1,0 +1,812 @@
+"""Group segments from different letters that make the same point (pure library: no database, no HTTP).
+
+Method (chosen by measurement on data/paraphrases/points_dev.jsonl; ``python -m tools.points.evaluate``):
+
+1. Each content segment (label challenge/measure/example) becomes a sparse vector of
+   - its lemmatised content words and their compound parts (shared/norwegian.py), idf-weighted, generic
+     letter words («kommune», «behov», «viktig» ...) down-weighted, and
+   - concept ids from the concept lexicon (concepts.json): *object* concepts (what the point is about:
+     shared journal, FACT teams, full-time positions ...) weighted high; actor/population/setting concepts
+     lower; *aspect* concepts (funding, norms, pilots) lowest.
+2. Gates: two segments can only be grouped when they have the same label, overlapping themes (when both
+   have themes), share at least one non-aspect concept, and do not name *different* objects or *different*
+   professions (no shared one). Near duplicates pass the concept gates. This keeps near misses such as
+   «øremerkede midler til rekruttering» vs «... til digitalisering» apart: funding is only an aspect.
+3. Average-linkage agglomerative clustering over the sparse cosine graph, cut at a threshold. For scale,
+   near-duplicate segments are first collapsed with MinHash (weighted nodes) and each segment keeps its
+   ``max_neighbours`` strongest edges.
+4. Incremental: a new segment joins the existing point with the highest average similarity to its members
+   if that reaches the threshold; the rest are clustered among themselves into new points. Old points keep
+   their ids and members. A full recompute can carry ids over from previous points (greatest overlap).
+
+Point ids are ``pt-`` + a hash of the first member's segment_id (give segments in arrival order).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from services.store.points.lexicon import ASPECT, Lexicon, load_lexicon, segment_positions
+from shared import norwegian as nb
+
+CONTENT_LABELS: tuple[str, ...] = ("challenge", "measure", "example")
+
+# Words every letter uses; they say little about which point is made.
+_WEAK_TEXT = """
+    kommune pasient tjeneste helse helsetjeneste behov god viktig stor ny få gjøre flere del bruke gi ta komme
+    sikre trenge ønske mene måte arbeid dag år tid ofte særlig svært vise bidra legge sørge se gå person menneske
+    innbygger mye lite liten større bedre godt dårlig tilbud tiltak utfordring løsning område ansvar
+    arbeide følge oppfølging nivå hele egen eget samarbeid kunne måtte fordi derfor
+    løpet første grad rundt stadig sammen felles samtidig ulike ulik høy lav
+    helsepersonell omsorg omsorgstjeneste spesialisthelsetjeneste kommunehelsetjeneste sykehus foretak
+    helseforetak stat staten nasjonal anbefale foreslå
+"""
+WEAK_TERMS: frozenset[str] = frozenset(_WEAK_TEXT.split())
+_SENT_RE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÆØÅ«\"0-9])")
+# feature kinds
+_TERM, _WEAK, _ASPECT = 0, 1, 2
+_FACET_KINDS = {"object": 3, "actor": 4, "population": 5, "setting": 6}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One classified segment as the grouping sees it."""
+
+    segment_id: str
+    document_id: str
+    sender: str | None
+    label: str
+    themes: tuple[str, ...]
+    text: str
+    page: int | None = None
+
+
+@dataclass
+class Point:
+    """Segments from different letters that make the same point."""
+
+    id: str
+    label: str
+    themes: list[str]
+    summary: str
+    keywords: list[str]
+    sender_count: int
+    members: list[Segment]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The GET /points item shape of DESIGN.md."""
+        return {
+            "id": self.id,
+            "label": self.label,
+            "themes": list(self.themes),
+            "summary": self.summary,
+            "keywords": list(self.keywords),
+            "sender_count": self.sender_count,
+            "segments": [
+                {
+                    "segment_id": m.segment_id,
+                    "document_id": m.document_id,
+                    "sender": m.sender,
+                    "page": m.page,
+                    "text": m.text,
+                }
+                for m in self.members
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Config:
+    """Knobs of the method; the defaults are the ones measured on the dev set."""
+
+    threshold: float = 0.24
+    topic_weight: float = 2.0  # object concepts
+    facet_weight: float = 0.5  # actor, population and setting concepts
+    aspect_weight: float = 0.5
+    term_weight: float = 0.6
+    weak_factor: float = 0.3
+    parts: bool = True  # compound parts as extra terms
+    concepts: bool = True  # concept lexicon features
+    require_topic: bool = True  # a pair must share a non-aspect concept (or be a near duplicate)
+    conflicts: tuple[str, ...] = (
+        "object",
+        "actor",
+    )  # both name concepts of this kind, none shared: never group
+    near_duplicate: float = 0.6  # similarity from which the concept gates are waived
+    themes: bool = True  # pairs with disjoint (non-empty) themes never group
+    edge_min: float = 0.05  # similarities below this are treated as 0 (sparsity)
+    max_neighbours: int = 30  # strongest edges kept per segment (scale)
+    dedupe: float = 0.7  # feature-set Jaccard from which segments are collapsed before clustering (scale)
+    chunk: int = 2048  # rows per sparse product block
+
+
+def _sender_key(seg: Segment) -> str:
+    s = (seg.sender or "").strip().casefold()
+    return s if s else f"doc:{seg.document_id}"
+
+
+def point_id(first_segment_id: str) -> str:
+    """Stable id of a point founded by this segment."""
+    return "pt-" + hashlib.sha1(first_segment_id.encode("utf-8")).hexdigest()[:12]
+
+
+class _Vocab:
+    """Feature ids, kinds and document frequencies; grows as segments are added."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.names: list[str] = []
+        self.kind: list[int] = []
+        self.df: list[int] = []
+        self.n = 0
+
+    def id_of(self, name: str, kind: int) -> int:
+        i = self.ids.get(name)
+        if i is None:
+            i = self.ids[name] = len(self.names)
+            self.names.append(name)
+            self.kind.append(kind)
+            self.df.append(0)
+        return i
+
+    def count(self, ids: np.ndarray) -> None:
+        self.n += 1
+        for i in ids.tolist():
+            self.df[i] += 1
+
+    def weights(self, cfg: Config) -> np.ndarray:
+        df = np.asarray(self.df, dtype=np.float64)
+        idf = np.log((self.n + 1) / (df + 1)) + 1.0
+        by_kind = np.array(
+            [
+                cfg.term_weight,
+                cfg.term_weight * cfg.weak_factor,
+                cfg.aspect_weight,
+                cfg.topic_weight,
+                cfg.facet_weight,
+                cfg.facet_weight,
+                cfg.facet_weight,
+            ]
+        )
+        return idf * by_kind[np.asarray(self.kind, dtype=np.int64)]
+
+
+@dataclass
+class _Block:
+    """Encoded segments of one label, in arrival order."""
+
+    segs: list[Segment] = field(default_factory=list)
+    feats: list[np.ndarray] = field(default_factory=list)  # sorted unique feature ids
+    terms: list[list[str]] = field(default_factory=list)  # for keywords and summaries
+    cluster: list[int] = field(default_factory=list)  # cluster index per segment (-1: none yet)
+
+
+class PointGrouper:
+    """Holds segments, their features and their clusters; full recompute and incremental add.
+
+    ``fit(segments)`` clusters from scratch; ``add(segments)`` adds new ones without moving old ones;
+    ``points(...)`` reports; ``assignments()`` maps every grouped segment to its point id.
+    Segments of other labels than CONTENT_LABELS are ignored.
+    """
+
+    def __init__(self, config: Config | None = None, lexicon: Lexicon | None = None) -> None:
+        self.cfg = config or Config()
+        self.lexicon = lexicon if lexicon is not None else (load_lexicon() if self.cfg.concepts else None)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.vocab = _Vocab()
+        self._pos_cache: dict[frozenset[str], tuple[tuple[str, ...], tuple[int, ...]]] = {}
+        self.blocks: dict[str, _Block] = {}
+        self.cluster_ids: dict[tuple[str, int], str] = {}
+        self._next: dict[str, int] = defaultdict(int)
+
+    @classmethod
+    def from_points(cls, points: Sequence[Point], config: Config | None = None) -> PointGrouper:
+        """Rebuild a grouper whose clusters are the given points (ids and members kept)."""
+        g = cls(config)
+        g._ingest([m for p in points for m in p.members])
+        pos: dict[str, tuple[str, int]] = {}
+        for label, b in g.blocks.items():
+            for i, seg in enumerate(b.segs):
+                pos[seg.segment_id] = (label, i)
+        for p in points:
+            for label in sorted({pos[m.segment_id][0] for m in p.members if m.segment_id in pos}):
+                cid = g._new_cluster(label)
+                g.cluster_ids[(label, cid)] = p.id
+                for m in p.members:
+                    where = pos.get(m.segment_id)
+                    if where is not None and where[0] == label:
+                        g.blocks[label].cluster[where[1]] = cid
+        return g
+
+    # ---- features -------------------------------------------------------------------------------
+    def _encode(self, text: str) -> tuple[np.ndarray, list[str]]:
+        cfg, vocab = self.cfg, self.vocab
+        pos = segment_positions(text)
+        terms: list[str] = []
+        ids: set[int] = set()
+        cache = self._pos_cache
+        for p in pos:
+            hit = cache.get(p)
+            if hit is None:
+                words: tuple[str, ...] = ()
+                if not (
+                    len(p) == 1 and (next(iter(p)) in _NON_TERMS or nb.lemma(next(iter(p))) in nb.STOPWORDS)
+                ):
+                    words = tuple(p) if cfg.parts else (max(p, key=len),)
+                hit = cache[p] = (
+                    words,
+                    tuple(vocab.id_of("t:" + t, _WEAK if t in WEAK_TERMS else _TERM) for t in words),
+                )
+            terms.extend(hit[0])
+            ids.update(hit[1])
+        if self.lexicon is not None and cfg.concepts:
+            for cid in self.lexicon.match(pos):
+                kind = self.lexicon.concepts[cid].kind
+                ids.add(vocab.id_of("c:" + cid, _ASPECT if kind == ASPECT else _FACET_KINDS.get(kind, 3)))
+        arr = np.fromiter(sorted(ids), dtype=np.int64, count=len(ids))
+        return arr, terms
+
+    def _ingest(self, segments: Sequence[Segment]) -> dict[str, list[int]]:
+        """Encode and append content segments; returns new row indices per label."""
+        new_rows: dict[str, list[int]] = defaultdict(list)
+        for seg in segments:
+            if seg.label not in CONTENT_LABELS or not seg.text.strip():
+                continue
+            feats, terms = self._encode(seg.text)
+            self.vocab.count(feats)
+            b = self.blocks.setdefault(seg.label, _Block())
+            new_rows[seg.label].append(len(b.segs))
+            b.segs.append(seg)
+            b.feats.append(feats)
+            b.terms.append(terms)
+            b.cluster.append(-1)
+        return new_rows
+
+    def _matrices(self, b: _Block, rows: np.ndarray) -> dict[str, sp.csr_matrix]:
+        """Weighted L2-normalised vectors and 0/1 indicators (concepts, facets, themes) of some rows."""
+        w = self.vocab.weights(self.cfg)
+        kind = np.asarray(self.vocab.kind, dtype=np.int64)
+        nf = max(1, len(w))
+        lengths = np.fromiter((len(b.feats[i]) for i in rows), dtype=np.int64, count=len(rows))
+        indptr = np.concatenate([[0], np.cumsum(lengths)])
+        cols = np.concatenate([b.feats[i] for i in rows]) if len(rows) else np.zeros(0, dtype=np.int64)
+        vals = w[cols] if len(cols) else np.zeros(0)
+        x = sp.csr_matrix((vals, cols, indptr), shape=(len(rows), nf))
+        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+        x = sp.diags(1.0 / np.maximum(norms, 1e-12)) @ x
+        ones = np.ones(len(cols), dtype=np.float32)
+        out = {"x": x.astype(np.float32).tocsr()}
+
+        def indicator(mask: np.ndarray) -> sp.csr_matrix:
+            keep = mask[cols] if len(cols) else np.zeros(0, dtype=bool)
+            m = sp.csr_matrix((ones, cols, indptr), shape=(len(rows), nf))
+            m.data = m.data * keep
+            m.eliminate_zeros()
+            return m
+
+        out["topics"] = indicator(kind >= 3)
+        for facet in self.cfg.conflicts:
+            out[facet] = indicator(kind == _FACET_KINDS[facet])
+        theme_ids: dict[str, int] = {}
+        tr: list[int] = []
+        tc: list[int] = []
+        for k, i in enumerate(rows):
+            for t in set(b.segs[i].themes):
+                tr.append(k)
+                tc.append(theme_ids.setdefault(t, len(theme_ids)))
+        out["themes"] = sp.csr_matrix(
+            (np.ones(len(tr), dtype=np.float32), (tr, tc)), shape=(len(rows), max(1, len(theme_ids)))
+        )
+        return out
+
+    def _edges(self, b: _Block, rows: Sequence[int], cols: Sequence[int]) -> sp.csr_matrix:
+        """Gated cosine similarities between the given rows and columns of a block (sparse, top-k per row)."""
+        cfg = self.cfg
+        ri = np.asarray(rows, dtype=np.int64)
+        ci = np.asarray(cols, dtype=np.int64)
+        # themes must be indexed over the same ids for rows and columns
+        both = np.concatenate([ri, ci])
+        m_all = self._matrices(b, both)
+        mr = {k: v[: len(ri)] for k, v in m_all.items()}
+        mc = {k: v[len(ri) :].T.tocsc() for k, v in m_all.items()}
+        has_c = {k: np.asarray(v[len(ri) :].sum(axis=1)).ravel() > 0 for k, v in m_all.items()}
+        out: list[sp.csr_matrix] = []
+        for start in range(0, len(ri), cfg.chunk):
+            sl = slice(start, start + cfg.chunk)
+            s = (mr["x"][sl] @ mc["x"]).tocsr()
+            s.data[s.data < cfg.edge_min] = 0
+            s.eliminate_zeros()
+            if s.nnz:
+                s = self._gate(s, {k: v[sl] for k, v in mr.items()}, mc, has_c)
+                s = _top_k(s, cfg.max_neighbours)
+            out.append(s)
+        if not out:
+            return sp.csr_matrix((0, len(ci)), dtype=np.float32)
+        return sp.vstack(out).tocsr()
+
+    def _gate(
+        self,
+        s: sp.csr_matrix,
+        mr: dict[str, sp.csr_matrix],
+        mc: dict[str, sp.csc_matrix],
+        has_c: dict[str, np.ndarray],
+    ) -> sp.csr_matrix:
+        """Zero the pairs that the gates forbid, with sparse element-wise operations only."""
+        cfg = self.cfg
+        near = s.multiply(s >= cfg.near_duplicate).tocsr()
+
+        def shared(key: str) -> sp.csr_matrix:
+            return ((mr[key] @ mc[key]) > 0).astype(np.float32).tocsr()
+
+        def both_have(key: str, m: sp.csr_matrix) -> sp.csr_matrix:
+            has_r = np.asarray(mr[key].sum(axis=1)).ravel() > 0
+            return (sp.diags(has_r.astype(np.float32)) @ m @ sp.diags(has_c[key].astype(np.float32))).tocsr()
+
+        if cfg.concepts and self.lexicon is not None:
+            if cfg.require_topic:  # near duplicates need no shared concept ...
+                s = s.multiply(shared("topics")).maximum(near).tocsr()
+            for facet in cfg.conflicts:  # ... but naming different objects/professions always separates
+                clash = both_have(facet, s) - s.multiply(shared(facet))
+                s = (s - clash).tocsr()
+        if cfg.themes:
+            clash = both_have("themes", s) - s.multiply(shared("themes"))
+            s = (s - clash).tocsr()
+        s.data[s.data < 1e-9] = 0
+        s.eliminate_zeros()
+        return s
+
+    # ---- clustering -----------------------------------------------------------------------------
+    def _cluster_rows(self, b: _Block, rows: list[int]) -> list[list[int]]:
+        """Average-linkage clusters (as row indices of the block) of the given rows."""
+        if not rows:
+            return []
+        if self.cfg.dedupe < 1:
+            key_ids = frozenset(
+                i
+                for i, k in enumerate(self.vocab.kind)
+                if k in (_FACET_KINDS["object"], _FACET_KINDS["actor"])
+            )
+            groups = _near_duplicates(b, rows, self.cfg.dedupe, key_ids)
+        else:
+            groups = [[r] for r in rows]
+        reps = [g[0] for g in groups]
+        sims = self._edges(b, reps, reps)
+        sizes = np.asarray([len(g) for g in groups], dtype=np.float64)
+        clusters = average_linkage(sims, self.cfg.threshold, sizes=sizes)
+        return [sorted(r for k in c for r in groups[k]) for c in clusters]
+
+    def fit(self, segments: Sequence[Segment], previous: Sequence[Point] | None = None) -> None:
+        """Cluster all segments from scratch (arrival order matters only for ids).
+
+        With ``previous`` points, each new cluster takes over the id of the previous point it shares
+        most members with (each id used once), so ids survive a recompute.
+        """
+        self._reset()
+        self._ingest(segments)
+        for label, b in self.blocks.items():
+            for members in self._cluster_rows(b, list(range(len(b.segs)))):
+                self._found(label, b, members)
+        if previous:
+            self._carry_ids(previous)
+
+    def _found(self, label: str, b: _Block, members: list[int]) -> None:
+        cid = self._new_cluster(label)
+        for m in members:
+            b.cluster[m] = cid
+        self.cluster_ids[(label, cid)] = point_id(b.segs[min(members)].segment_id)
+
+    def _new_cluster(self, label: str) -> int:
+        cid = self._next[label]
+        self._next[label] += 1
+        return cid
+
+    def _carry_ids(self, previous: Sequence[Point]) -> None:
+        where: dict[str, tuple[str, int]] = {}
+        for label, b in self.blocks.items():
+            for i, seg in enumerate(b.segs):
+                where[seg.segment_id] = (label, b.cluster[i])
+        overlaps: list[tuple[int, str, tuple[str, int]]] = []
+        for p in previous:
+            cnt = Counter(where[m.segment_id] for m in p.members if m.segment_id in where)
+            for key, k in cnt.items():
+                overlaps.append((k, p.id, key))
+        used_ids: set[str] = set()
+        used_keys: set[tuple[str, int]] = set()
+        for _k, pid, key in sorted(overlaps, key=lambda t: (-t[0], t[1])):
+            if pid in used_ids or key in used_keys:
+                continue
+            self.cluster_ids[key] = pid
+            used_ids.add(pid)
+            used_keys.add(key)
+
+    def add(self, segments: Sequence[Segment]) -> None:
+        """Add new segments: join existing points (average similarity >= threshold) or form new ones."""
+        known = {s.segment_id for b in self.blocks.values() for s in b.segs}
+        new_rows = self._ingest([s for s in segments if s.segment_id not in known])
+        for label, rows in new_rows.items():
+            b = self.blocks[label]
+            old = [i for i in range(len(b.segs)) if b.cluster[i] >= 0]
+            left: list[int] = list(rows)
+            if old:
+                sims = self._edges(b, rows, old)
+                clusters = np.asarray([b.cluster[i] for i in old])
+                uniq, inv = np.unique(clusters, return_inverse=True)
+                member = sp.csr_matrix(
+                    (np.ones(len(old), dtype=np.float32), (np.arange(len(old)), inv)),
+                    shape=(len(old), len(uniq)),
+                )
+                sizes = np.asarray(member.sum(axis=0)).ravel()
+                avg = (sims @ member).tocsr()
+                avg = sp.csr_matrix(avg.multiply(1.0 / np.maximum(sizes, 1)[None, :]))
+                left = []
+                for k, row in enumerate(rows):
+                    r = avg.getrow(k)
+                    if r.nnz and r.data.max() >= self.cfg.threshold:
+                        b.cluster[row] = int(uniq[r.indices[int(np.argmax(r.data))]])
+                    else:
+                        left.append(row)
+            for members in self._cluster_rows(b, left):
+                self._found(label, b, members)
+
+    # ---- reporting ------------------------------------------------------------------------------
+    def points(self, min_senders: int = 2, label: str | None = None, theme: str | None = None) -> list[Point]:
+        """Points with at least ``min_senders`` distinct senders, most senders first."""
+        out: list[Point] = []
+        for lab, b in self.blocks.items():
+            if label is not None and lab != label:
+                continue
+            members: dict[int, list[int]] = defaultdict(list)
+            for i, c in enumerate(b.cluster):
+                if c >= 0:
+                    members[c].append(i)
+            for cid, idx in members.items():
+                senders = {_sender_key(b.segs[i]) for i in idx}
+                if len(senders) < min_senders:
+                    continue
+                themes = _point_themes([b.segs[i] for i in idx])
+                if theme is not None and theme not in themes:
+                    continue
+                summary, keywords = self._describe(b, idx)
+                out.append(
+                    Point(
+                        id=self.cluster_ids[(lab, cid)],
+                        label=lab,
+                        themes=themes,
+                        summary=summary,
+                        keywords=keywords,
+                        sender_count=len(senders),
+                        members=[b.segs[i] for i in idx],
+                    )
+                )
+        out.sort(key=lambda p: (-p.sender_count, -len(p.members), p.id))
+        return out
+
+    def assignments(self) -> dict[str, str]:
+        """segment_id -> point id for every grouped content segment (singletons included)."""
+        out: dict[str, str] = {}
+        for lab, b in self.blocks.items():
+            for i, c in enumerate(b.cluster):
+                if c >= 0:
+                    out[b.segs[i].segment_id] = self.cluster_ids[(lab, c)]
+        return out
+
+    def _describe(self, b: _Block, idx: list[int]) -> tuple[str, list[str]]:
+        """Representative sentence (from the medoid) and keywords of a cluster."""
+        vocab = self.vocab
+        score: dict[str, float] = defaultdict(float)
+        topic_count: Counter[str] = Counter()
+        for i in idx:
+            for f in b.feats[i].tolist():
+                name, kind = vocab.names[f], vocab.kind[f]
+                if kind == _TERM and len(name) > 4:
+                    score[name[2:]] += math.log((vocab.n + 1) / (vocab.df[f] + 1)) + 1.0
+                elif kind == _FACET_KINDS["object"]:
+                    topic_count[name[2:]] += 1
+        keywords: list[str] = []
+        if self.lexicon is not None:
+            for c, k in topic_count.most_common(3):
+                if k * 2 >= len(idx):
+                    keywords.append(self.lexicon.concepts[c].terms[0])
+        for t in sorted(score, key=lambda k: (-score[k], k)):
+            if len(keywords) >= 6:
+                break
+            if t not in keywords:
+                keywords.append(t)
+        best_i = idx[0]
+        if len(idx) > 1:
+            best_i = max(idx, key=lambda i: sum(score[t] for t in set(b.terms[i])))
+        text = b.segs[best_i].text.strip()
+        sentences = [s for s in _SENT_RE.split(text) if s.strip()] or [text]
+        if len(sentences) == 1:
+            return sentences[0], keywords
+        best = max(sentences, key=lambda s: sum(score[t] for t in set(segment_terms(s))))
+        return best.strip(), keywords
+
+
+_NON_TERMS: frozenset[str] = frozenset({"ut", "inn", "opp", "ned", "igjen", "uten", "utan", "ikke", "ikkje"})
+
+
+def segment_terms(text: str) -> list[str]:
+    """Lemmas and compound parts of the content words of text."""
+    out: list[str] = []
+    for p in segment_positions(text):
+        out.extend(sorted(p))
+    return out
+
+
+def _point_themes(segs: Sequence[Segment]) -> list[str]:
+    cnt: Counter[str] = Counter(t for s in segs for t in set(s.themes))
+    if not cnt:
+        return []
+    need = max(1, math.ceil(len(segs) / 3))
+    return [t for t, k in cnt.most_common() if k >= need] or [cnt.most_common(1)[0][0]]
+
+
+def _top_k(s: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """Keep the k largest entries of each row."""
+    if k <= 0:
+        return s
+    counts = np.diff(s.indptr)
+    if counts.max(initial=0) <= k:
+        return s
+    data = s.data.copy()
+    for r in np.nonzero(counts > k)[0]:
+        a, z = s.indptr[r], s.indptr[r + 1]
+        cut = np.argpartition(-data[a:z], k)[k:]
+        data[a + cut] = 0
+    t = sp.csr_matrix((data, s.indices, s.indptr), shape=s.shape)
+    t.eliminate_zeros()
+    return t
+
+
+def _near_duplicates(
+    b: _Block, rows: list[int], jaccard: float, key_ids: frozenset[int], bands: int = 16, per_band: int = 4
+) -> list[list[int]]:
+    """Groups of rows whose feature sets have Jaccard >= ``jaccard`` (MinHash LSH, verified exactly).
+
+    Used only to shrink the graph: a group is clustered as one weighted node. Themes and the object and
+    actor concepts must be the same.
+    """
+    lengths = np.fromiter((len(b.feats[r]) for r in rows), dtype=np.int64, count=len(rows))
+    usable = np.nonzero(lengths > 0)[0]
+    parent = list(range(len(rows)))
+    if len(usable) > 1:
+        feats = np.concatenate([b.feats[rows[k]] for k in usable]) + 1
+        starts = np.concatenate([[0], np.cumsum(lengths[usable])[:-1]])
+        rng = np.random.default_rng(12345)
+        prime = (1 << 31) - 1
+        n_hash = bands * per_band
+        a = rng.integers(1, prime, size=n_hash, dtype=np.int64)
+        c = rng.integers(0, prime, size=n_hash, dtype=np.int64)
+        sig = np.empty((len(usable), n_hash), dtype=np.int64)
+        for h in range(n_hash):
+            sig[:, h] = np.minimum.reduceat((a[h] * feats + c[h]) % prime, starts)
+        buckets: dict[tuple[int, bytes], list[int]] = defaultdict(list)
+        for band in range(bands):
+            block = np.ascontiguousarray(sig[:, band * per_band : (band + 1) * per_band])
+            for k, key in zip(usable.tolist(), block):
+                buckets[(band, key.tobytes())].append(k)
+
+        def find(x: int) -> int:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        sets: dict[int, frozenset[int]] = {}
+
+        def fset(k: int) -> frozenset[int]:
+            got = sets.get(k)
+            if got is None:
+                got = sets[k] = frozenset(b.feats[rows[k]].tolist())
+            return got
+
+        for members in buckets.values():
+            if len(members) < 2:
+                continue
+            head = members[0]
+            for other in members[1:]:
+                if find(head) == find(other):
+                    continue
+                sa, sb = fset(head), fset(other)
+                if len(sa & sb) >= jaccard * len(sa | sb) and _same_key(
+                    b, rows[head], rows[other], sa, sb, key_ids
+                ):
+                    parent[find(other)] = find(head)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for k, r in enumerate(rows):
+        root = k
+        while parent[root] != root:
+            root = parent[root]
+        groups[root].append(r)
+    return sorted(groups.values(), key=lambda g: g[0])
+
+
+def _same_key(
+    b: _Block, i: int, j: int, sa: frozenset[int], sb: frozenset[int], key_ids: frozenset[int]
+) -> bool:
+    """Same themes and the same object and actor concepts."""
+    if set(b.segs[i].themes) != set(b.segs[j].themes):
+        return False
+    return (sa ^ sb).isdisjoint(key_ids)
+
+
+def average_linkage(
+    sims: sp.csr_matrix, threshold: float, sizes: np.ndarray | None = None
+) -> list[list[int]]:
+    """Average-linkage agglomerative clustering on a symmetric sparse similarity graph (missing edges = 0).
+
+    Merges the pair of clusters with the highest mean pairwise similarity while it is >= threshold.
+    ``sizes`` weights nodes that stand for several identical segments. Returns clusters as sorted lists of
+    node indices, singletons included. Works per connected component of the edges >= threshold, since no
+    merge can cross components.
+    """
+    n = sims.shape[0]
+    size_all = np.ones(n) if sizes is None else np.asarray(sizes, dtype=np.float64)
+    sims = sp.csr_matrix(sims)
+    sims = sims.maximum(sims.T).tocsr()
+    strong = sims.multiply(sims >= threshold)
+    n_comp, comp = connected_components(strong, directed=False)
+    order = np.argsort(comp, kind="stable")
+    bounds = np.searchsorted(comp[order], np.arange(n_comp + 1))
+    out: list[list[int]] = []
+    for k in range(n_comp):
+        nodes = order[bounds[k] : bounds[k + 1]]
+        if len(nodes) == 1:
+            out.append([int(nodes[0])])
+            continue
+        sub = sims[nodes][:, nodes]
+        for cl in _linkage_component(sub.tocoo(), threshold, size_all[nodes]):
+            out.append(sorted(int(nodes[i]) for i in cl))
+    return sorted(out)
+
+
+def _linkage_component(s: sp.coo_matrix, threshold: float, size0: np.ndarray) -> list[list[int]]:
+    """Average linkage on one component; each live cluster keeps one heap entry for its best partner."""
+    n = s.shape[0]
+    size = size0.tolist()
+    nbr: list[dict[int, float]] = [dict() for _ in range(n)]  # neighbour -> sum of pairwise similarities
+    for i, j, v in zip(s.row.tolist(), s.col.tolist(), s.data.tolist()):
+        if i < j and v > 0:
+            tot = v * size[i] * size[j]
+            nbr[i][j] = tot
+            nbr[j][i] = tot
+    alive = [True] * n
+    version = [0] * n
+    best_val = [-1.0] * n  # value of each cluster's newest heap entry
+    best_of = [-1] * n  # ... and its partner
+    members: list[list[int]] = [[i] for i in range(n)]
+    heap: list[tuple[float, int, int, int, int]] = []
+
+    def push(i: int, k: int, avg: float) -> None:
+        best_val[i], best_of[i] = avg, k
+        heapq.heappush(heap, (-avg, i, k, version[i], version[k]))
+
+    def push_best(i: int) -> None:
+        best_k, best_avg = -1, threshold
+        si = size[i]
+        for k, tot in nbr[i].items():
+            avg = tot / (si * size[k])
+            if avg > best_avg or (avg == best_avg and (best_k < 0 or k < best_k)):
+                best_k, best_avg = k, avg
+        if best_k >= 0:
+            push(i, best_k, best_avg)
+        else:
+            best_val[i], best_of[i] = -1.0, -1
+
+    for i in range(n):
+        push_best(i)
+    while heap:
+        neg, i, j, vi, vj = heapq.heappop(heap)
+        if not alive[i] or version[i] != vi:
+            continue  # i merged since: it has a fresher entry
+        if not alive[j] or version[j] != vj:
+            push_best(i)  # the partner merged since: look again
+            continue
+        if -neg < threshold:
+            break
+        if len(nbr[i]) < len(nbr[j]):
+            i, j = j, i
+        alive[j] = False
+        members[i].extend(members[j])
+        members[j] = []
+        nbi = nbr[i]
+        for k, v in nbr[j].items():
+            if k == i:
+                continue
+            nbi[k] = nbi.get(k, 0.0) + v
+            nbk = nbr[k]
+            nbk.pop(j, None)
+            nbk[i] = nbi[k]
+        nbi.pop(j, None)
+        nbr[j] = {}
+        size[i] += size[j]
+        version[i] += 1
+        push_best(i)
+        # neighbours whose best partner was i or j look again; the others learn about the new cluster
+        si = size[i]
+        for k, tot in nbi.items():
+            if best_of[k] in (i, j):
+                push_best(k)
+            else:
+                avg = tot / (si * size[k])
+                if avg >= threshold and avg > best_val[k]:
+                    push(k, i, avg)
+    return [m for i, m in enumerate(members) if alive[i]]
+
+
+# ---- functional API ---------------------------------------------------------------------------------
+def group_segments(
+    segments: Sequence[Segment],
+    *,
+    min_senders: int = 2,
+    config: Config | None = None,
+    previous: Sequence[Point] | None = None,
+) -> list[Point]:
+    """Full recompute: points with >= min_senders distinct senders, most senders first."""
+    g = PointGrouper(config)
+    g.fit(segments, previous=previous)
+    return g.points(min_senders=min_senders)
+
+
+def add_segments(
+    existing: Sequence[Point],
+    new: Sequence[Segment],
+    *,
+    min_senders: int = 2,
+    config: Config | None = None,
+) -> list[Point]:
+    """Incremental: ``existing`` are ALL previous points (min_senders=1, singletons included).
+
+    Old points keep their ids and members; new segments join them or form new points. Returns every
+    point with >= min_senders senders; keep the full list (``min_senders=1``) as the next ``existing``.
+    """
+    g = PointGrouper.from_points(existing, config)
+    g.add(new)
+    return g.points(min_senders=min_senders)
+
+
+def segment_from_dict(d: dict[str, Any]) -> Segment:
+    """Segment from a mapping with segment_id (or id), document_id, sender, label, themes, text, page.
+
+    ``themes`` may be ids or ``{"id": ..., "score": ...}`` items (the classified event's shape).
+    """
+    raw = d.get("themes") or []
+    themes = tuple(str(t["id"]) if isinstance(t, dict) else str(t) for t in raw)
+    sid = str(d.get("segment_id") or d["id"])
+    return Segment(
+        segment_id=sid,
+        document_id=str(d.get("document_id") or sid),
+        sender=d.get("sender"),
+        label=str(d["label"]),
+        themes=themes,
+        text=str(d["text"]),
+        page=d.get("page"),
+    )
+
+
+__all__ = [
+    "CONTENT_LABELS",
+    "Config",
+    "Point",
+    "PointGrouper",
+    "Segment",
+    "add_segments",
+    "average_linkage",
+    "group_segments",
+    "point_id",
+    "segment_from_dict",
+]

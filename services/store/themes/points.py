@@ -1,0 +1,263 @@
+"""Points (the same point made by several senders) kept in the store, stable as letters arrive.
+
+The grouping itself is :mod:`services.store.points.grouping`. Here every point is stored with its members,
+singletons included, so that the next letters are added *incrementally* (a new segment joins an existing point
+or founds a new one; nothing is reshuffled). A segment whose label changed (a correction) or that disappeared
+makes the stored grouping stale: then, and on demand, the whole grouping is recomputed, carrying each old
+point's id over to the new point it shares most members with.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.engine import Engine
+from sqlmodel import col
+
+from services.store.models import Document, Point, PointMember, Segment
+
+if TYPE_CHECKING:
+    from services.store.points import grouping
+
+#: Labels that make points (the grouping library ignores the rest).
+CONTENT_LABELS: tuple[str, ...] = ("challenge", "measure", "example")
+
+#: A model theme counts for grouping from this score (an analyst's themes have score 1.0).
+THEME_MIN_SCORE = 0.5
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    mode: str  # "none", "incremental" or "full"
+    added: int
+    points: int
+
+
+def _theme_ids(themes: list[dict[str, Any]] | None) -> tuple[str, ...]:
+    return tuple(str(t["id"]) for t in themes or [] if float(t.get("score", 1.0)) >= THEME_MIN_SCORE)
+
+
+class PointStore:
+    def __init__(self, engine: Engine, config: grouping.Config | None = None) -> None:
+        self.engine = engine
+        self.config = config
+        self._lock = threading.Lock()  # one grouping at a time per process
+        self._signature: tuple[Any, ...] | None = None
+
+    # ------------------------------------------------------------------ inputs
+    def _content_segments(self) -> list[grouping.Segment]:
+        """Every content segment in arrival order (documents by receipt, then reading order)."""
+        from services.store.points import grouping  # imported when used: a heavy library (numpy, scipy)
+
+        stmt = (
+            select(
+                col(Segment.segment_id),
+                col(Segment.document_id),
+                col(Document.sender),
+                col(Segment.label),
+                col(Segment.themes),
+                col(Segment.text),
+                col(Segment.page),
+            )
+            .join(Document, col(Document.id) == col(Segment.document_id))
+            .where(col(Segment.label).in_(CONTENT_LABELS))
+            .order_by(col(Document.received_at), col(Document.created_at), col(Document.id), col(Segment.seq))
+        )
+        with self.engine.connect() as conn:
+            return [
+                grouping.Segment(
+                    segment_id=r.segment_id,
+                    document_id=r.document_id,
+                    sender=r.sender,
+                    label=r.label,
+                    themes=_theme_ids(r.themes),
+                    text=r.text,
+                    page=r.page,
+                )
+                for r in conn.execute(stmt)
+            ]
+
+    def _stored(self, by_id: dict[str, grouping.Segment]) -> tuple[list[grouping.Point], bool]:
+        """The stored points as the library's points (members as they are now), and whether they are stale."""
+        from services.store.points import grouping
+
+        with self.engine.connect() as conn:
+            rows = list(conn.execute(select(Point)))
+            members: dict[str, list[str]] = defaultdict(list)
+            for pid, sid in conn.execute(select(col(PointMember.point_id), col(PointMember.segment_id))):
+                members[pid].append(sid)
+        stale = False
+        points: list[grouping.Point] = []
+        for r in rows:
+            segs = []
+            for sid in members.get(r.id, []):
+                seg = by_id.get(sid)
+                if seg is None or seg.label != r.label:
+                    stale = True
+                    continue
+                segs.append(seg)
+            if segs:
+                points.append(
+                    grouping.Point(
+                        r.id,
+                        r.label,
+                        list(r.themes or []),
+                        r.summary,
+                        list(r.keywords or []),
+                        r.sender_count,
+                        segs,
+                    )
+                )
+            else:
+                stale = True
+        return points, stale
+
+    # ------------------------------------------------------------------ refresh
+    def refresh(self, *, full: bool = False) -> RefreshResult:
+        """Bring the stored points up to date: incremental when only new segments arrived, else (or when
+        ``full``) a recompute that keeps point ids."""
+        from services.store.points import grouping
+
+        with self._lock:
+            signature = self._current_signature()
+            if not full and signature == self._signature:
+                return RefreshResult("none", 0, -1)
+            segs = self._content_segments()
+            by_id = {s.segment_id: s for s in segs}
+            stored, stale = self._stored(by_id)
+            grouped = {m.segment_id for p in stored for m in p.members}
+            new = [s for s in segs if s.segment_id not in grouped]
+            if not full and not stale and not new:
+                self._signature = signature
+                return RefreshResult("none", 0, len(stored))
+            if full or stale or not stored:
+                g = grouping.PointGrouper(self.config)
+                g.fit(segs, previous=stored or None)
+                mode = "full"
+            else:
+                g = grouping.PointGrouper.from_points(stored, self.config)
+                g.add(new)
+                mode = "incremental"
+            points = g.points(min_senders=1)  # every point, singletons too: the next letters join them
+            self._write(points)
+            self._signature = self._current_signature()
+            return RefreshResult(mode, len(new), len(points))
+
+    def _current_signature(self) -> tuple[Any, ...]:
+        """What changes whenever the grouping's input may have changed (a cheap check before the real one):
+        content segments (count, newest classification, newest correction) and the stored members."""
+        seg = (
+            select(func.count(), func.max(col(Segment.classified_at)), func.max(col(Segment.corrected_at)))
+            .select_from(Segment)
+            .where(col(Segment.label).in_(CONTENT_LABELS))
+        )
+        with self.engine.connect() as conn:
+            a = tuple(conn.execute(seg).one())
+            b = conn.execute(select(func.count()).select_from(PointMember)).scalar_one()
+            c = conn.execute(select(func.count()).select_from(Document)).scalar_one()
+        return (*a, b, c)
+
+    def _write(self, points: list[grouping.Point]) -> None:
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            conn.execute(delete(PointMember))
+            conn.execute(delete(Point))
+            if not points:
+                return
+            conn.execute(
+                insert(Point),
+                [
+                    {
+                        "id": p.id,
+                        "label": p.label,
+                        "themes": list(p.themes),
+                        "summary": p.summary,
+                        "keywords": list(p.keywords),
+                        "sender_count": p.sender_count,
+                        "segment_count": len(p.members),
+                        "updated_at": now,
+                    }
+                    for p in points
+                ],
+            )
+            conn.execute(
+                insert(PointMember),
+                [{"point_id": p.id, "segment_id": m.segment_id} for p in points for m in p.members],
+            )
+
+    # ------------------------------------------------------------------ reads
+    def points(
+        self,
+        *,
+        theme: str | None = None,
+        label: str | None = None,
+        min_senders: int = 2,
+        sender_kind: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Stored points as in DESIGN.md, most senders first. With ``sender_kind``, only members from senders
+        of that kind count (and a point needs ``min_senders`` of them)."""
+        stmt = select(Point).where(col(Point.sender_count) >= min_senders)
+        if label:
+            stmt = stmt.where(col(Point.label) == label)
+        stmt = stmt.order_by(col(Point.sender_count).desc(), col(Point.segment_count).desc(), col(Point.id))
+        with self.engine.connect() as conn:
+            rows = [r for r in conn.execute(stmt) if not theme or theme in (r.themes or [])]
+            members: dict[str, list[dict[str, Any]]] = defaultdict(list)
+            ids = [r.id for r in rows]
+            for i in range(0, len(ids), 500):
+                q = (
+                    select(
+                        col(PointMember.point_id),
+                        col(Segment.segment_id),
+                        col(Segment.document_id),
+                        col(Document.sender),
+                        col(Document.sender_kind),
+                        col(Document.filename),
+                        col(Segment.page),
+                        col(Segment.text),
+                        col(Segment.seq),
+                    )
+                    .join(Segment, col(Segment.segment_id) == col(PointMember.segment_id))
+                    .join(Document, col(Document.id) == col(Segment.document_id))
+                    .where(col(PointMember.point_id).in_(ids[i : i + 500]))
+                    .order_by(col(Document.sender), col(Segment.document_id), col(Segment.seq))
+                )
+                for m in conn.execute(q):
+                    members[m.point_id].append(
+                        {
+                            "segment_id": m.segment_id,
+                            "document_id": m.document_id,
+                            "sender": m.sender,
+                            "sender_kind": m.sender_kind or "ukjent",
+                            "filename": m.filename,
+                            "page": m.page,
+                            "text": m.text,
+                        }
+                    )
+        out = []
+        for r in rows:
+            segs = members.get(r.id, [])
+            if sender_kind:
+                segs = [s for s in segs if s["sender_kind"] == sender_kind]
+            senders = {(s["sender"] or "").strip().casefold() or f"doc:{s['document_id']}" for s in segs}
+            if len(senders) < min_senders or not segs:
+                continue
+            out.append(
+                {
+                    "id": r.id,
+                    "label": r.label,
+                    "themes": list(r.themes or []),
+                    "summary": r.summary,
+                    "keywords": list(r.keywords or []),
+                    "sender_count": len(senders),
+                    "segments": segs,
+                }
+            )
+        out.sort(key=lambda p: (-p["sender_count"], -len(p["segments"]), p["id"]))
+        return out[:limit] if limit else out

@@ -1,0 +1,137 @@
+// Label corrections from the segment cards, and the keyboard of the review queue.
+// Clicks: [data-set-label] sets a label, [data-undo] undoes. Keys (not while typing): 1-4 set the label of the
+// current segment, j/k next/previous, u undo. On a letter, the current segment is the one focused or hovered.
+(function () {
+  "use strict";
+  var LABELS = ["challenge", "measure", "example", "other"];
+  var NAMES = { challenge: "utfordring", measure: "tiltak", example: "eksempel", other: "annet" };
+
+  function say(ctrl, text) {
+    var s = ctrl.querySelector(".correct-status");
+    if (s) s.textContent = text;
+  }
+
+  function show(ctrl, seg) {
+    ctrl.setAttribute("data-label", seg.label);
+    ctrl.classList.toggle("is-corrected", !!seg.corrected);
+    ctrl.querySelectorAll("[data-set-label]").forEach(function (b) {
+      b.setAttribute("aria-pressed", b.getAttribute("data-set-label") === seg.label ? "true" : "false");
+    });
+    var undo = ctrl.querySelector("[data-undo]");
+    if (undo) undo.hidden = !seg.corrected;
+    var mark = ctrl.querySelector(".corrected-mark");
+    if (mark) {
+      mark.hidden = !seg.corrected;
+      mark.textContent = "✎ Rettet" + (seg.corrected_by ? " av " + seg.corrected_by : "");
+    }
+    var said = ctrl.querySelector(".model-said");
+    if (said) {
+      said.hidden = !seg.corrected || seg.model_label === seg.label;
+      said.textContent = "modellen sa " + (NAMES[seg.model_label] || seg.model_label);
+    }
+    var card = ctrl.closest(".segment");
+    if (card) {
+      LABELS.forEach(function (l) { card.classList.remove("seg-" + l); });
+      card.classList.add("seg-" + seg.label);
+      card.setAttribute("data-label", seg.label);
+      card.classList.toggle("is-corrected", !!seg.corrected);
+      var badge = card.querySelector(".seg-head .label");
+      if (badge) { badge.className = "label label-" + seg.label; badge.textContent = seg.label; }
+    }
+  }
+
+  function send(ctrl, label) {
+    if (!ctrl) return Promise.resolve(null);
+    var id = ctrl.getAttribute("data-segment-id");
+    var url = "/segments/" + encodeURIComponent(id) + (label ? "" : "/correction");
+    say(ctrl, "Lagrer …");
+    return fetch(url, {
+      method: label ? "PATCH" : "DELETE",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: label ? JSON.stringify({ label: label }) : undefined
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        if (!r.ok) {
+          var d = body && body.detail;
+          say(ctrl, "Ikke lagret: " + (typeof d === "string" ? d : r.status));
+          return null;
+        }
+        show(ctrl, body);
+        say(ctrl, body.corrected ? "Lagret" : "Tilbake til modellens etikett");
+        return body;
+      });
+    }, function () { say(ctrl, "Ikke lagret: ingen forbindelse"); return null; });
+  }
+
+  document.addEventListener("click", function (ev) {
+    var set = ev.target.closest("[data-set-label]");
+    if (set) { send(set.closest(".correct"), set.getAttribute("data-set-label")); return; }
+    var undo = ev.target.closest("[data-undo]");
+    if (undo) send(undo.closest(".correct"), null);
+  });
+
+  var queue = document.querySelector("[data-review-queue]");
+  var items = queue ? Array.prototype.slice.call(queue.querySelectorAll(".review-item")) : [];
+  var pos = 0;
+  var done = 0;
+  var started = Date.now();
+  var progress = document.querySelector(".review-progress");
+
+  function focusItem(i) {
+    if (!items.length) return;
+    pos = Math.max(0, Math.min(items.length - 1, i));
+    items.forEach(function (el, k) { el.classList.toggle("current", k === pos); });
+    items[pos].focus({ preventScroll: true });
+    items[pos].scrollIntoView({ block: "center" });
+  }
+
+  var hovered = null;
+  document.addEventListener("mouseover", function (ev) {
+    var seg = ev.target.closest && ev.target.closest(".segment");
+    if (seg && seg.querySelector(".correct")) hovered = seg;
+  });
+
+  function current() {
+    if (queue) return items[pos] || null;
+    var a = document.activeElement;
+    var seg = a && a.closest ? a.closest(".segment") : null;
+    return seg || hovered;
+  }
+
+  document.addEventListener("keydown", function (ev) {
+    var t = ev.target;
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable)) return;
+    var key = ev.key;
+    if (queue && (key === "j" || key === "k")) {
+      focusItem(pos + (key === "j" ? 1 : -1));
+      ev.preventDefault();
+      return;
+    }
+    var seg = current();
+    var ctrl = seg ? seg.querySelector(".correct") : null;
+    if (!ctrl) return;
+    if (key >= "1" && key <= "4") {
+      ev.preventDefault();
+      send(ctrl, LABELS[parseInt(key, 10) - 1]).then(function (body) {
+        if (!body || !queue) return;
+        done += 1;
+        if (progress) {
+          var min = (Date.now() - started) / 60000;
+          progress.textContent = done + " kontrollert" + (min > 0.05 ? " (" + Math.round(done / min) + " i minuttet)" : "");
+        }
+        focusItem(pos + 1);
+      });
+    } else if (key === "u") {
+      ev.preventDefault();
+      send(ctrl, null);
+    }
+  });
+
+  // Segments on a letter can take the focus, so the keys work there too.
+  document.querySelectorAll(".segment").forEach(function (el) {
+    if (el.querySelector(".correct") && !el.hasAttribute("tabindex")) el.setAttribute("tabindex", "-1");
+  });
+  if (queue) focusItem(0);
+})();

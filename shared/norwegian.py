@@ -1,0 +1,368 @@
+"""Norwegian text tools: tokens, normalisation, lemmas (bokmål and nynorsk), compound parts, stopwords.
+
+Data: ``shared/data/nb_lemmas.tsv.gz`` (Norsk Ordbank bokmål word forms, CC-BY, built from the PyPI package
+spacy-lookups-data by ``python -m tools.points.build_norwegian_data``; about 0.9 MB) and
+``shared/data/nn_nb.tsv`` (a hand-made nynorsk -> bokmål map of common function and health words). Both load
+lazily on first use and are cached. Without the table every word is its own lemma (Snowball stem when the
+PyPI package PyStemmer is installed), so importers never fail on a missing data file.
+
+Public API (all pure functions)::
+
+    normalise(text) -> str              # NFKC, lower case, one kind of quote/dash, no soft hyphens
+    tokens(text) -> list[str]           # normalised word tokens, hyphenated words kept whole
+    is_stopword(word) -> bool           # bokmål + nynorsk function words
+    lemma(word) -> str                  # common bokmål lemma of a bokmål or nynorsk word form
+    lemmas(text) -> list[str]           # lemma of every token (stopwords kept)
+    split_compound(word) -> list[str]   # lemmatised parts: "fastlegeordningen" -> ["fastlege", "ordning"]
+    content_terms(text, parts=True) -> list[str]  # lemmas without stopwords/numbers, + compound parts
+    stem(word) -> str                   # Snowball Norwegian stem (identity when PyStemmer is missing)
+    zipf(word) -> float                 # frequency of a lemma (wordfreq zipf scale, 0 = unseen)
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+__all__ = [
+    "STOPWORDS",
+    "content_terms",
+    "is_stopword",
+    "lemma",
+    "lemmas",
+    "normalise",
+    "split_compound",
+    "stem",
+    "tokens",
+    "zipf",
+]
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+LEMMA_FILE = DATA_DIR / "nb_lemmas.tsv.gz"
+NN_FILE = DATA_DIR / "nn_nb.tsv"
+
+# Which reading wins when one form belongs to several lemmas (after "the form is itself a lemma").
+_POS_RANK = {"noun": 0, "verb": 1, "adj": 2, "adv": 3}
+
+# Bokmål and nynorsk function words; content-poor letter words are the caller's business.
+_STOPWORD_TEXT = """
+    a alle alt altså andre anna annan annen annet at av bare begge bl.a blant ble blei bli blir blitt
+    burde både båe bør ca da de dei deira deires dem den denne dere deres derfor derimot dermed dessutan
+    dessuten det dette di difor din dine disse dit ditt du dvs då eg ein eit eitt eller elles en ene
+    eneste enn enten er et etc ett etter f.eks for fordi fra frå før ha hadde han hans har hatt heller
+    hennar henne hennes her hit hjå ho hoe honom hos hoss hossen hun hva hvem hver hverandre hvert hvilke hvilken
+    hvilket hvis hvor hvorav hvordan hvorfor i ifølge iht ikke ikkje ingen ingi inkje inn inni ja jeg jf
+    kan kom kun kunne kva kvar kvarhelst kvart kven kvi kvifor likevel m.fl m.m man mange me med medan meg
+    meget mellom men mht mi min mine mitt mot mv mykje må måtte ned nemlig no noe noen noka noko nokon
+    nokor nokre nå når og også om opp oss osv over pga på same samme samt seg selv si sia sidan siden sin
+    sine sitt sjøl sjølv skal skulle slik slike slikt so som somme somt så sånn særleg til um upp ut utan
+    uten var vart ved vere verken vert verte vi via vil ville vore vors vort vorte være vært å òg
+"""
+STOPWORDS: frozenset[str] = frozenset(_STOPWORD_TEXT.split())
+
+_TOKEN_RE = re.compile(r"[0-9a-zæøåäöüéèêóòôáàçñ]+(?:[-'][0-9a-zæøåäöüéèêóòôáàçñ]+)*")
+_QUOTES = str.maketrans(
+    {"«": '"', "»": '"', "“": '"', "”": '"', "„": '"', "’": "'", "‘": "'", "–": "-", "—": "-"}
+)
+
+# Nynorsk (and a few older bokmål) endings: suffix -> replacements tried in order on the remaining base.
+_NN_SUFFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("ingane", ("ing",)),
+    ("ingar", ("ing",)),
+    ("inga", ("ing",)),
+    ("ande", ("ende", "e", "")),
+    ("ane", ("", "e")),
+    ("ene", ("", "e")),
+    ("ast", ("e", "")),
+    ("ar", ("", "e")),
+    ("er", ("", "e")),
+    ("en", ("", "e")),
+    ("et", ("", "e")),
+    ("te", ("e", "")),
+    ("de", ("e", "")),
+    ("a", ("", "e")),
+    ("e", ("",)),
+    ("t", ("", "e")),
+)
+# Spelling correspondences nynorsk -> bokmål, tried when a form is unknown: (nn, nb).
+_NN_SPELLING: tuple[tuple[str, str], ...] = (
+    ("leg", "lig"),
+    ("lege", "lige"),
+    ("heit", "het"),
+    ("kje", "ke"),
+    ("gje", "ge"),
+    ("kj", "k"),
+    ("gj", "g"),
+    ("skap", "skap"),
+)
+_LINKS = ("", "s", "e")
+_NO_SPLIT_ZIPF = 3.5  # a known lemma at least this common is kept whole ("sykehus", "fastlege")
+_PART_ZIPF = 2.0  # every part of a split must be at least this common
+_KNOWN_PART_ZIPF = 3.0  # ... and this common when the whole word is in the dictionary
+_MIN_PART = 3
+
+
+@dataclass
+class _Lexicon:
+    """Form -> lemma table with lemma frequencies, loaded once."""
+
+    forms: dict[str, str] = field(default_factory=dict)
+    lemma_zipf: dict[str, float] = field(default_factory=dict)
+    nn: dict[str, str] = field(default_factory=dict)
+
+
+def _decode(lemma: str, code: str) -> str:
+    if code.startswith("="):
+        return code[1:]
+    drop = int(code[0])
+    return (lemma[: len(lemma) - drop] if drop else lemma) + code[1:]
+
+
+@lru_cache(maxsize=1)
+def _lexicon() -> _Lexicon:
+    lex = _Lexicon()
+    best: dict[str, tuple[int, str]] = {}
+    overrides: dict[str, str] = {}
+    if LEMMA_FILE.exists():
+        with gzip.open(LEMMA_FILE, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                lemma_, pos, z, enc = line.rstrip("\n").split("\t")
+                if pos == "=":  # an ambiguous form settled at build time
+                    overrides[lemma_] = enc
+                    continue
+                rank = _POS_RANK.get(pos, 9)
+                zf = int(z) / 10
+                if zf > lex.lemma_zipf.get(lemma_, -1.0):
+                    lex.lemma_zipf[lemma_] = zf
+                # A form that is itself a lemma keeps that lemma (rank -1 beats every POS).
+                if best.get(lemma_, (99, ""))[0] > -1:
+                    best[lemma_] = (-1, lemma_)
+                if enc:
+                    for code in enc.split(","):
+                        form = _decode(lemma_, code)
+                        prev = best.get(form)
+                        if prev is None or rank < prev[0]:
+                            best[form] = (rank, lemma_)
+    lex.forms = {f: lem for f, (_, lem) in best.items()}
+    lex.forms.update(overrides)
+    if NN_FILE.exists():
+        for line in NN_FILE.read_text(encoding="utf-8").splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            nn, nb = line.split("\t")[:2]
+            lex.nn[nn.strip()] = nb.strip()
+    return lex
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Callable[[str], str]:
+    try:
+        import Stemmer
+    except ImportError:  # PyStemmer is optional
+        return lambda w: w
+    s = Stemmer.Stemmer("norwegian")
+    stem_word: Callable[[str], str] = s.stemWord
+    return stem_word
+
+
+def normalise(text: str) -> str:
+    """Unicode NFKC, lower case, plain quotes and dashes, soft hyphens and zero-width marks removed."""
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    text = text.replace("\u00ad", "").replace("\u200b", "")
+    return text.lower()
+
+
+def tokens(text: str) -> list[str]:
+    """Word tokens of normalised text; «e-helse» and «ROP-pasienter» stay one token."""
+    return _TOKEN_RE.findall(normalise(text))
+
+
+def is_stopword(word: str) -> bool:
+    return normalise(word) in STOPWORDS
+
+
+def stem(word: str) -> str:
+    """Snowball Norwegian stem of a normalised word (the word itself when PyStemmer is not installed)."""
+    return _stemmer()(normalise(word))
+
+
+def zipf(word: str) -> float:
+    """wordfreq zipf frequency of a lemma as recorded in the table (0.0 when unseen or unknown)."""
+    return _lexicon().lemma_zipf.get(word, 0.0)
+
+
+def _known(word: str) -> str | None:
+    """Lemma of a form found in the nn map or the bokmål table, else None."""
+    lex = _lexicon()
+    nb = lex.nn.get(word)
+    if nb is not None:
+        return nb
+    lem = lex.forms.get(word)
+    return None if lem is None else lex.nn.get(lem, lem)
+
+
+def _nn_lemma(word: str) -> str | None:
+    """Lemma for an unknown (often nynorsk) form by spelling and ending rules."""
+    spellings = [word]
+    for nn, nb in _NN_SPELLING:
+        idx = word.rfind(nn)
+        if idx > 0:
+            spellings.append(word[:idx] + nb + word[idx + len(nn) :])
+    for cand in spellings[1:]:
+        hit = _known(cand)
+        if hit is not None:
+            return hit
+    best: tuple[float, str] | None = None
+    for cand in spellings:
+        for suffix, repls in _NN_SUFFIXES:
+            if cand.endswith(suffix) and len(cand) - len(suffix) >= _MIN_PART:
+                base = cand[: -len(suffix)]
+                for repl in repls:
+                    hit = _known(base + repl)
+                    if hit is not None and (best is None or zipf(hit) > best[0]):
+                        best = (zipf(hit), hit)
+    return None if best is None else best[1]
+
+
+@lru_cache(maxsize=200_000)
+def _simple_lemma(word: str) -> str | None:
+    hit = _known(word)
+    if hit is not None:
+        return hit
+    return _nn_lemma(word)
+
+
+@lru_cache(maxsize=200_000)
+def lemma(word: str) -> str:
+    """Common bokmål lemma of a bokmål or nynorsk word form.
+
+    Order: nynorsk map, bokmål table (a form of several lemmas was settled at build time by how common
+    each lemma's other forms are: «skriver» -> skrive), nynorsk ending/spelling rules, compound (last part
+    lemmatised), hyphen parts, Snowball stem for the rest.
+    """
+    w = normalise(word).strip("-'")
+    if not w or w.isdigit():
+        return w
+    hit = _simple_lemma(w)
+    if hit is not None:
+        return hit
+    if "-" in w:  # short pieces are abbreviations («ROP-pasienter»): kept as written
+        pieces = [p if len(p) <= _MIN_PART else lemma(p) for p in w.split("-") if p]
+        return "-".join(pieces)
+    parts = _split_piece(w)
+    if len(parts) > 1:
+        return _join_parts(w, parts)
+    return stem(w) if _lexicon().forms else w
+
+
+def _join_parts(word: str, parts: list[str]) -> str:
+    """Rebuild a compound lemma: the word up to its last part + the last part's lemma."""
+    head = word
+    last = parts[-1]
+    # The last part's surface form is the word's tail; its lemma replaces it.
+    for end in range(len(word) - _MIN_PART, 0, -1):
+        if _simple_lemma(word[end:]) == last:
+            head = word[:end]
+            return head + last
+    return "".join(parts)
+
+
+def lemmas(text: str) -> list[str]:
+    """Lemma of every token in text (stopwords included)."""
+    return [lemma(t) for t in tokens(text)]
+
+
+@lru_cache(maxsize=1)
+def _nn_lemmas() -> frozenset[str]:
+    return frozenset(_lexicon().nn.values())
+
+
+def _part_ok(lem: str | None) -> bool:
+    return lem is not None and lem not in STOPWORDS and (zipf(lem) >= _PART_ZIPF or lem in _nn_lemmas())
+
+
+@lru_cache(maxsize=100_000)
+def _split_piece(word: str) -> list[str]:
+    """Fewest-parts split of one hyphen-free word into known lemmas (ties: the commonest rarest part)."""
+    n = len(word)
+    lex = _lexicon()
+    whole = _simple_lemma(word)
+    if whole is not None and zipf(whole) >= _NO_SPLIT_ZIPF:
+        return [whole]
+    # best[i] = (parts, -min zipf, parts list) for word[:i] ending at a part boundary (links consumed).
+    best: dict[int, tuple[int, float, list[str]]] = {0: (0, 0.0, [])}
+    for i in range(n):
+        if i not in best:
+            continue
+        count, neg_min, parts = best[i]
+        for j in range(i + _MIN_PART, n + 1):
+            piece = word[i:j]
+            if j == n:
+                if i == 0:
+                    continue
+                lem = _simple_lemma(piece)
+                if not _part_ok(lem):
+                    continue
+                assert lem is not None
+                cand = (count + 1, min(neg_min, -zipf(lem)) if parts else -zipf(lem), [*parts, lem])
+                if n not in best or (cand[0], cand[1]) < (best[n][0], best[n][1]):
+                    best[n] = cand
+                continue
+            # A non-final part must be a base form (lemma or listed nynorsk word), not an inflection.
+            lem = _known(piece)
+            if lem is None or not _part_ok(lem) or not (piece in lex.lemma_zipf or piece in lex.nn):
+                continue
+            for link in _LINKS:
+                k = j + len(link)
+                if k >= n or word[j:k] != link:
+                    continue
+                cand = (count + 1, min(neg_min, -zipf(lem)) if parts else -zipf(lem), [*parts, lem])
+                if k not in best or (cand[0], cand[1]) < (best[k][0], best[k][1]):
+                    best[k] = cand
+    # A known word is split only in two (a three-way split of a dictionary word is usually wrong:
+    # «spesialisering» is not spesial+ise+ring); an unknown word may have more parts.
+    if n in best and best[n][0] >= 2:
+        parts = best[n][2]
+        if whole is None:
+            return parts
+        # a dictionary word is split only into two common parts of four letters or more
+        if len(parts) == 2 and all(len(p) >= 4 and zipf(p) >= _KNOWN_PART_ZIPF for p in parts):
+            return parts
+    return [whole] if whole is not None else [word]
+
+
+def split_compound(word: str) -> list[str]:
+    """Lemmatised parts of a compound («fastlegeordningen» -> ["fastlege", "ordning"]); [lemma] if none."""
+    w = normalise(word).strip("-'")
+    if not w:
+        return []
+    out: list[str] = []
+    for piece in (p for p in w.split("-") if p):
+        if piece.isdigit() or len(piece) <= _MIN_PART:  # abbreviations and numbers as written
+            out.append(piece)
+            continue
+        out.extend(_split_piece(piece))
+    return out
+
+
+def content_terms(text: str, parts: bool = True) -> list[str]:
+    """Lemmas of the content words of text, in order; with parts=True each compound's parts follow it."""
+    out: list[str] = []
+    for tok in tokens(text):
+        if tok in STOPWORDS or tok.isdigit() or len(tok) < 2:
+            continue
+        lem = lemma(tok)
+        if lem in STOPWORDS or len(lem) < 2:
+            continue
+        out.append(lem)
+        if parts:
+            for p in split_compound(tok):
+                if p != lem and p not in STOPWORDS and len(p) >= _MIN_PART and not p.isdigit():
+                    out.append(p)
+    return out

@@ -1,0 +1,156 @@
+"""``GET /points`` over the store on SQLite and PostgreSQL: the same proposal from several senders in different
+words is one point with the right sender count, a near miss stays apart, a new letter joins the existing
+point (same id), a recompute keeps ids, and the points export has one sheet per theme."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from openpyxl import load_workbook
+
+from services.store.app import create_app
+from shared.events import DocumentMetadata, Envelope, ThemeScore
+from shared.settings import Settings
+from tests.store_events import doc_id, extracted, received, segment
+
+pytestmark = pytest.mark.integration
+
+# (letter, sender, kind, [(label, themes, text)]) written for this test.
+LETTERS: list[tuple[str, str, str, list[tuple[str, dict[str, float], str]]]] = [
+    (
+        "p-fjellby",
+        "Fjellby kommune",
+        "kommune",
+        [
+            ("other", {}, "Vi viser til høringsbrevet og takker for muligheten."),
+            (
+                "measure",
+                {"digitalisering": 0.9},
+                "Vi foreslår at kommuner og sykehus får en felles pasientjournal.",
+            ),
+            (
+                "measure",
+                {"personell": 0.8},
+                "Staten bør gi øremerkede midler til rekruttering av sykepleiere.",
+            ),
+        ],
+    ),
+    (
+        "p-elvdal",
+        "Elvdal kommune",
+        "kommune",
+        [
+            (
+                "measure",
+                {"digitalisering": 0.85},
+                "Det må bli mulig å dele pasientopplysninger digitalt på tvers av nivåene.",
+            ),
+            (
+                "measure",
+                {"personell": 0.7},
+                "Det trengs en egen tilskuddsordning for å rekruttere og beholde sykepleiere i distriktene.",
+            ),
+        ],
+    ),
+    (
+        "p-nsf",
+        "Norsk Sykepleierforbund",
+        "organisasjon",
+        [
+            ("measure", {"digitalisering": 0.9}, "Innfør én felles journalløsning for hele helsetjenesten."),
+            (
+                "measure",
+                {"digitalisering": 0.8},
+                "Staten bør gi øremerkede midler til velferdsteknologi i hjemmene.",
+            ),
+        ],
+    ),
+]
+LATE = (
+    "p-havby",
+    "Havby kommune",
+    "kommune",
+    [
+        (
+            "measure",
+            {"digitalisering": 0.9},
+            ("Helseopplysninger må følge pasienten digitalt mellom kommune og sykehus, i en felles journal."),
+        ),
+    ],
+)
+
+
+def letter_events(
+    name: str, sender: str, kind: str, segs: list[tuple[str, dict[str, float], str]], minute: float
+) -> list[Envelope[Any]]:
+    ex = extracted(name, len(segs), minute + 1, sender=sender)
+    ex.data.metadata = DocumentMetadata(sender=sender, sender_kind=kind)  # type: ignore[arg-type]
+    out: list[Envelope[Any]] = [received(name, minute), ex]
+    for i, (label, themes, text) in enumerate(segs):
+        env = segment(name, i, len(segs), minute + 2, label=label, text=text, heading_path=[])
+        data = env.data.model_copy(update={"themes": [ThemeScore(id=k, score=v) for k, v in themes.items()]})
+        out.append(env.model_copy(update={"data": data}))
+    return out
+
+
+@pytest.fixture
+async def store(database_url: str, settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    settings = settings.model_copy(update={"database_url": database_url})
+    app = create_app(settings, consume=False)
+    async with app.router.lifespan_context(app):
+        for n, letter in enumerate(LETTERS):
+            app.state.repo.apply(letter_events(*letter, minute=10 * n))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://store") as c:
+            yield app, c
+
+
+def by_first_word(points: list[dict[str, Any]]) -> dict[frozenset[str], dict[str, Any]]:
+    return {frozenset(s["document_id"] for s in p["segments"]): p for p in points}
+
+
+async def test_points_group_paraphrases_and_stay_stable(store: tuple[FastAPI, httpx.AsyncClient]) -> None:
+    app, c = store
+    r = await c.get("/points", params={"min_senders": 2})
+    assert r.status_code == 200, r.text
+    groups = by_first_word(r.json()["points"])
+    journal = frozenset(doc_id(n) for n in ("p-fjellby", "p-elvdal", "p-nsf"))
+    recruit = frozenset(doc_id(n) for n in ("p-fjellby", "p-elvdal"))
+    assert set(groups) == {journal, recruit}  # the welfare-technology funding near miss stays alone
+    assert groups[journal]["sender_count"] == 3 and groups[journal]["label"] == "measure"
+    assert "digitalisering" in groups[journal]["themes"]
+    first = groups[journal]["segments"][0]
+    assert set(first) >= {"segment_id", "document_id", "sender", "page", "text"}
+    assert r.json()["points"][0]["id"] == groups[journal]["id"]  # most senders first
+    journal_id = groups[journal]["id"]
+
+    only = (await c.get("/points", params={"theme": "personell"})).json()["points"]
+    assert [p["sender_count"] for p in only] == [2]
+    assert (await c.get("/points", params={"sender_kind": "kommune"})).json()["points"][0][
+        "sender_count"
+    ] == 2
+    assert (await c.get("/points", params={"label": "challenge"})).json()["points"] == []
+    for bad in ({"theme": "romfart"}, {"label": "x"}, {"min_senders": "0"}, {"sender_kind": "alien"}):
+        assert (await c.get("/points", params=bad)).status_code == 422
+
+    # A late letter joins the existing point incrementally: same id, one more sender.
+    app.state.repo.apply(letter_events(*LATE, minute=100))
+    after = (await c.get("/points")).json()["points"]
+    joined = next(p for p in after if p["id"] == journal_id)
+    assert joined["sender_count"] == 4 and doc_id("p-havby") in {s["document_id"] for s in joined["segments"]}
+
+    # A recompute regroups everything and keeps the id.
+    assert (await c.post("/points/recompute")).json()["mode"] == "full"
+    again = (await c.get("/points")).json()["points"]
+    assert next(p for p in again if p["id"] == journal_id)["sender_count"] == 4
+
+    # The points export: one row per point, one sheet per theme.
+    csv_text = (await c.get("/export/points.csv")).content.decode("utf-8-sig")
+    assert csv_text.splitlines()[0].startswith("point_id,label,themes,sender_count")
+    assert len(csv_text.strip().splitlines()) == 1 + len(again)
+    wb = load_workbook(io.BytesIO((await c.get("/export/points.xlsx")).content))
+    assert {"Digitalisering og teknologi", "Personell og kompetanse"} <= set(wb.sheetnames)

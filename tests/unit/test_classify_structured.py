@@ -1,0 +1,167 @@
+"""The structured model: lemma features, calibration, review flag, theme tagger, extra labelled files,
+and POST /classify returning themes and needs_review."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from services.classify.app import create_app
+from services.classify.loader import load_classifier
+from services.classify.schema import Item, ModelError, document_items, read_manifest, write_manifest
+from services.classify.structured import StructuredClassifier, lemma_text, temper
+from shared.settings import Settings
+from tools.training import recipe as R
+from tools.training import structured as S
+
+IDS = ["akutt", "personell", "digitalisering"]
+ROWS = [
+    ("Kommunen mangler legevaktleger om natta.", "challenge", ["akutt", "personell"], "paragraph"),
+    ("Det er krevende å rekruttere sykepleiere.", "challenge", ["personell"], "paragraph"),
+    ("Journalsystemene snakker ikke sammen.", "challenge", ["digitalisering"], "list_item"),
+    ("Staten bør finansiere felles journal.", "measure", ["digitalisering"], "paragraph"),
+    ("Vi foreslår en nasjonal ordning for legevakt.", "measure", ["akutt"], "list_item"),
+    ("Kommunene må få tilskudd til lærlingplasser.", "measure", ["personell"], "paragraph"),
+    ("Prosjektet Trygg natt er etablert i regionen.", "example", ["akutt"], "paragraph"),
+    ("Vi har god erfaring med digital hjemmeoppfølging.", "example", ["digitalisering"], "paragraph"),
+    ("Med vennlig hilsen", "other", [], "closing"),
+    ("Ola Nordmann, rådgiver", "other", [], "signature"),
+]
+
+
+def write_letters(folder: Path, n: int = 8) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for d in range(n):
+        for seq, (text, label, themes, kind) in enumerate(ROWS):
+            row = {
+                "doc": f"t-{d}",
+                "seq": seq,
+                "text": f"{text} ({d})" if label != "other" else text,
+                "heading_path": [],
+                "label": label,
+                "kind": kind,
+                "themes": themes,
+            }
+            lines.append(json.dumps(row, ensure_ascii=False))
+    (folder / "t.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("structured")
+    write_letters(root / "labelled")
+    extra = root / "corrections.jsonl"
+    extra.write_text(
+        json.dumps(
+            {
+                "doc": "x-1",
+                "seq": 0,
+                "text": "Ambulansene bør få flere biler.",
+                "heading_path": [],
+                "label": "measure",
+                "themes": ["akutt"],
+            },
+            ensure_ascii=False,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    taxonomy = root / "themes.json"
+    taxonomy.write_text(json.dumps({"themes": [{"id": t, "name": t} for t in IDS]}), encoding="utf-8")
+    splits = R.prepare(root / "labelled", 0.25, 13, root / "no-gold.jsonl", extra=[extra])
+    assert splits.info["extra_labelled"][0]["segments"] == 1
+    assert any(e.doc == "x-1" for e in splits.train) and not any(e.doc == "x-1" for e in splits.held)
+    R.train_structured(root / "model", splits, taxonomy=taxonomy, measure_speed=False)
+    return root / "model"
+
+
+def test_predicts_labels_calibrated_scores_and_themes(model: Path) -> None:
+    clf = load_classifier(model)
+    assert isinstance(clf, StructuredClassifier)
+    manifest = read_manifest(model)
+    assert manifest["theme_ids"] == IDS and 0.3 <= manifest["temperature"] <= 5.0
+    items = document_items(
+        [
+            ("Kommunen mangler legevaktleger om natta.", [], "paragraph"),
+            ("Staten bør finansiere felles journal.", [], "paragraph"),
+            ("Med vennlig hilsen", [], "closing"),
+        ]
+    )
+    preds = clf.predict(items)
+    assert [p.label for p in preds] == ["challenge", "measure", "other"]
+    assert "akutt" in {t for t, _ in preds[0].themes}
+    assert "digitalisering" in {t for t, _ in preds[1].themes}
+    assert preds[2].themes == ()  # letter furniture gets no theme
+    for p in preds:
+        assert abs(sum(p.scores.values()) - 1) < 1e-4
+        assert p.needs_review == (max(p.scores.values()) < manifest["review_threshold"])
+    card = json.loads((model / "metrics.json").read_text())
+    assert card["evaluation"]["held_out_themes"]["micro_f1"] > 0
+
+
+def test_review_flag_follows_the_threshold(model: Path) -> None:
+    manifest = read_manifest(model)
+    manifest["review_threshold"] = 1.01
+    write_manifest(model.parent / "strict", manifest)
+    (model.parent / "strict" / S.MODEL_FILE).write_bytes((model / S.MODEL_FILE).read_bytes())
+    preds = load_classifier(model.parent / "strict").predict([Item.of("Det er krevende å rekruttere.")])
+    assert preds[0].needs_review
+
+
+def test_tampered_file_is_refused(model: Path, tmp_path: Path) -> None:
+    manifest = read_manifest(model)
+    write_manifest(tmp_path, manifest)
+    (tmp_path / S.MODEL_FILE).write_bytes((model / S.MODEL_FILE).read_bytes() + b"x")
+    with pytest.raises(ModelError, match="sha256"):
+        load_classifier(tmp_path)
+
+
+def test_lemmas_share_evidence_across_inflections() -> None:
+    assert lemma_text("utfordringene") == lemma_text("utfordringer")
+
+
+def test_temperature_and_review_threshold() -> None:
+    probs = np.array([[0.7, 0.1, 0.1, 0.1], [0.4, 0.3, 0.2, 0.1]])
+    soft = temper(probs, 2.0)
+    assert soft[0, 0] < 0.7 and np.allclose(soft.sum(axis=1), 1)
+    rng = np.random.default_rng(0)
+    p = rng.dirichlet([1, 1, 1, 1], size=200)
+    t = S.review_threshold(p, ["challenge"] * 200, max_share=0.18)
+    assert (p.max(axis=1) < t).mean() <= 0.18
+
+
+def test_api_returns_themes_and_review_flag(model: Path, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "var", model_dir=model)
+    with TestClient(create_app(settings, stream=False)) as client:
+        resp = client.post(
+            "/classify",
+            json={
+                "document": True,
+                "items": [
+                    {"text": "Kommunen mangler legevaktleger om natta.", "kind": "paragraph"},
+                    {"text": "Med vennlig hilsen", "kind": "letter"},
+                ],
+            },
+        )
+    assert resp.status_code == 200, resp.text
+    first, last = resp.json()["results"]
+    assert first["label"] == "challenge" and {t["id"] for t in first["themes"]} <= set(IDS)
+    assert first["themes"] and last["themes"] == [] and isinstance(first["needs_review"], bool)
+
+
+def test_structured_model_does_not_import_torch(model: Path) -> None:
+    code = (
+        "import sys; from services.classify.loader import load_classifier; "
+        f"load_classifier({str(model)!r}).predict(__import__('services.classify.schema', fromlist=['Item']).Item.of('x')"
+        " and [__import__('services.classify.schema', fromlist=['Item']).Item.of('Vi bør gjøre noe.')]); "
+        "print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,77 @@
+"""shared/norwegian.py: tokens, lemmas (bokmål and nynorsk), compounds, stopwords."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared import norwegian as nb
+
+
+def test_tokens_normalise_and_keep_hyphenated_words() -> None:
+    assert nb.tokens("«E-helse» og ROP-pasienter – i Bodø!") == [
+        "e-helse",
+        "og",
+        "rop-pasienter",
+        "i",
+        "bodø",
+    ]
+    assert nb.normalise("Fast\u00adlege") == "fastlege"
+
+
+@pytest.mark.parametrize(
+    ("form", "lemma"),
+    [
+        ("sykehusene", "sykehus"),
+        ("tjenestene", "tjeneste"),
+        ("kommunene", "kommune"),
+        ("utfordringer", "utfordring"),
+        ("behandlingen", "behandling"),
+        ("skriver", "skrive"),  # verb reading beats the rare noun «skriver» (printer)
+        ("ansatte", "ansatt"),
+    ],
+)
+def test_bokmal_lemmas(form: str, lemma: str) -> None:
+    assert nb.lemma(form) == lemma
+
+
+@pytest.mark.parametrize(
+    ("form", "lemma"),
+    [
+        ("tenestene", "tjeneste"),
+        ("kommunane", "kommune"),
+        ("sjukehusa", "sykehus"),
+        ("legane", "lege"),
+        ("pasientane", "pasient"),
+        ("tilsette", "ansatt"),
+        ("vanskeleg", "vanskelig"),
+        ("ikkje", "ikke"),
+        ("heimetenesta", "hjemmetjeneste"),
+    ],
+)
+def test_nynorsk_forms_meet_bokmal_lemmas(form: str, lemma: str) -> None:
+    assert nb.lemma(form) == lemma
+
+
+def test_compound_splitting() -> None:
+    assert nb.split_compound("fastlegeordningen") == ["fastlege", "ordning"]
+    assert nb.split_compound("pasientopplysninger") == ["pasient", "opplysning"]
+    assert nb.split_compound("rekrutteringstiltak") == ["rekruttering", "tiltak"]  # linking -s-
+    assert nb.split_compound("sykehus") == ["sykehus"]  # a common word stays whole
+    assert nb.split_compound("spesialisering") == ["spesialisering"]  # no spesial+ise+ring
+    assert nb.split_compound("ROP-pasientar") == ["rop", "pasient"]
+    assert nb.lemma("fastlegeordningen") == "fastlegeordning"
+
+
+def test_stopwords_and_content_terms() -> None:
+    assert nb.is_stopword("og") and nb.is_stopword("ikkje") and not nb.is_stopword("fastlege")
+    terms = nb.content_terms("Fastlegeordningen må styrkes, og kommunane treng fleire legar.")
+    assert terms[:3] == ["fastlegeordning", "fastlege", "ordning"]
+    assert "lege" in terms and "kommune" in terms
+    assert "og" not in terms and "må" not in terms
+    assert "fastlege" not in nb.content_terms("Fastlegeordningen", parts=False)
+    assert nb.lemmas("Sjukehusa deler journalen") == ["sykehus", "dele", "journal"]
+
+
+def test_stem_and_frequency() -> None:
+    assert nb.stem("tjenestene").startswith("tjenest")
+    assert nb.zipf("sykehus") > 4.0 > nb.zipf("fastlegeordning")

@@ -1,0 +1,172 @@
+"""services/store/points: planted points group, near misses do not, incremental keeps ids, min_senders."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from services.store.points.grouping import (
+    Point,
+    PointGrouper,
+    Segment,
+    add_segments,
+    average_linkage,
+    group_segments,
+    segment_from_dict,
+)
+
+
+def seg(sid: str, sender: str, text: str, label: str = "measure", themes: tuple[str, ...] = ()) -> Segment:
+    return Segment(
+        segment_id=sid, document_id=f"doc-{sender}", sender=sender, label=label, themes=themes, text=text
+    )
+
+
+# One point (shared patient records) in three wordings, plus unrelated and near-miss segments.
+JOURNAL = [
+    seg(
+        "a1",
+        "Elvebakken kommune",
+        "Vi trenger én felles journal som fastlegen og hjemmesykepleien kan bruke.",
+    ),
+    seg("b1", "Helse Fjellvik HF", "Deling av pasientopplysninger mellom kommune og sykehus må bli enkelt."),
+    seg("c1", "Pasientlaget Nord", "Kjernejournalen bør utvides så legene ser hva andre har registrert."),
+]
+OTHER = [
+    seg("d1", "Elvebakken kommune", "Frivilligsentralen trenger mer penger til besøksvenner."),
+    seg("e1", "Strandvik kommune", "Det bør innføres én time fysisk aktivitet hver dag i skolen."),
+]
+
+
+def point_of(points: list[Point], sid: str) -> Point:
+    return next(p for p in points if any(m.segment_id == sid for m in p.members))
+
+
+def test_planted_point_in_different_words_groups() -> None:
+    points = group_segments(JOURNAL + OTHER, min_senders=2)
+    assert len(points) == 1
+    p = points[0]
+    assert {m.segment_id for m in p.members} == {"a1", "b1", "c1"}
+    assert p.sender_count == 3 and p.label == "measure"
+    assert p.summary and p.keywords and p.id.startswith("pt-")
+    assert "felles journal" in p.keywords
+
+
+def test_near_miss_same_words_different_purpose_does_not_merge() -> None:
+    near = [
+        seg("r1", "Elvebakken kommune", "Vi ber om øremerkede midler til rekruttering av sykepleiere."),
+        seg("r2", "Strandvik kommune", "Vi ber om øremerkede midler til digitalisering av hjemmetjenesten."),
+        seg(
+            "r3",
+            "Fjellvik kommune",
+            "Vi ber om øremerkede midler til rekruttering og stabilisering av fastleger.",
+        ),
+    ]
+    points = group_segments(near, min_senders=1)
+    assert point_of(points, "r1").id != point_of(points, "r2").id
+    # different professions: nurses vs GPs are different points even with the same instrument
+    assert point_of(points, "r1").id != point_of(points, "r3").id
+
+
+def test_labels_and_themes_separate() -> None:
+    segs = [
+        seg("x1", "A", "Vi trenger én felles journal for kommune og sykehus."),
+        seg(
+            "x2", "B", "Journalsystemene snakker ikke sammen, og opplysninger forsvinner.", label="challenge"
+        ),
+        seg("x3", "C", "Med vennlig hilsen", label="other"),
+    ]
+    points = group_segments(segs, min_senders=1)
+    assert point_of(points, "x1").id != point_of(points, "x2").id
+    assert all(m.segment_id != "x3" for p in points for m in p.members)
+    themed = [
+        seg("t1", "A", "Vi trenger én felles journal for kommune og sykehus.", themes=("digitalisering",)),
+        seg("t2", "B", "Deling av pasientopplysninger må bli enklere.", themes=("eldre",)),
+    ]
+    assert len(group_segments(themed, min_senders=2)) == 0
+
+
+def test_min_senders() -> None:
+    same_sender = [
+        seg("s1", "Elvebakken kommune", "Vi trenger én felles journal som fastlegen kan bruke."),
+        seg(
+            "s2",
+            "Elvebakken kommune",
+            "Deling av pasientopplysninger mellom kommune og sykehus må bli enkelt.",
+        ),
+    ]
+    assert group_segments(same_sender, min_senders=2) == []
+    one = group_segments(same_sender, min_senders=1)
+    assert len(one) == 1 and one[0].sender_count == 1 and len(one[0].members) == 2
+
+
+def test_incremental_add_keeps_old_ids_and_members() -> None:
+    g = PointGrouper()
+    g.fit(JOURNAL + OTHER)
+    before = g.assignments()
+    journal_id = before["a1"]
+    g.add(
+        [
+            seg("f1", "Sørby kommune", "Pasientjournalen må kunne deles på tvers av sykehus og kommune."),
+            seg(
+                "g1",
+                "Sørby kommune",
+                "Ventetiden for rehabilitering etter hjerneslag er for lang.",
+                label="challenge",
+            ),
+        ]
+    )
+    after = g.assignments()
+    assert all(after[sid] == pid for sid, pid in before.items())  # nothing old moved
+    assert after["f1"] == journal_id  # the new letter joined the existing point
+    assert after["g1"] not in set(before.values())  # something new became a new point
+    top = g.points(min_senders=2)[0]
+    assert top.id == journal_id and top.sender_count == 4
+
+
+def test_functional_incremental_and_recompute_carry_ids() -> None:
+    everything = group_segments(JOURNAL + OTHER, min_senders=1)
+    journal_id = point_of(everything, "a1").id
+    later = add_segments(
+        everything,
+        [seg("h1", "Nordøy kommune", "Felles journal for alle nivåer er det viktigste tiltaket.")],
+        min_senders=1,
+    )
+    assert point_of(later, "h1").id == journal_id
+    assert {p.id for p in everything} <= {p.id for p in later}
+    # a recompute in another order would found the point on another segment; previous keeps the id
+    shuffled = list(reversed(JOURNAL + OTHER))
+    again = group_segments(shuffled, min_senders=1, previous=everything)
+    assert point_of(again, "a1").id == journal_id
+
+
+def test_to_dict_and_segment_from_dict() -> None:
+    s = segment_from_dict(
+        {
+            "segment_id": "q1",
+            "document_id": "d",
+            "sender": "X",
+            "label": "measure",
+            "text": "t",
+            "themes": [{"id": "digitalisering", "score": 0.9}],
+            "page": 2,
+        }
+    )
+    assert s.themes == ("digitalisering",) and s.page == 2
+    d = group_segments(JOURNAL, min_senders=2)[0].to_dict()
+    assert set(d) == {"id", "label", "themes", "summary", "keywords", "sender_count", "segments"}
+    assert set(d["segments"][0]) == {"segment_id", "document_id", "sender", "page", "text"}
+
+
+def test_average_linkage_merges_by_mean_similarity() -> None:
+    m = np.array(
+        [
+            [0, 0.9, 0.5, 0.0],
+            [0.9, 0, 0.1, 0.0],
+            [0.5, 0.1, 0, 0.0],
+            [0.0, 0.0, 0.0, 0],
+        ]
+    )
+    # {0,1} merge at 0.9; then mean(0.5, 0.1) = 0.3 < 0.4 keeps 2 apart
+    assert average_linkage(sp.csr_matrix(m), 0.4) == [[0, 1], [2], [3]]
+    assert average_linkage(sp.csr_matrix(m), 0.25) == [[0, 1, 2], [3]]

@@ -1,0 +1,1 @@
+"""Tools around the store's analyst corrections (export as labelled training data)."""

@@ -1,0 +1,317 @@
+"""End-to-end quality as an analyst meets it: render letters to PDF, extract them with the service's own
+engine, classify the extracted segments in letter order with a model directory, and score every gold
+segment against the extracted segment it became (a segment extraction lost counts as wrong).
+
+    python -m tools.eval.end_to_end [--seeds] [--team-held-out] [--model DIR] [--json FILE]
+
+``--seeds``: the five seed letters (``<seeds_dir>/*.txt``), rendered as ``tools.extract.fidelity`` renders
+them, gold from ``gold_themes.jsonl`` (labels and hand-made themes). ``--team-held-out``: the team's
+letters that the training split holds out (by document, the recipe's fraction and seed), each rendered in
+its own house style by ``letter_render``; gold is every labelled row as printed. With neither flag, both.
+
+Printed: per letter and overall macro-F1, the share of gold segments recovered, per-label F1, the
+confusion matrix (rows gold, columns predicted, last column "lost"), expected calibration error of the
+top score (recovered segments), the review flag's share and catch, and theme micro/macro-F1 with
+per-theme F1. Extraction results are cached under ``var/eval`` by PDF and extractor source hash.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from services.classify.loader import load_classifier
+from services.classify.schema import Classifier, Prediction, document_items
+from shared.events import LABELS
+from shared.settings import get_settings
+
+REPO = Path.cwd()
+THRESHOLD = 0.9
+LOST = "lost"
+
+
+@dataclass
+class Letter:
+    name: str
+    gold: list[dict[str, Any]]
+    pdf: Path
+
+
+@dataclass
+class Scored:
+    """Gold rows of one evaluation set with what the pipeline made of them."""
+
+    letters: dict[str, list[tuple[dict[str, Any], Prediction | None]]] = field(default_factory=dict)
+
+    def pairs(self) -> list[tuple[dict[str, Any], Prediction | None]]:
+        return [p for rows in self.letters.values() for p in rows]
+
+
+def _extractor_hash() -> str:
+    h = hashlib.sha256()
+    for path in sorted((REPO / "services" / "extract").glob("*.py")):
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def extract_cached(pdf: Path, cache: Path) -> list[dict[str, Any]]:
+    """Segments of one PDF as dicts (text, heading_path, kind, page), from the extraction engine."""
+    from services.extract.engine import extract_document
+    from services.extract.model import Limits
+
+    key = hashlib.sha256(pdf.read_bytes()).hexdigest()[:16] + "-" + _extractor_hash()
+    path = cache / f"{key}.json"
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    result = extract_document(pdf, Limits())
+    segs = [
+        {"text": s.text, "heading_path": list(s.heading_path), "kind": s.kind, "page": s.page}
+        for s in result.segments
+    ]
+    cache.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(segs, ensure_ascii=False), encoding="utf-8")
+    return segs
+
+
+def align(gold: list[dict[str, Any]], segs: list[dict[str, Any]]) -> list[int | None]:
+    """Index of the extracted segment each gold segment became (similarity >= 0.9), else None."""
+    from tools.extract.fidelity import _norm, best_match
+
+    texts = [_norm(s["text"]) for s in segs]
+    used: set[int] = set()
+    out: list[int | None] = []
+    for g in gold:
+        i, ratio = best_match(_norm(g["text"]), texts)
+        if i >= 0:
+            twins = [j for j, t in enumerate(texts) if t == texts[i] and j not in used]
+            i = twins[0] if twins else i
+            used.add(i)
+        out.append(i if ratio >= THRESHOLD else None)
+    return out
+
+
+def classify_letter(clf: Classifier, segs: list[dict[str, Any]]) -> list[Prediction]:
+    items = document_items([(s["text"], s["heading_path"], s["kind"]) for s in segs])
+    preds: list[Prediction] = []
+    for i in range(0, len(items), 32):  # the stream's micro-batches
+        preds.extend(clf.predict(items[i : i + 32]))
+    return preds
+
+
+def run_set(clf: Classifier, letters: list[Letter], cache: Path) -> Scored:
+    scored = Scored()
+    for letter in letters:
+        segs = extract_cached(letter.pdf, cache)
+        preds = classify_letter(clf, segs)
+        idx = align(letter.gold, segs)
+        scored.letters[letter.name] = [
+            (g, preds[i] if i is not None else None) for g, i in zip(letter.gold, idx)
+        ]
+    return scored
+
+
+# --- scores -----------------------------------------------------------------------------------------
+
+
+def label_scores(pairs: list[tuple[dict[str, Any], Prediction | None]]) -> dict[str, Any]:
+    from tools.training.evaluation import score
+
+    gold = [g["label"] for g, _ in pairs]
+    pred = [p.label if p else LOST for _, p in pairs]
+    out = score(gold, pred)
+    labels = [*LABELS, LOST]
+    matrix = [[sum(1 for g, q in zip(gold, pred) if g == a and q == b) for b in labels] for a in LABELS]
+    out["confusion"] = {"labels": list(labels), "matrix": matrix}
+    out["recovered"] = round(sum(p is not None for _, p in pairs) / max(len(pairs), 1), 4)
+    return out
+
+
+def calibration(pairs: list[tuple[dict[str, Any], Prediction | None]], bins: int = 10) -> dict[str, Any]:
+    """ECE of the top score over recovered segments, and the review flag: share flagged, share of the
+    wrong labels it catches."""
+    rec = [(g, p) for g, p in pairs if p is not None]
+    if not rec:
+        return {"ece": None}
+    top = np.array([max(p.scores.values()) for _, p in rec])
+    right = np.array([g["label"] == p.label for g, p in rec], dtype=float)
+    which = np.minimum((top * bins).astype(int), bins - 1)
+    ece = sum(
+        (which == b).mean() * abs(top[which == b].mean() - right[which == b].mean())
+        for b in range(bins)
+        if (which == b).any()
+    )
+    flagged = np.array([p.needs_review for _, p in rec])
+    wrong = right == 0
+    return {
+        "ece": round(float(ece), 4),
+        "mean_top_score": round(float(top.mean()), 4),
+        "accuracy": round(float(right.mean()), 4),
+        "flagged_share": round(float(flagged.mean()), 4),
+        "wrong_caught": round(float((flagged & wrong).sum() / max(wrong.sum(), 1)), 4),
+        "wrong_with_top_ge_0.8": int((wrong & (top >= 0.8)).sum()),
+    }
+
+
+def theme_scores(
+    pairs: list[tuple[dict[str, Any], Prediction | None]], theme_ids: list[str]
+) -> dict[str, Any]:
+    tp: dict[str, int] = defaultdict(int)
+    fp: dict[str, int] = defaultdict(int)
+    fn: dict[str, int] = defaultdict(int)
+    for g, p in pairs:
+        gold = set(g.get("themes") or [])
+        pred = {t for t, _ in p.themes} if p else set()
+        for t in gold & pred:
+            tp[t] += 1
+        for t in pred - gold:
+            fp[t] += 1
+        for t in gold - pred:
+            fn[t] += 1
+
+    def f1(a: int, b: int, c: int) -> float:
+        return 2 * a / (2 * a + b + c) if a + b + c else 0.0
+
+    present = [t for t in theme_ids if tp[t] + fn[t] > 0]
+    per = {t: {"f1": round(f1(tp[t], fp[t], fn[t]), 4), "support": tp[t] + fn[t]} for t in theme_ids}
+    micro = f1(sum(tp.values()), sum(fp.values()), sum(fn.values()))
+    macro = float(np.mean([per[t]["f1"] for t in present])) if present else 0.0
+    return {"micro_f1": round(micro, 4), "macro_f1": round(macro, 4), "per_theme": per}
+
+
+def report(name: str, scored: Scored, theme_ids: list[str]) -> dict[str, Any]:
+    print(f"\n== {name} ==")
+    per_letter = {}
+    for letter, pairs in scored.letters.items():
+        s = label_scores(pairs)
+        per_letter[letter] = {"macro_f1": s["macro_f1"], "recovered": s["recovered"], "n": len(pairs)}
+        print(f"{letter:32s} n {len(pairs):4d}  recovered {s['recovered']:.3f}  macro-F1 {s['macro_f1']:.3f}")
+    pairs = scored.pairs()
+    overall = label_scores(pairs)
+    cal = calibration(pairs)
+    themes = theme_scores(pairs, theme_ids)
+    print(
+        f"OVERALL n {len(pairs)}  recovered {overall['recovered']:.3f}  macro-F1 {overall['macro_f1']:.3f}  "
+        f"accuracy {overall['accuracy']:.3f}"
+    )
+    print("per label F1: " + ", ".join(f"{k} {v['f1']:.3f}" for k, v in overall["per_class"].items()))
+    print(f"confusion (rows gold {list(LABELS)}, columns + lost): {overall['confusion']['matrix']}")
+    print(
+        f"calibration: ECE {cal.get('ece')}, mean top {cal.get('mean_top_score')}, accuracy "
+        f"{cal.get('accuracy')}; needs_review flags {cal.get('flagged_share')} of segments and catches "
+        f"{cal.get('wrong_caught')} of the wrong ones; wrong with top >= 0.8: {cal.get('wrong_with_top_ge_0.8')}"
+    )
+    print(
+        f"themes: micro-F1 {themes['micro_f1']:.3f}  macro-F1 {themes['macro_f1']:.3f}  per theme: "
+        + ", ".join(f"{t} {v['f1']:.2f}/{v['support']}" for t, v in themes["per_theme"].items())
+    )
+    return {"letters": per_letter, "overall": overall, "calibration": cal, "themes": themes}
+
+
+# --- letters ----------------------------------------------------------------------------------------
+
+
+def seed_letters(seeds: Path, out: Path) -> list[Letter]:
+    from tools.extract.fidelity import letterhead_for
+    from tools.extract.render import render_texts
+
+    gold_file = seeds / "gold_themes.jsonl"
+    if not gold_file.is_file():
+        gold_file = seeds / "gold.jsonl"
+    gold: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for line in gold_file.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            gold[Path(row["doc"]).stem].append(row)
+    docs = {
+        txt.stem: (txt.read_text(encoding="utf-8").split("\n"), letterhead_for(txt.stem))
+        for txt in sorted(seeds.glob("*.txt"))
+    }
+    _, pdfs = render_texts(docs, out / "seeds")
+    return [Letter(stem, gold[stem], pdf) for stem, pdf in sorted(pdfs.items())]
+
+
+def held_out_docs(labelled: Path, fraction: float, seed: int) -> list[str]:
+    from tools.training.data import load_labelled, split_by_document
+
+    _, held = split_by_document(load_labelled(labelled), fraction, seed)
+    return sorted({e.doc for e in held})
+
+
+def team_letters(labelled: Path, docs: list[str], out: Path) -> list[Letter]:
+    from tools.extract import letter_render
+
+    letters = letter_render.read_letters(sorted(labelled.glob("*.jsonl")))
+    chosen = {d: letters[d] for d in docs if d in letters}
+    variants = {d: letter_render.variant_for(d) for d in chosen}
+    target = out / "team"
+    have = {d: target / f"{d}.pdf" for d in chosen}
+    stamp = {
+        d: hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest()[:12]
+        for d, rows in chosen.items()
+    }
+    stamps_file = target / "stamps.json"
+    old = json.loads(stamps_file.read_text()) if stamps_file.is_file() else {}
+    todo = {d: rows for d, rows in chosen.items() if not have[d].is_file() or old.get(d) != stamp[d]}
+    if todo:
+        letter_render.render_letters(todo, target, variants=variants)
+        stamps_file.write_text(json.dumps({**old, **{d: stamp[d] for d in todo}}))
+    return [
+        Letter(
+            d,
+            [r for r in letter_render.as_printed(rows, variants[d]) if r["kind"] != "table_header"],
+            have[d],
+        )
+        for d, rows in chosen.items()
+    ]
+
+
+def theme_ids_of(path: Path) -> list[str]:
+    return [t["id"] for t in json.loads(path.read_text(encoding="utf-8"))["themes"]]
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = get_settings()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seeds", action="store_true", help="the five seed letters")
+    ap.add_argument("--team-held-out", action="store_true", help="the team's held-out letters")
+    ap.add_argument("--model", type=Path, default=settings.resolved_model_dir)
+    ap.add_argument("--labelled", type=Path, default=settings.labelled_dir)
+    ap.add_argument("--held-out", type=float, default=0.15, help="fraction of team letters held out")
+    ap.add_argument("--split-seed", type=int, default=13)
+    ap.add_argument("--out", type=Path, default=REPO / "var" / "eval")
+    ap.add_argument("--json", type=Path, help="also write every figure as JSON here")
+    args = ap.parse_args(argv)
+    both = not (args.seeds or args.team_held_out)
+    clf = load_classifier(args.model, threads=2)
+    theme_ids = theme_ids_of(settings.taxonomy)
+    print(f"model {clf.model_version} ({args.model})")
+    figures: dict[str, Any] = {"model_version": clf.model_version}
+    cache = args.out / "extracted"
+    if args.seeds or both:
+        if not (settings.seeds_dir / "gold.jsonl").is_file():
+            print(f"no seed gold at {settings.seeds_dir}", file=sys.stderr)
+            return 2
+        letters = seed_letters(settings.seeds_dir, args.out)
+        figures["seeds"] = report("seeds (end to end)", run_set(clf, letters, cache), theme_ids)
+    if args.team_held_out or both:
+        docs = held_out_docs(args.labelled, args.held_out, args.split_seed)
+        letters = team_letters(args.labelled, docs, args.out)
+        figures["team_held_out"] = report(
+            f"team held-out ({len(letters)} letters, end to end)", run_set(clf, letters, cache), theme_ids
+        )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=1, ensure_ascii=False), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

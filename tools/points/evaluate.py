@@ -1,0 +1,356 @@
+"""Evaluate point grouping on the labelled paraphrase sets, and time it at scale.
+
+    python -m tools.points.evaluate [--set dev|test] [--method full] [--threshold T]
+    python -m tools.points.evaluate --set dev --compare        # every method, threshold sweep
+    python -m tools.points.evaluate --scale 2000               # synthetic 2,000 letters: recompute + add 10
+
+Pairwise metrics: a pair of segments is positive when both belong to the same gold point (segments with
+point=null are distractors/singletons); a predicted pair is two segments in the same predicted group.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import random
+import re
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from services.store.points.grouping import (
+    Config,
+    PointGrouper,
+    Segment,
+    average_linkage,
+    group_segments,
+)
+from shared import norwegian as nb
+
+ROOT = Path(__file__).resolve().parents[2]
+SETS = {
+    "dev": ROOT / "data/paraphrases/points_dev.jsonl",
+    "test": ROOT / "data/paraphrases/points_test.jsonl",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    point: str | None
+    label: str
+    themes: tuple[str, ...]
+    sender: str
+    text: str
+
+
+def load_set(name: str) -> list[Row]:
+    rows = []
+    for line in SETS[name].read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            d = json.loads(line)
+            rows.append(Row(d["id"], d["point"], d["label"], tuple(d["themes"]), d["sender"], d["text"]))
+    return rows
+
+
+def to_segments(rows: Sequence[Row], themes: bool = True) -> list[Segment]:
+    return [
+        Segment(
+            segment_id=r.id,
+            document_id=f"doc-{r.sender}",
+            sender=r.sender,
+            label=r.label,
+            themes=r.themes if themes else (),
+            text=r.text,
+        )
+        for r in rows
+    ]
+
+
+# ---- metrics ------------------------------------------------------------------------------------------
+@dataclass
+class Scores:
+    precision: float
+    recall: float
+    f1: float
+    groups: int
+    tp: int
+    fp: int
+    fn: int
+
+
+def pair_scores(rows: Sequence[Row], clusters: Sequence[Sequence[str]]) -> Scores:
+    pred_pairs: set[tuple[str, ...]] = set()
+    for c in clusters:
+        for a, b in itertools.combinations(sorted(c), 2):
+            pred_pairs.add((a, b))
+    by_point: dict[str, list[str]] = defaultdict(list)
+    for r in rows:
+        if r.point:
+            by_point[r.point].append(r.id)
+    gold_pairs = {tuple(sorted(p)) for ids in by_point.values() for p in itertools.combinations(ids, 2)}
+    tp = len(pred_pairs & gold_pairs)
+    fp = len(pred_pairs - gold_pairs)
+    fn = len(gold_pairs - pred_pairs)
+    prec = tp / (tp + fp) if tp + fp else 1.0
+    rec = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+    return Scores(prec, rec, f1, sum(1 for c in clusters if len(c) > 1), tp, fp, fn)
+
+
+def per_point(rows: Sequence[Row], clusters: Sequence[Sequence[str]]) -> list[tuple[str, int, int, int]]:
+    """(point, size, largest share in one predicted group, foreign members in that group)."""
+    where = {sid: i for i, c in enumerate(clusters) for sid in c}
+    gold = {r.id: r.point for r in rows}
+    by_point: dict[str, list[str]] = defaultdict(list)
+    for r in rows:
+        if r.point:
+            by_point[r.point].append(r.id)
+    out = []
+    for p, ids in sorted(by_point.items()):
+        counts: dict[int, int] = defaultdict(int)
+        for sid in ids:
+            counts[where[sid]] += 1
+        best = max(counts, key=lambda k: counts[k])
+        foreign = sum(1 for sid in clusters[best] if gold[sid] != p)
+        out.append((p, len(ids), counts[best], foreign))
+    return out
+
+
+# ---- methods ------------------------------------------------------------------------------------------
+def tfidf_clusters(rows: Sequence[Row], threshold: float, by_label: bool = False) -> list[list[str]]:
+    """Baseline: plain TF-IDF cosine (surface words) + average-linkage agglomerative clustering."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vec = TfidfVectorizer(lowercase=True, token_pattern=r"(?u)\b\w\w+\b")
+    x = vec.fit_transform([r.text for r in rows])
+    sims = (x @ x.T).tocsr()
+    sims.setdiag(0)
+    if by_label:
+        labels = np.array([r.label for r in rows])
+        coo = sims.tocoo()
+        keep = labels[coo.row] == labels[coo.col]
+        sims = sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=sims.shape)
+    groups = average_linkage(sims, threshold)
+    return [[rows[i].id for i in g] for g in groups]
+
+
+def grouper_clusters(rows: Sequence[Row], cfg: Config, themes: bool = True) -> list[list[str]]:
+    points = group_segments(to_segments(rows, themes), min_senders=1, config=cfg)
+    return [[m.segment_id for m in p.members] for p in points]
+
+
+METHODS: dict[str, tuple[str, Callable[[Sequence[Row], float], list[list[str]]]]] = {
+    "tfidf": ("plain TF-IDF cosine, surface words, all labels", lambda r, t: tfidf_clusters(r, t)),
+    "tfidf_label": ("plain TF-IDF, within label", lambda r, t: tfidf_clusters(r, t, by_label=True)),
+    "lemma": (
+        "lemmas, idf, weak words down, within label",
+        lambda r, t: grouper_clusters(
+            r,
+            Config(threshold=t, parts=False, concepts=False, require_topic=False, themes=False),
+            themes=False,
+        ),
+    ),
+    "lemma_parts": (
+        "+ compound parts",
+        lambda r, t: grouper_clusters(
+            r, Config(threshold=t, concepts=False, require_topic=False, themes=False), themes=False
+        ),
+    ),
+    "concepts": (
+        "+ concept lexicon features",
+        lambda r, t: grouper_clusters(
+            r, Config(threshold=t, require_topic=False, themes=False, conflicts=()), themes=False
+        ),
+    ),
+    "concepts_gate": (
+        "+ must share a topic concept",
+        lambda r, t: grouper_clusters(r, Config(threshold=t, themes=False, conflicts=()), themes=False),
+    ),
+    "conflicts": (
+        "+ different object/profession never groups",
+        lambda r, t: grouper_clusters(r, Config(threshold=t, themes=False), themes=False),
+    ),
+    "full": (
+        "+ themes must overlap (the default)",
+        lambda r, t: grouper_clusters(r, Config(threshold=t)),
+    ),
+}
+SWEEP = [round(x, 3) for x in np.arange(0.04, 0.62, 0.02)]
+
+
+def sweep(
+    rows: Sequence[Row], method: str, floor: float = 0.8
+) -> tuple[tuple[float, Scores] | None, tuple[float, Scores]]:
+    """(best recall with precision >= floor, or None; best F1) over the threshold sweep."""
+    fn = METHODS[method][1]
+    best: tuple[float, Scores] | None = None
+    best_f: tuple[float, Scores] | None = None
+    for t in SWEEP:
+        s = pair_scores(rows, fn(rows, t))
+        if s.precision >= floor and s.recall > 0 and (best is None or s.recall > best[1].recall):
+            best = (t, s)
+        if best_f is None or s.f1 > best_f[1].f1:
+            best_f = (t, s)
+    assert best_f is not None
+    return best, best_f
+
+
+# ---- word overlap -------------------------------------------------------------------------------------
+def overlap(rows: Sequence[Row]) -> tuple[float, float, int]:
+    """Mean Jaccard of content lemmas / of surface content words over paraphrase pairs of one point."""
+    by_point: dict[str, list[Row]] = defaultdict(list)
+    for r in rows:
+        if r.point:
+            by_point[r.point].append(r)
+    lem, surf = [], []
+    for rs in by_point.values():
+        for a, b in itertools.combinations(rs, 2):
+            la, lb = set(nb.content_terms(a.text, parts=False)), set(nb.content_terms(b.text, parts=False))
+            lem.append(len(la & lb) / len(la | lb))
+            sa = {t for t in nb.tokens(a.text) if t not in nb.STOPWORDS}
+            sb = {t for t in nb.tokens(b.text) if t not in nb.STOPWORDS}
+            surf.append(len(sa & sb) / len(sa | sb))
+    return statistics.mean(lem), statistics.mean(surf), len(lem)
+
+
+# ---- scale --------------------------------------------------------------------------------------------
+_FILLERS = [
+    "Dette er et område vi mener planen må ta tak i.",
+    "Vi utdyper dette nedenfor.",
+    "Dette gjelder særlig i vår region.",
+    "Erfaringene våre viser dette tydelig.",
+    "Vi ber departementet merke seg dette.",
+    "Dette må sjåast i samanheng med resten av planen.",
+]
+
+
+def synthetic_letters(n_letters: int, per_letter: int = 25, seed: int = 7) -> list[list[Segment]]:
+    """Letters made by recombining and perturbing the dev+test sentences (word drops, sentence mixes)."""
+    rng = random.Random(seed)
+    pool = load_set("dev") + load_set("test")
+    sentences = [s for r in pool for s in re.split(r"(?<=[.!?])\s+", r.text) if len(s.split()) > 3]
+    letters = []
+    for d in range(n_letters):
+        doc = f"syn{d:05d}"
+        segs = []
+        for k in range(per_letter):
+            r = rng.choice(pool)
+            words = r.text.split()
+            if len(words) > 8 and rng.random() < 0.7:  # drop some words
+                words = [w for w in words if rng.random() > 0.15]
+            text = " ".join(words)
+            if rng.random() < 0.4:
+                text += " " + rng.choice(sentences)
+            if rng.random() < 0.3:
+                text += " " + rng.choice(_FILLERS)
+            segs.append(
+                Segment(
+                    segment_id=f"{doc}-{k:03d}",
+                    document_id=doc,
+                    sender=f"Avsender {d}",
+                    label=r.label,
+                    themes=r.themes,
+                    text=text,
+                )
+            )
+        letters.append(segs)
+    return letters
+
+
+def run_scale(n_letters: int, cfg: Config) -> None:
+    letters = synthetic_letters(n_letters + 10)
+    base = [s for letter in letters[:n_letters] for s in letter]
+    extra = [s for letter in letters[n_letters:] for s in letter]
+    g = PointGrouper(cfg)
+    t0, c0 = time.perf_counter(), time.process_time()
+    g.fit(base)
+    t1, c1 = time.perf_counter(), time.process_time()
+    before = g.assignments()
+    g.add(extra)
+    t2, c2 = time.perf_counter(), time.process_time()
+    after = g.assignments()
+    moved = sum(1 for sid, pid in before.items() if after.get(sid) != pid)
+    pts = g.points(min_senders=2)
+    print(f"scale: {n_letters} letters, {len(base)} content segments")
+    print(
+        f"  full recompute: {t1 - t0:.1f} s wall, {c1 - c0:.1f} s CPU ({len(pts)} points with >= 2 senders)"
+    )
+    print(
+        f"  incremental add of 10 letters ({len(extra)} segments): {t2 - t1:.2f} s wall, {c2 - c1:.2f} s CPU; "
+        f"old segments moved: {moved}"
+    )
+
+
+# ---- main ---------------------------------------------------------------------------------------------
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--set", choices=sorted(SETS), default="dev")
+    ap.add_argument("--method", choices=sorted(METHODS), default="full")
+    ap.add_argument("--threshold", type=float, default=None, help="default: Config().threshold")
+    ap.add_argument("--compare", action="store_true", help="all methods: best recall at precision >= 0.8")
+    ap.add_argument("--points", action="store_true", help="print per-point recovery")
+    ap.add_argument("--scale", type=int, default=0, help="synthetic letters for the timing run")
+    args = ap.parse_args(argv)
+
+    if args.scale:
+        run_scale(args.scale, Config())
+        return 0
+    rows = load_set(args.set)
+    lem, surf, npairs = overlap(rows)
+    n_points = len({r.point for r in rows if r.point})
+    print(
+        f"set={args.set}: {len(rows)} segments, {n_points} points, {sum(1 for r in rows if not r.point)} "
+        f"distractors/singletons; mean word overlap over {npairs} paraphrase pairs: "
+        f"content lemmas {lem:.3f}, surface words {surf:.3f}"
+    )
+    if args.compare:
+        print(
+            f"threshold sweep {SWEEP[0]}..{SWEEP[-1]}; left: the highest recall with precision >= 0.8; right: best F1"
+        )
+        print(
+            f"{'method':14s} {'what':44s} | {'thr':>4s} {'P':>5s} {'R':>5s} | {'thr':>4s} {'P':>5s} {'R':>5s} {'F1':>5s}"
+        )
+        for name, (what, _fn) in METHODS.items():
+            at, bf = sweep(rows, name)
+            left = (
+                f"{at[0]:4.2f} {at[1].precision:5.3f} {at[1].recall:5.3f}" if at else f"{'never P>=0.8':>16s}"
+            )
+            t, s = bf
+            print(f"{name:14s} {what:44s} | {left} | {t:4.2f} {s.precision:5.3f} {s.recall:5.3f} {s.f1:5.3f}")
+        return 0
+    t = args.threshold if args.threshold is not None else Config().threshold
+    clusters = METHODS[args.method][1](rows, t)
+    s = pair_scores(rows, clusters)
+    print(
+        f"method={args.method} threshold={t:.2f}: precision {s.precision:.3f}  recall {s.recall:.3f}  F1 {s.f1:.3f}  "
+        f"predicted groups (>=2 segments) {s.groups}  pairs tp={s.tp} fp={s.fp} fn={s.fn}"
+    )
+    rec = per_point(rows, clusters)
+    full = sum(1 for _p, n, k, f in rec if k == n and f == 0)
+    half = sum(1 for _p, n, k, _f in rec if k * 2 >= n and k >= 2)
+    print(f"per-point recovery: {full}/{len(rec)} exactly, {half}/{len(rec)} with at least half in one group")
+    if args.points:
+        for p, n, k, f in rec:
+            print(f"  {p}: {k}/{n} together, {f} foreign in that group")
+        ids = {r.id: r for r in rows}
+        for c in clusters:
+            pts = {ids[i].point for i in c}
+            if len(c) > 1 and len(pts) > 1:
+                print("  mixed group:", [(i, ids[i].point) for i in c])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+__all__ = ["Row", "Scores", "load_set", "main", "pair_scores"]
