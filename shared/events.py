@@ -6,8 +6,9 @@ Every value on Kafka is ``Envelope.model_dump_json()``. ``schema_version`` lets 
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
-from typing import Any, Generic, Literal, TypeVar, get_args
+from typing import Any, Generic, Literal, TypeVar, get_args, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -118,6 +119,30 @@ class SegmentCorrected(_Payload):
     at: datetime
 
 
+DocumentField = Literal["sender", "sender_kind", "date", "title"]
+
+
+class DocumentCorrected(_Payload):
+    """An analyst's correction of one document's metadata, published on ``segments.corrected`` (keyed by
+    document_id) beside the segment corrections, so a store rebuilt from the topics keeps it. The corrected
+    fields carry the analyst's values (``None``: not corrected by this event); a field named in ``reverted``
+    goes back to what extraction found. ``model_*`` are extraction's values when the correction was made."""
+
+    document_id: str
+    sender: str | None = None
+    sender_kind: SenderKind | None = None
+    date: str | None = None
+    title: str | None = None
+    reverted: list[DocumentField] = Field(default_factory=list)
+    model_sender: str | None = None
+    model_sender_kind: SenderKind | None = None
+    model_date: str | None = None
+    model_title: str | None = None
+    note: str | None = None
+    user: str
+    at: datetime
+
+
 class DocumentFailed(_Payload):
     document_id: str
     stage: Literal["ingest", "extract", "classify", "store"]
@@ -141,6 +166,7 @@ PAYLOADS: dict[str, type[_Payload]] = {
     "innspill.segment.extracted": SegmentExtracted,
     "innspill.segment.classified": SegmentClassified,
     "innspill.segment.corrected": SegmentCorrected,
+    "innspill.document.corrected": DocumentCorrected,
     "innspill.document.failed": DocumentFailed,
     "innspill.deadletter": DeadLetter,
 }
@@ -174,14 +200,31 @@ def encode(event: Envelope[Any]) -> bytes:
     return event.model_dump_json().encode("utf-8")
 
 
-def decode(raw: bytes | str | None, expect: type[P]) -> Envelope[P]:
-    """Parse and validate one event of the expected payload type, or raise :class:`EventError`."""
+#: What a consumer expects of a record: one payload type, or one of several (a topic that carries a union).
+Expect = type[_Payload] | tuple[type[_Payload], ...]
+
+
+@overload
+def decode(raw: bytes | str | None, expect: type[P]) -> Envelope[P]: ...
+
+
+@overload
+def decode(raw: bytes | str | None, expect: tuple[type[_Payload], ...]) -> Envelope[Any]: ...
+
+
+def decode(raw: bytes | str | None, expect: Expect) -> Envelope[Any]:
+    """Parse and validate one event of the expected payload type, or raise :class:`EventError`.
+
+    ``expect`` may be a tuple of payload types (a topic that carries several): the envelope's ``type`` then
+    picks which one the payload is validated as, and any other type is refused."""
     if raw is None:
         raise EventError("empty record value")
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as exc:
         raise EventError(f"value is not UTF-8: {exc}") from exc
+    if isinstance(expect, tuple):
+        expect = _pick(text, expect)
     try:
         env = Envelope[expect].model_validate_json(text)  # type: ignore[valid-type]
     except ValidationError as exc:
@@ -191,3 +234,18 @@ def decode(raw: bytes | str | None, expect: type[P]) -> Envelope[P]:
     if env.schema_version > SCHEMA_VERSION:
         raise EventError(f"schema_version {env.schema_version} is newer than supported {SCHEMA_VERSION}")
     return env
+
+
+def _pick(text: str, expect: tuple[type[_Payload], ...]) -> type[_Payload]:
+    """The payload type of ``expect`` named by the envelope's ``type``."""
+    if not expect:
+        raise ValueError("expect names no payload type")
+    try:
+        etype = json.loads(text).get("type")
+    except (ValueError, AttributeError) as exc:
+        raise EventError(f"value is not a JSON event envelope: {exc}") from exc
+    for cls in expect:
+        if TYPE_OF[cls] == etype:
+            return cls
+    names = ", ".join(repr(TYPE_OF[c]) for c in expect)
+    raise EventError(f"expected one of event types {names}, got {etype!r}")

@@ -13,10 +13,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Collection
 from typing import Any
+from urllib.parse import parse_qsl
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -25,6 +27,7 @@ from fastapi.responses import JSONResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.settings import Settings
 
@@ -157,6 +160,30 @@ def record_auth_failure(request: Request) -> None:
         log.warning("failed authentication", extra={"client": client_of(request), "path": request.url.path})
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class RejectControlCharacters:
+    """ASGI middleware: a query parameter holding a control character (``q=%00``) is answered 422
+    ``invalid_request`` before any endpoint sees it; no search, filter or name needs one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("query_string"):
+            try:
+                pairs = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+            except ValueError:
+                pairs = []
+            bad = sorted({k for k, v in pairs if _CONTROL.search(v) or _CONTROL.search(k)})
+            if bad:
+                detail = [{"loc": ["query", k], "msg": "control characters are not allowed"} for k in bad]
+                await error_response(422, "invalid_request", detail)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def default_ready(health: dict[str, Any]) -> bool:
     """Ready unless the broker is reported unreachable or the agents are reported not running."""
     return health.get("broker") is not False and health.get("consumer", "running") == "running"
@@ -200,7 +227,6 @@ def install_common(
     limiter = FailureLimiter(settings.auth_max_failures, settings.auth_window_s)
     app.state.auth_limiter = limiter
 
-    @app.middleware("http")
     async def _auth(request: Request, call_next: Callable[[Request], Any]) -> Response:
         if token and request.url.path not in public:
             given = _bearer(request)
@@ -218,6 +244,10 @@ def install_common(
                 record_auth_failure(request)
                 return error_response(403, "forbidden", "wrong token")
         return await call_next(request)
+
+    if token:  # without a token there is nothing to check: no middleware on the hot path
+        app.middleware("http")(_auth)
+    app.add_middleware(RejectControlCharacters)
 
     _offline_docs(app)
 

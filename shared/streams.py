@@ -14,7 +14,7 @@ from typing import Any
 
 import faust
 
-from shared.events import Envelope, EventError, decode
+from shared.events import Envelope, EventError, Expect, decode
 from shared.kafka import with_retries
 from shared.settings import Settings
 
@@ -61,7 +61,7 @@ def raw_topic(app: faust.App, name: str) -> Any:
 
 
 async def decode_or_dead_letter(
-    *, stage: str, event: Any, expect: type, publisher: Any
+    *, stage: str, event: Any, expect: Expect, publisher: Any
 ) -> Envelope[Any] | None:
     """Decode one faust event as ``expect``; a record that does not decode goes to the dead-letter topic
     (the broker acks it) and ``None`` is returned. The one place where stages decode what they consume."""
@@ -79,7 +79,7 @@ async def guarded(
     *,
     stage: str,
     event: Any,
-    expect: type,
+    expect: Expect,
     handler: Callable[[Envelope[Any]], Awaitable[None]],
     publisher: Any,
     settings: Settings,
@@ -117,7 +117,7 @@ async def guarded(
 
 
 async def decode_batch(
-    *, stage: str, events: Any, expect: type, publisher: Any
+    *, stage: str, events: Any, expect: Expect, publisher: Any
 ) -> list[tuple[Any, Envelope[Any]]]:
     """Decode a micro-batch of faust events (from ``stream.take_events``) as ``expect``.
 

@@ -133,6 +133,9 @@ class StructuredClassifier:
         self.themes = bundle.get("themes")
         self.theme_ids: list[str] = list(bundle.get("theme_ids") or [])
         self.temperature = float(manifest.get("temperature", 1.0))
+        #: The document pass (None: labels come from the first stage alone) and its own temperature.
+        self.stack = bundle.get("stack")
+        self.stack_temperature = float(manifest.get("stack_temperature", 1.0))
         self.review_threshold = float(manifest.get("review_threshold", 0.0))
         self.theme_thresholds = np.array(
             [float(manifest.get("theme_thresholds", {}).get(t, 0.5)) for t in self.theme_ids]
@@ -151,7 +154,43 @@ class StructuredClassifier:
         return out
 
     def predict_proba(self, items: list[Item], x: Any = None) -> np.ndarray:
-        return temper(self.raw_proba(items, x), self.temperature)
+        raw = self.raw_proba(items, x)
+        if self.stack is not None and all(it.seq is not None for it in items):
+            return temper(self.stacked_proba(items, raw), self.stack_temperature)
+        return temper(raw, self.temperature)
+
+    def stacked_proba(self, items: list[Item], raw: np.ndarray) -> np.ndarray:
+        """The document pass over first-stage probabilities ``raw``: a neighbour that is in the batch
+        (the item before or after, with the matching text) reuses its row; the others are classified
+        from their text, kind and this item's heading path."""
+        n = len(items)
+        prev, nxt = np.zeros((n, len(LABELS))), np.zeros((n, len(LABELS)))
+        has_prev = np.array([it.prev_text is not None for it in items], dtype=float)
+        has_next = np.array([it.next_text is not None for it in items], dtype=float)
+        missing: list[tuple[np.ndarray, int, Item]] = []
+        for i, it in enumerate(items):
+            if it.prev_text is not None:
+                if i > 0 and items[i - 1].text == it.prev_text:
+                    prev[i] = raw[i - 1]
+                else:
+                    missing.append((prev, i, Item(it.prev_text, it.heading_path, it.prev_kind)))
+            if it.next_text is not None:
+                if i + 1 < n and items[i + 1].text == it.next_text:
+                    nxt[i] = raw[i + 1]
+                else:
+                    missing.append((nxt, i, Item(it.next_text, it.heading_path, it.next_kind)))
+        if missing:
+            extra = self.raw_proba([m[2] for m in missing])
+            for (target, i, _), row in zip(missing, extra, strict=True):
+                target[i] = row
+        x = stack_matrix(raw, prev, nxt, has_prev, has_next, items)
+        out = np.zeros((n, len(LABELS)))
+        p = self.stack.predict_proba(x)
+        classes = list(self.stack.classes_)
+        for j, label in enumerate(LABELS):
+            if label in classes:
+                out[:, j] = p[:, classes.index(label)]
+        return out
 
     def theme_proba(self, items: list[Item], x: Any = None) -> np.ndarray:
         if self.themes is None or not self.theme_ids:
@@ -185,6 +224,65 @@ class StructuredClassifier:
                 )
             )
         return out
+
+
+#: Segment kinds the document pass knows (extraction's names, ``services/extract/model.py``).
+STACK_KINDS = (
+    "paragraph",
+    "list_item",
+    "lead_in",
+    "heading",
+    "question",
+    "title",
+    "letter",
+    "table_header",
+    "table_cell",
+    "footnote",
+    "url",
+)
+
+
+def _ends_colon(text: str | None) -> float:
+    return 1.0 if text and text.rstrip().endswith(":") else 0.0
+
+
+def stack_matrix(
+    own: np.ndarray,
+    prev: np.ndarray,
+    nxt: np.ndarray,
+    has_prev: np.ndarray,
+    has_next: np.ndarray,
+    items: list[Item],
+) -> np.ndarray:
+    """Features of the document pass: the segment's first-stage probabilities (as logs), its neighbours'
+    (zero where there is none), its kind, and the list cues (a lead-in ending in ':' and the list after
+    it; list items and their neighbours)."""
+    n = len(items)
+    kind = np.zeros((n, len(STACK_KINDS)))
+    for i, it in enumerate(items):
+        if it.kind in STACK_KINDS:
+            kind[i, STACK_KINDS.index(it.kind)] = 1.0
+    colon = np.array([[_ends_colon(it.text)] for it in items])
+    prev_colon = np.array([[_ends_colon(it.prev_text)] for it in items])
+    listy = kind[:, [STACK_KINDS.index("list_item")]]
+    hp, hn = has_prev[:, None], has_next[:, None]
+    prev, nxt = prev * hp, nxt * hn
+    return np.hstack(
+        [
+            np.log(np.clip(own, 1e-6, 1.0)),
+            prev,
+            nxt,
+            hp,
+            hn,
+            kind,
+            colon,
+            prev_colon,
+            colon * nxt,
+            prev_colon * own,
+            listy * prev,
+            listy * nxt,
+        ]
+    )
 
 
 def temper(probs: np.ndarray, temperature: float) -> np.ndarray:

@@ -2,8 +2,9 @@
 
     python -m services.extract.child PARENT_PID MAX_MEMORY_MB CPU_BUDGET_S
 
-Before it imports any PDF code the process ties its life to its parent (``PR_SET_PDEATHSIG``, and a
-watchdog thread that notices a new parent pid), and caps its address space (``RLIMIT_AS``). It then
+Before it imports any PDF code the process ties its life, and its process group's, to its parent
+(``PR_SET_PDEATHSIG``, and a watchdog thread that notices a new parent pid), and caps its address
+space (``RLIMIT_AS``). It then
 reads requests, one JSON object per line on stdin, and answers each with one JSON line on the stdout
 it was started with (the library's own prints go to stderr). Before each request the CPU-time limit
 is moved to "used so far + this document's deadline", so a loop that escapes the parent's deadline
@@ -28,25 +29,35 @@ _PR_SET_PDEATHSIG = 1
 CPU_SLACK_S = 5
 
 
+def _kill_own_group(*_: object) -> None:
+    """End this worker and everything it started (Tesseract) at once."""
+    try:
+        os.killpg(os.getpgrp(), signal.SIGKILL)
+    finally:
+        os._exit(1)
+
+
 def die_with_parent(parent_pid: int) -> None:
-    """SIGKILL this process when its parent goes (Linux), and check once that it has not already gone;
-    a watchdog thread covers kernels without prctl and kills the whole process group (Tesseract too)."""
+    """End this worker's whole process group (Tesseract included) when its parent goes.
+
+    The kernel sends SIGTERM when the parent dies (``PR_SET_PDEATHSIG``); the handler kills the group.
+    Should C code hold the interpreter for a while, the handler runs when it returns, and the CPU-time
+    limit bounds that wait. A watchdog thread that notices a new parent pid covers kernels without
+    prctl, and one check covers a parent that died before prctl was set."""
+    signal.signal(signal.SIGTERM, _kill_own_group)
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
     except (OSError, AttributeError):
         pass
     if os.getppid() != parent_pid:
-        os._exit(1)
+        _kill_own_group()
 
     def watch() -> None:
         while True:
             time.sleep(0.5)
             if os.getppid() != parent_pid:
-                try:
-                    os.killpg(os.getpgrp(), signal.SIGKILL)
-                finally:
-                    os._exit(1)
+                _kill_own_group()
 
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 

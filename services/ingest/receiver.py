@@ -184,7 +184,9 @@ class Receiver:
                 utcnow().isoformat(),
             )
             await self._publish(stored.document_id, event)
-            log.info("unfinished duplicate re-driven", extra={"document_id": stored.document_id, "status": status})
+            log.info(
+                "unfinished duplicate re-driven", extra={"document_id": stored.document_id, "status": status}
+            )
         ACCEPTED.labels(source, "redriven" if redrive else "duplicate").inc()
         return Receipt(
             stored.document_id, stored.sha256, name, stored.bytes, stored.content_type, duplicate=True,
@@ -197,7 +199,10 @@ class Receiver:
         import httpx
 
         s = self.settings
-        base = s.store_url or f"http://{s.host if s.host not in ('0.0.0.0', '::') else '127.0.0.1'}:{s.store_port}"
+        base = (
+            s.store_url
+            or f"http://{s.host if s.host not in ('0.0.0.0', '::') else '127.0.0.1'}:{s.store_port}"
+        )
         headers = {"Authorization": f"Bearer {s.token}"} if s.token else {}
         try:
             async with httpx.AsyncClient(timeout=3.0, headers=headers) as client:

@@ -23,10 +23,12 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from services.store import metrics
 from services.store.repository import Repository
 from shared.events import (
+    DocumentCorrected,
     DocumentExtracted,
     DocumentFailed,
     DocumentReceived,
     Envelope,
+    Expect,
     SegmentClassified,
     SegmentCorrected,
 )
@@ -52,7 +54,7 @@ _DB_DOWN = (OperationalError, InterfaceError)
 class Feed:
     topic: str
     kind: str  # topic name without the prefix, used as a metric label
-    payload: type
+    payload: Expect
 
 
 def feeds_for(settings: Settings) -> list[Feed]:
@@ -62,9 +64,9 @@ def feeds_for(settings: Settings) -> list[Feed]:
         Feed(t.documents_extracted, "documents.extracted", DocumentExtracted),
         Feed(t.segments_classified, "segments.classified", SegmentClassified),
         Feed(t.documents_failed, "documents.failed", DocumentFailed),
-        # Analysts' corrections (the store publishes them itself): applied idempotently, so a store rebuilt
-        # from the topics keeps every correction.
-        Feed(t.segments_corrected, "segments.corrected", SegmentCorrected),
+        # Analysts' corrections of segments and of documents (the store publishes them itself): applied
+        # idempotently, so a store rebuilt from the topics keeps every correction.
+        Feed(t.segments_corrected, "segments.corrected", (SegmentCorrected, DocumentCorrected)),
     ]
 
 

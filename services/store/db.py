@@ -48,6 +48,8 @@ def make_engine(url: str) -> Engine:
             json_serializer=_json_dumps,
             connect_args={"check_same_thread": False, "timeout": 30},
             poolclass=StaticPool if memory else None,
+            # Reads run in the API's worker threads at once (WAL lets them run beside the writer).
+            **({} if memory else {"pool_size": 16, "max_overflow": 16}),
         )
 
         @event.listens_for(engine, "connect")
@@ -60,7 +62,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, json_serializer=_json_dumps, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return create_engine(url, json_serializer=_json_dumps, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
 def alembic_config(url: str | None = None) -> Config:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Query
 
 from services.store.queries import SegmentFilter
-from services.store.search import SCOPES, SORTS
+from services.store.search import SCOPES, SORTS, parse_query
 from services.store.themes.taxonomy import load_taxonomy
 from shared.events import LABELS, SENDER_KINDS
 from shared.settings import Settings
@@ -40,6 +40,12 @@ def _score(value: str | None) -> float | None:
     return score
 
 
+def searchable(q: str | None) -> str | None:
+    """``q`` when it has something to search for (a word or a number), else None (no text filter)."""
+    q = (q or "").strip()
+    return q if q and parse_query(q) else None
+
+
 def parse_segment_filter(
     label: str | None = None,
     q: str | None = None,
@@ -54,7 +60,10 @@ def parse_segment_filter(
     sort: str | None = None,
     hide_other: str | None = None,
 ) -> SegmentFilter:
-    """Empty values mean "no filter"; an unknown label, theme or sender kind raises :class:`FilterError`."""
+    """Empty values mean "no filter"; an unknown label, theme or sender kind raises :class:`FilterError`.
+
+    A search ``q`` with no word in it («%», «*», «?») has nothing to match, so it is no text filter at all, the
+    same for the API, the UI and the exports (the UI says so); it is dropped here, once for all of them."""
     if label and label not in LABELS:
         raise FilterError(f"unknown label {label!r}; choose one of {', '.join(LABELS)}")
     if theme:
@@ -69,7 +78,7 @@ def parse_segment_filter(
         raise FilterError(f"unknown sender kind {sender_kind!r}; choose one of {', '.join(SENDER_KINDS)}")
     return SegmentFilter(
         label=label or None,
-        q=q or None,
+        q=searchable(q),
         document_id=document_id or None,
         sender=sender or None,
         theme=theme or None,

@@ -82,8 +82,12 @@ class Document(SQLModel, table=True):
 
 class Segment(SQLModel, table=True):
     __tablename__ = "segments"
-    # (document_id, seq) serves both "segments of a document" and their reading order.
-    __table_args__ = (Index("ix_segments_document_id_seq", "document_id", "seq"),)
+    # (document_id, seq) serves both "segments of a document" and their reading order; the review index the
+    # review queue (uncorrected, needs_review first, least confident first).
+    __table_args__ = (
+        Index("ix_segments_document_id_seq", "document_id", "seq"),
+        Index("ix_segments_review", "corrected", "needs_review", "confidence", "segment_id"),
+    )
 
     segment_id: str = Field(primary_key=True, max_length=80)
     document_id: str = Field(max_length=64)

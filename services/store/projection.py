@@ -21,8 +21,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from services.store.corrections.rules import (
+    DOCUMENT_FIELDS,
     CorrectionFacts,
     DocumentCorrectionFacts,
+    document_befores,
     fold_document,
     fold_segment,
 )
@@ -30,6 +32,7 @@ from services.store.models import Correction, Document, DocumentCorrection, Segm
 from services.store.search import index_segments
 from services.store.status import DocumentFacts, compute_status, is_complete
 from shared.events import (
+    DocumentCorrected,
     DocumentExtracted,
     DocumentFailed,
     DocumentReceived,
@@ -82,6 +85,8 @@ class _Batch:
     segments: dict[str, Envelope[SegmentClassified]] = field(default_factory=dict)
     #: Corrections by event id (every one is kept: together they are the segment's correction history).
     corrections: dict[str, Envelope[SegmentCorrected]] = field(default_factory=dict)
+    #: Document corrections by event id (likewise every one kept: the document's audit).
+    document_corrections: dict[str, Envelope[DocumentCorrected]] = field(default_factory=dict)
     #: Every distinct document-level event (by event id), losers included: each one is a history entry.
     history: dict[str, Envelope[Any]] = field(default_factory=dict)
 
@@ -89,6 +94,7 @@ class _Batch:
     def document_ids(self) -> set[str]:
         ids = set(self.received) | set(self.extracted) | set(self.failed)
         ids |= {e.data.document_id for e in self.segments.values()}
+        ids |= {e.data.document_id for e in self.document_corrections.values()}
         return ids | {e.data.document_id for e in self.corrections.values()}
 
     @property
@@ -114,6 +120,8 @@ class _Batch:
                 _keep_latest(b.segments, data.segment_id, env)
             elif isinstance(data, SegmentCorrected):
                 b.corrections.setdefault(env.id, env)
+            elif isinstance(data, DocumentCorrected):
+                b.document_corrections.setdefault(env.id, env)
             else:
                 raise TypeError(f"the store does not handle {type(data).__name__} events")
         return b
@@ -153,6 +161,13 @@ def _history_row(env: Envelope[Any]) -> dict[str, Any]:
     }
 
 
+def document_correction_values(c: DocumentCorrected) -> dict[str, Any]:
+    """The stored form of a document correction: {field: analyst's value, or None when reverted}."""
+    values: dict[str, Any] = {f: getattr(c, f) for f in DOCUMENT_FIELDS if getattr(c, f) is not None}
+    values.update({f: None for f in c.reverted})
+    return values
+
+
 def correction_facts(row: Any) -> CorrectionFacts:
     """A stored ``corrections`` row as the fold's input."""
     return CorrectionFacts(
@@ -189,8 +204,10 @@ class Projection:
             index_segments(conn, [e.data.segment_id for e in batch.segments.values()])  # full-text index
             self._corrections(conn, list(batch.corrections.values()))
             self._finalise_segments(conn, sorted(batch.segment_ids))
-            if batch.extracted:
-                self._finalise_documents(conn, sorted(batch.extracted))
+            self._document_corrections(conn, list(batch.document_corrections.values()))
+            corrected_docs = {e.data.document_id for e in batch.document_corrections.values()}
+            if batch.extracted or corrected_docs:
+                self._finalise_documents(conn, sorted(set(batch.extracted) | corrected_docs))
             self._history(conn, [_history_row(e) for e in batch.history.values()])
             self._refresh(conn, ids, now)
         return set(ids)
@@ -461,13 +478,16 @@ class Projection:
         """Put the analyst's corrected metadata back over what extraction found."""
         for chunk in _chunks(document_ids):
             facts: dict[str, list[DocumentCorrectionFacts]] = {}
+            stored_before: dict[str, Any] = {}
             for c in conn.execute(core_select(DOC_CORR).where(DOC_CORR.c.document_id.in_(chunk))):
                 facts.setdefault(c.document_id, []).append(
                     DocumentCorrectionFacts(c.event_id, c.at, c.user, c.values or {})
                 )
+                stored_before[c.event_id] = c.before
             if not facts:
                 continue
             updates = []
+            befores: list[dict[str, Any]] = []
             for d in conn.execute(core_select(DOCS).where(DOCS.c.id.in_(list(facts)))):
                 model = {
                     "sender": d.model_sender,
@@ -476,6 +496,11 @@ class Projection:
                     "title": d.model_title,
                 }
                 final, marks = fold_document(model, facts[d.id])
+                # Each correction's "before" (the values it replaced), derived from extraction's values and the
+                # corrections before it, so it does not depend on the order the events arrived in.
+                for event_id, before in document_befores(model, facts[d.id]).items():
+                    if stored_before.get(event_id) != before:
+                        befores.append({"b_event_id": event_id, "b_before": before})
                 updates.append(
                     {"b_id": d.id, **{f"b_{k}": v for k, v in final.items()}, "b_marks": marks or None}
                 )
@@ -491,42 +516,35 @@ class Projection:
                 ),
                 updates,
             )
+            if befores:
+                conn.execute(
+                    update(DOC_CORR)
+                    .where(DOC_CORR.c.event_id == bindparam("b_event_id"))
+                    .values(before=bindparam("b_before")),
+                    befores,
+                )
 
-    def correct_document(
-        self,
-        *,
-        event_id: str,
-        document_id: str,
-        user: str,
-        at: datetime,
-        values: dict[str, Any],
-        note: str | None,
-    ) -> bool:
-        """Store an analyst's correction of a document's metadata (idempotent by event id). Returns False
-        when there is no such document; nothing is written then."""
-        with self.engine.begin() as conn:
-            doc = conn.execute(core_select(DOCS).where(DOCS.c.id == document_id).with_for_update()).first()
-            if doc is None:
-                return False
-            before = {f: getattr(doc, f) for f in values}
-            ins = self._insert(conn, DOC_CORR).on_conflict_do_nothing(index_elements=["event_id"])
-            conn.execute(
-                ins,
-                [
-                    {
-                        "event_id": event_id,
-                        "document_id": document_id,
-                        "user": user,
-                        "at": at,
-                        "values": values,
-                        "before": before,
-                        "note": note,
-                    }
-                ],
-            )
-            self._finalise_documents(conn, [document_id])
-            self._refresh(conn, [document_id], _utcnow())
-        return True
+    def _document_corrections(self, conn: Connection, events: list[Envelope[DocumentCorrected]]) -> None:
+        """Keep every document correction event once (by event id). ``values`` holds the corrected fields, a
+        ``None`` value for a reverted one; ``before`` is filled in by :meth:`_finalise_documents`."""
+        if not events:
+            return
+        ins = self._insert(conn, DOC_CORR).on_conflict_do_nothing(index_elements=["event_id"])
+        conn.execute(
+            ins,
+            [
+                {
+                    "event_id": e.id,
+                    "document_id": e.data.document_id,
+                    "user": e.data.user,
+                    "at": e.data.at,
+                    "values": document_correction_values(e.data),
+                    "before": {},
+                    "note": e.data.note,
+                }
+                for e in events
+            ],
+        )
 
     def _drop_stale_segments(self, conn: Connection, ids: Sequence[str]) -> None:
         """Once an extraction is known, segments numbered beyond its segment count belong to an older

@@ -42,7 +42,6 @@ from sqlalchemy import (
     Select,
     String,
     bindparam,
-    case,
     column,
     literal_column,
     text,
@@ -51,7 +50,6 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
 
 from services.store.models import Segment
-from shared.events import LABELS
 from shared.norwegian import STOPWORDS, lemma, split_compound, tokens
 
 __all__ = [
@@ -213,6 +211,9 @@ def match_subquery(dialect: str, query: ParsedQuery) -> Subquery:
             " (SELECT rowid FROM segment_fts WHERE segment_fts MATCH :q_text) THEN 1 ELSE 0 END AS in_text"
             " FROM segment_fts JOIN segment_search m ON m.id = segment_fts.rowid"
             " WHERE segment_fts MATCH :q_all"
+            # OFFSET keeps SQLite from flattening this into the outer query: flattened, a selective outer
+            # filter (a label) may drive the join and run the MATCH once per segment (~20x slower).
+            " LIMIT -1 OFFSET 0"
         ).bindparams(q_all=query.fts5(), q_text=query.fts5("body parts"))
     return stmt.columns(
         column("segment_id", String), column("rank", Float), column("in_text", Integer)
@@ -393,8 +394,10 @@ SCOPES = ("all", "text")
 
 
 def confidence() -> ColumnElement[float]:
-    """The score of a segment's own label (the model's confidence in it), on both databases."""
-    return case(*((SEGS.c.label == name, SEGS.c.scores[name].as_float()) for name in LABELS), else_=0.0)
+    """The model's confidence in a segment's label: the stored ``confidence`` column (its top label score,
+    written with the classification), so sorting by it reads no JSON; segments without one sort last."""
+    column_: ColumnElement[float] = SEGS.c.confidence
+    return column_
 
 
 def filter_segments(stmt: Select[Any], f: Any, dialect: str) -> Select[Any]:
@@ -413,7 +416,7 @@ def order_segments(f: Any, default: Sequence[Any]) -> list[Any]:
     """ORDER BY terms for a segment filter: ``default`` is letter order (newest document first, seq)."""
     sort = getattr(f, "sort", None)
     if sort == "confidence":
-        return [confidence().desc(), *default]
+        return [confidence().desc().nulls_last(), *default]
     if sort == "order" or not parse_query(getattr(f, "q", None)):
         return list(default)
     return [literal_column("fts.in_text").desc(), literal_column("fts.rank").desc(), *default]

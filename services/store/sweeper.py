@@ -188,7 +188,8 @@ class Sweeper:
             doc = Pending(
                 doc_id, accepted, 0, receipt.filename, receipt.sha256, receipt.bytes, receipt.content_type
             )
-            if await self._redrive(doc, now, receipt):
+            # The receipt's time: the store never saw this document, so its row should show when it came.
+            if await self._redrive(doc, now, receipt, received_at=accepted):
                 out.append(doc_id)
         return out
 
@@ -201,7 +202,9 @@ class Sweeper:
                 return receipt
         return None
 
-    async def _redrive(self, doc: Pending, now: datetime, receipt: Receipt | None = None) -> bool:
+    async def _redrive(
+        self, doc: Pending, now: datetime, receipt: Receipt | None = None, received_at: datetime | None = None
+    ) -> bool:
         if not (doc.sha256 and doc.filename and doc.content_type and doc.size is not None):
             receipt = receipt or await self._receipt_for(doc)
             if receipt is None:
@@ -228,7 +231,7 @@ class Sweeper:
                 content_type=doc.content_type,
                 blob_uri=self.blobs.uri_for(doc.sha256),
                 source="replay",
-                received_at=now,
+                received_at=received_at or now,
             ),
             "innspill/store-sweeper",
             doc.document_id,

@@ -19,9 +19,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.fixture
-def stack(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Stack]:
+def stack(kafka_bootstrap: str, tmp_path: Path, e2e_database: str) -> Iterator[Stack]:
     with running_stack(
-        stack_settings(kafka_bootstrap, tmp_path, "rpl"), tmp_path / "logs", explicit_bootstrap=True
+        stack_settings(kafka_bootstrap, tmp_path, "rpl", e2e_database),
+        tmp_path / "logs",
+        explicit_bootstrap=True,
     ) as s:
         yield s
 

@@ -6,14 +6,15 @@ Prints the figures the delivery issue asks for (documents, segments, lost, dupli
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
+from services.store.db import make_engine
 from shared.topics import topics_for
 from tests.e2e.conftest import stack_settings
 from tests.kafka_helpers import read_topic
@@ -25,9 +26,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.fixture
-def stack(kafka_bootstrap: str, tmp_path: Path) -> Iterator[Stack]:
+def stack(kafka_bootstrap: str, tmp_path: Path, e2e_database: str) -> Iterator[Stack]:
     with running_stack(
-        stack_settings(kafka_bootstrap, tmp_path, "res"), tmp_path / "logs", explicit_bootstrap=True
+        stack_settings(kafka_bootstrap, tmp_path, "res", e2e_database),
+        tmp_path / "logs",
+        explicit_bootstrap=True,
     ) as s:
         s.start_service("classify", name="classify-2", port=free_port())
         s.wait_healthy("classify-2")
@@ -60,6 +63,16 @@ def wait_all_classified(stack: Stack, ids: list[str], timeout_s: float) -> None:
         time.sleep(1)
     missing = {i: seen.get(i) for i in ids if seen.get(i) != "classified"}
     raise AssertionError(f"{len(missing)} documents not classified: {missing}")
+
+
+def stored_segments(database_url: str) -> list[tuple[str, str]]:
+    """(segment_id, label) of every stored segment, read straight from the store's database."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return [(r[0], r[1]) for r in conn.execute(sa.text("SELECT segment_id, label FROM segments"))]
+    finally:
+        engine.dispose()
 
 
 def classified_count(url: str) -> float:
@@ -97,9 +110,7 @@ def test_kill_9_of_classify_and_store_loses_and_doubles_nothing(stack: Stack, tm
         )
     )
     expected = {r["value"]["data"]["segment_id"] for r in extracted}
-    db = Path(stack.settings.resolved_database_url.removeprefix("sqlite:///"))
-    with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT segment_id, label FROM segments").fetchall()
+    rows = stored_segments(stack.settings.resolved_database_url)
     stored = [r[0] for r in rows]
     lost = expected - set(stored)
     duplicated = len(stored) - len(set(stored))

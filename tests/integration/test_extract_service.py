@@ -154,3 +154,31 @@ async def test_unreadable_documents_end_failed(
         extract_settings.kafka_bootstrap, topics.segments_extracted, timeout_s=3, min_count=0
     )
     assert not any(r["key"] in {e.data.id for e in cases.values()} for r in extracted)
+
+
+async def test_documents_are_extracted_concurrently(
+    settings: Settings, publisher: Publisher, tmp_path: Path
+) -> None:
+    """Two workers: a short letter sent after a slow document is extracted while the slow one is still
+    in its sandbox (one at a time, it would wait behind it), and both end extracted."""
+    from tests.unit.test_extract_errors import dense_pdf
+
+    two = settings.model_copy(update={"ocr_enabled": False, "extract_timeout_s": 60.0, "extract_workers": 2})
+    topics = topics_for(two)
+    slow = received_event(two, dense_pdf(40_000), "slow.pdf")  # several seconds of parsing
+    fast = received_event(two, samples.letter_pdf(tmp_path / "fast.pdf").read_bytes(), "fast.pdf")
+    app = create_app(two)
+    async with app.router.lifespan_context(app):
+        assert await app.state.runner.wait_running(60), "extract agents did not start"
+        # One key for both: one partition, so the slow document is first in line.
+        await publisher.publish(topics.documents_received, "same-partition", slow)
+        await publisher.publish(topics.documents_received, "same-partition", fast)
+        first: list[dict[str, Any]] = []
+        for _ in range(60):
+            first = await read_topic(two.kafka_bootstrap, topics.documents_extracted, timeout_s=2, idle_s=0.2)
+            if for_doc(first, fast.data.id):
+                break
+        assert for_doc(first, fast.data.id), "the short letter was not extracted"
+        assert not for_doc(first, slow.data.id), "the short letter waited for the slow document"
+        done = await read_topic(two.kafka_bootstrap, topics.documents_extracted, min_count=2, timeout_s=90)
+        assert len(for_doc(done, slow.data.id)) == 1 and len(for_doc(done, fast.data.id)) == 1

@@ -171,3 +171,22 @@ async def test_xlsx_export_has_no_formulas(client: httpx.AsyncClient) -> None:
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             assert cell.data_type != "f", f"formula in {cell.coordinate}: {cell.value!r}"
+
+
+async def test_query_without_words_is_no_text_filter_everywhere(client: httpx.AsyncClient) -> None:
+    """«%» has no word to search for: the API, the exports and the UI all treat it as no search (same rows as
+    without q), the export's file name does not mention it, and the UI says why it shows everything."""
+    everything = (await client.get("/segments")).json()["total"]
+    for q in ("%", " * ", "?!"):
+        body = (await client.get("/segments", params={"q": q})).json()
+        assert body["total"] == everything == 4, q
+    assert (await client.get("/segments", params={"q": "% krevende"})).json()["total"] == 1
+    resp = await client.get("/export/segments.csv", params={"q": "%", "lang": "en"})
+    assert len(list(csv.DictReader(io.StringIO(resp.content.decode("utf-8-sig"))))) == everything
+    unfiltered = await client.get("/export/segments.csv", params={"lang": "en"})
+    assert resp.headers["content-disposition"] == unfiltered.headers["content-disposition"]
+    page = await client.get("/ui/segments", params={"q": "%", "annet": "vis"})
+    assert page.status_code == 200
+    assert "inneholder ingen ord" in page.text and f"{everything} segmenter" in page.text
+    plain = await client.get("/ui/segments", params={"q": "krevende"})
+    assert "inneholder ingen ord" not in plain.text and "1 segment" in plain.text

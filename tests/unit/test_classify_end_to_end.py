@@ -46,3 +46,22 @@ def test_theme_scores() -> None:
     # akutt: tp 1, fn 1 -> F1 2/3; eldre: fp 1, fn 1 -> 0; micro: tp 1, fp 1, fn 2 -> 0.4
     assert t["per_theme"]["akutt"]["f1"] == round(2 / 3, 4) and t["per_theme"]["eldre"]["f1"] == 0
     assert t["micro_f1"] == 0.4 and t["macro_f1"] == round((2 / 3 + 0) / 2, 4)
+
+
+def test_card_shows_end_to_end_figures() -> None:
+    from tools.eval.end_to_end import theme_scores as ts
+    from tools.training.card import render
+
+    pairs = [
+        ({"label": "challenge", "themes": ["akutt"]}, pred("challenge", 0.9, (("akutt", 0.9),))),
+        ({"label": "other"}, None),
+    ]
+    figures = {
+        "letters": {"brev-1": {"macro_f1": 0.5, "recovered": 0.5, "n": 2}},
+        "overall": label_scores(pairs),
+        "calibration": calibration(pairs),
+        "themes": ts(pairs, ["akutt"]),
+    }
+    card = {"model_version": "v", "kind": "structured", "end_to_end": {"seeds": figures}}
+    text = render(card)
+    assert "## End to end" in text and "| seeds | 1 | 0.500 |" in text and "brev-1 0.500" in text

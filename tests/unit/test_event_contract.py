@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from shared.events import (
     DeadLetter,
+    DocumentCorrected,
     DocumentExtracted,
     DocumentFailed,
     DocumentReceived,
@@ -65,6 +66,16 @@ SAMPLES: dict[type[BaseModel], BaseModel] = {
     SegmentCorrected: SegmentCorrected(
         segment_id="s1", document_id="d1", label="example", model_label="measure", user="analyst", at=NOW
     ),
+    DocumentCorrected: DocumentCorrected(
+        document_id="d1",
+        sender="Fjellby kommune",
+        sender_kind="kommune",
+        reverted=["title"],
+        model_sender="post@example.no",
+        model_sender_kind="person",
+        user="analyst",
+        at=NOW,
+    ),
     DocumentFailed: DocumentFailed(
         document_id="d1", stage="extract", error_code="corrupt", message="unreadable"
     ),
@@ -107,11 +118,19 @@ def test_every_topic_has_a_schema_file_that_real_events_validate_against() -> No
     for topic, spec in specs.items():
         schema = json.loads((DOCS / "contract" / f"{generate.suffix(topics, topic)}.schema.json").read_text())
         jsonschema.Draft202012Validator.check_schema(schema)
-        event = make_event(SAMPLES[spec.payload], "innspill/test")  # type: ignore[arg-type]
-        jsonschema.validate(json.loads(event.model_dump_json()), schema)
-        wrong = json.loads(event.model_dump_json()) | {"type": "innspill.something.else"}
-        with pytest.raises(jsonschema.ValidationError):
-            jsonschema.validate(wrong, schema)
+        for payload in spec.payloads:
+            event = make_event(SAMPLES[payload], "innspill/test")  # type: ignore[arg-type]
+            jsonschema.validate(json.loads(event.model_dump_json()), schema)
+            wrong = json.loads(event.model_dump_json()) | {"type": "innspill.something.else"}
+            with pytest.raises(jsonschema.ValidationError):
+                jsonschema.validate(wrong, schema)
+        if spec.also:  # a document correction under the segment correction's type lacks segment_id
+            segment_event, document_event = (
+                json.loads(make_event(SAMPLES[p], "t").model_dump_json())  # type: ignore[arg-type]
+                for p in spec.payloads[:2]
+            )
+            with pytest.raises(jsonschema.ValidationError):
+                jsonschema.validate(document_event | {"type": segment_event["type"]}, schema)
 
 
 def _asyncapi() -> dict[str, Any]:
@@ -129,11 +148,15 @@ def test_asyncapi_has_a_channel_for_every_topic() -> None:
     for topic, channel in channels.items():
         assert channel["bindings"]["kafka"]["partitions"] >= 1
         assert channel["x-produced-by"], f"{topic}: no producer"
-        (message_ref,) = channel["messages"].values()
-        name = message_ref["$ref"].rsplit("/", 1)[1]
-        message = doc["components"]["messages"][name]
-        assert (DOCS / message["payload"]["$ref"]).is_file(), f"{topic}: payload file missing"
-        assert "document_id" in message["bindings"]["kafka"]["key"]["description"]
+        assert channel["messages"], f"{topic}: no message"
+        for message_ref in channel["messages"].values():
+            name = message_ref["$ref"].rsplit("/", 1)[1]
+            message = doc["components"]["messages"][name]
+            assert (DOCS / message["payload"]["$ref"]).is_file(), f"{topic}: payload file missing"
+            assert "document_id" in message["bindings"]["kafka"]["key"]["description"]
+    corrected = channels[topics.segments_corrected]
+    assert set(corrected["messages"]) == {"SegmentCorrected", "DocumentCorrected"}
+    assert corrected["x-consumed-by"] == ["store"]
 
 
 def test_asyncapi_references_resolve_and_groups_are_the_services() -> None:

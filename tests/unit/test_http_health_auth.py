@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
+from services.store.app import create_app as create_store
 from shared.http import (
     SESSION_COOKIE,
     FailureLimiter,
@@ -100,3 +102,34 @@ async def test_session_cookie_opens_the_api_and_a_raw_token_cookie_does_not() ->
         c.cookies.clear()
         c.cookies.set("innspill_token", "hemmelig")  # the old raw-token cookie is no longer accepted
         assert (await c.get("/thing")).status_code == 401
+
+
+async def test_control_characters_in_query_are_rejected_422() -> None:
+    async with client(make_app(None)) as c:
+        for q in ("%00", "a%0Ab", "%1F", "x%7F"):
+            resp = await c.get(f"/thing?q={q}")
+            assert resp.status_code == 422, q
+            assert resp.json()["error"] == "invalid_request" and resp.json()["detail"][0]["loc"] == [
+                "query",
+                "q",
+            ]
+        assert (await c.get("/thing?q=sykepleiere%20%C3%B8konomi")).status_code == 200  # æøå and spaces pass
+
+
+async def test_ui_login_is_rate_limited_and_sets_a_signed_session(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "var", api_token="hemmelig", auth_max_failures=3, auth_window_s=60
+    )
+    app = create_store(settings, consume=False)
+    async with app.router.lifespan_context(app), client(app) as c:
+        ok = await c.post("/login", data={"token": "hemmelig", "next": "/ui/stats"})
+        assert ok.status_code == 303
+        session = ok.cookies.get(SESSION_COOKIE)
+        assert session and "hemmelig" not in session and session_valid(session, session_key(settings))
+        assert (await c.get("/documents")).status_code == 200  # the session opens the API too
+        c.cookies.clear()
+        wrong = [(await c.post("/login", data={"token": f"feil{i}"})).status_code for i in range(5)]
+        assert wrong[:3] == [401] * 3 and wrong[3:] == [429, 429]
+        blocked = await c.post("/login", data={"token": "hemmelig"})
+        assert blocked.status_code == 429 and "retry-after" in blocked.headers
+        assert blocked.json()["error"] == "too_many_attempts"

@@ -170,3 +170,81 @@ def test_average_linkage_merges_by_mean_similarity() -> None:
     # {0,1} merge at 0.9; then mean(0.5, 0.1) = 0.3 < 0.4 keeps 2 apart
     assert average_linkage(sp.csr_matrix(m), 0.4) == [[0, 1], [2], [3]]
     assert average_linkage(sp.csr_matrix(m), 0.25) == [[0, 1, 2], [3]]
+
+
+# ---- broadened lexicon (concepts across all 15 themes) and the evaluation loader -------------------------
+def test_lexicon_covers_every_taxonomy_theme() -> None:
+    import json
+    from pathlib import Path
+
+    from services.store.points.lexicon import load_lexicon
+
+    lex = load_lexicon()
+    taxonomy = json.loads(
+        (Path(__file__).resolve().parents[2] / "data/taxonomy/themes.json").read_text("utf-8")
+    )
+    per_theme = {t["id"]: 0 for t in taxonomy["themes"]}
+    for con in lex.concepts.values():
+        for t in con.themes:
+            assert t in per_theme, f"{con.id}: unknown theme {t}"
+            per_theme[t] += con.kind != "aspect"
+    assert min(per_theme.values()) >= 3, per_theme
+
+
+def test_specific_objects_match_abbreviations_and_nynorsk() -> None:
+    from services.store.points.lexicon import load_lexicon, segment_positions
+
+    lex = load_lexicon()
+
+    def concepts(text: str) -> set[str]:
+        return lex.match(segment_positions(text))
+
+    assert "alis" in concepts("Kommunen bør tilby flere ALIS-avtaler.")
+    assert "lege_utdanning" in concepts("Vi trenger flere LIS1-stillinger.")
+    assert "alis" not in concepts("Vi trenger flere LIS1-stillinger.")
+    assert "rop" in concepts("ROP-pasientane får ikkje samordna hjelp.")
+    assert "barsel" in concepts("Barselomsorga må styrkast med heimebesøk.")
+    assert "prosjektfinansiering" in concepts("Tilskotsordninga er mellombels.")
+
+
+def test_alis_and_lis1_near_miss_do_not_group() -> None:
+    segs = [
+        seg("x1", "Fjordheim kommune", "Flere ALIS-avtaler med fast lønn gjør allmennmedisin attraktivt."),
+        seg(
+            "x2",
+            "Legeforum Vest",
+            "Spesialisering i allmennmedisin bør skje i lønnet utdanningsstilling i kommunen.",
+        ),
+        seg("x3", "Bergli kommune", "Det må opprettes flere LIS1-stillinger i kommunene i distriktet."),
+    ]
+    groups = {frozenset(m.segment_id for m in p.members) for p in group_segments(segs, min_senders=1)}
+    assert frozenset({"x1", "x2"}) in groups
+    assert not any("x3" in g and len(g) > 1 for g in groups)
+
+
+def test_background_idf_is_blended_into_word_weights() -> None:
+    from services.store.points.grouping import Config, background_df
+
+    n, df = background_df()
+    assert n > 1000 and df  # built by tools/points/build_idf.py from data/labelled
+    common = max(df, key=lambda t: df[t])
+    text = f"{common} frisklivssentral"
+    w = {}
+    for a in (0.0, 1.0):
+        g = PointGrouper(Config(background_idf=a))
+        g._ingest([seg("y1", "A", text), seg("y2", "B", "frisklivssentral tannhelse")])
+        weights = g.vocab.weights(g.cfg)
+        w[a] = weights[g.vocab.ids["t:" + common]] / weights[g.vocab.ids["t:frisklivssentral"]]
+    assert w[1.0] < w[0.0]  # a word every letter uses weighs less once the letters' idf is used
+
+
+def test_evaluate_loads_whole_letters_with_planted_points() -> None:
+    from tools.points.evaluate import load_set, pair_scores, planted_precision
+
+    rows = load_set("heldout")
+    planted = [r for r in rows if r.point]
+    assert planted and all(r.doc and "#" in r.id for r in rows)
+    perfect = [[r.id for r in planted if r.point == p] for p in {r.point for r in planted}]
+    assert pair_scores(rows, perfect).recall == 1.0
+    assert planted_precision(rows, perfect)[0] == 1.0
+    assert planted_precision(rows, [[planted[0].id, next(r.id for r in rows if not r.point)]])[0] == 0.0

@@ -78,6 +78,7 @@ def main(
         table.add_column(col)
 
     def measure(name: str, clf: Classifier, runtime: str) -> None:
+        limit_threads(threads)  # torch, where the model brought it in
         b1 = throughput(clf, items, 1, seconds)
         b32 = throughput(clf, items, 32, seconds)
         table.add_row(name, runtime, f"{b1:.0f}", f"{b32:.0f}")

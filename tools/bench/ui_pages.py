@@ -75,7 +75,14 @@ def main() -> None:
     ap.add_argument("--letters", type=int, default=1000)
     ap.add_argument("--segments", type=int, default=40)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument(
+        "--no-cache", action="store_true", help="switch off the store's read cache (every run queries)"
+    )
     args = ap.parse_args()
+    if args.no_cache:
+        from services.store import read_cache
+
+        read_cache.ENABLED = False
     with tempfile.TemporaryDirectory() as tmp:
         rows = asyncio.run(measure(args.letters, args.segments, args.runs, Path(tmp)))
     print(f"{'page':62} {'status':>6} {'kB':>7} {'median ms':>10} {'worst ms':>9}")

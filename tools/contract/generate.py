@@ -26,6 +26,7 @@ from shared.events import (
     SCHEMA_VERSION,
     SPEC_VERSION,
     DeadLetter,
+    DocumentCorrected,
     DocumentExtracted,
     DocumentFailed,
     DocumentReceived,
@@ -54,6 +55,12 @@ class TopicSpec:
     consumers: tuple[str, ...]
     key: str = "document_id"
     key_nullable: bool = False
+    #: Further payload types the topic carries besides ``payload`` (its schema is then a oneOf by ``type``).
+    also: tuple[type[BaseModel], ...] = ()
+
+    @property
+    def payloads(self) -> tuple[type[BaseModel], ...]:
+        return (self.payload, *self.also)
 
 
 #: Every topic of ``Topics.all()``, in that order. Producers and consumers are the services whose code
@@ -90,10 +97,13 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         "segments_corrected",
         SegmentCorrected,
-        "An analyst's correction of one segment's label or themes (with the model's values, who, when "
-        "and a note). A correction wins over any later model output.",
+        "An analyst's correction of one segment's label or themes (SegmentCorrected, with the model's "
+        "values) or of one document's sender, sender kind, date or title (DocumentCorrected, with "
+        "extraction's values), with who, when and a note. A correction wins over any later model output; "
+        "the store consumes its own corrections, so a store rebuilt from the topics keeps them.",
         producers=("store",),
-        consumers=(),
+        consumers=("store",),
+        also=(DocumentCorrected,),
     ),
     TopicSpec(
         "documents_failed",
@@ -136,23 +146,46 @@ def schema_path(topics: Topics, topic: str) -> str:
     return f"contract/{suffix(topics, topic)}.schema.json"
 
 
-def envelope_schema(spec: TopicSpec, topic: str) -> dict[str, Any]:
-    """The JSON Schema of one topic's record value, with the event type pinned."""
-    schema = Envelope[spec.payload].model_json_schema()  # type: ignore[name-defined]
-    event_type = event_type_of(spec.payload)
+def _one_envelope(payload: type[BaseModel], summary: str) -> dict[str, Any]:
+    """The JSON Schema of an envelope around ``payload``, with the event type pinned."""
+    schema = Envelope[payload].model_json_schema()  # type: ignore[valid-type]
     props = schema["properties"]
-    props["type"] = {**props["type"], "const": event_type}
-    props["data"] = {**props["data"], "description": spec.summary}
-    return {
+    props["type"] = {**props["type"], "const": event_type_of(payload)}
+    props["data"] = {**props["data"], "description": summary}
+    return schema
+
+
+def envelope_schema(spec: TopicSpec, topic: str) -> dict[str, Any]:
+    """The JSON Schema of one topic's record value: one envelope, or a oneOf of envelopes (told apart by
+    their pinned ``type``) when the topic carries several payload types."""
+    if spec.also:
+        types = " or ".join(f"{event_type_of(p)!r} around a {p.__name__}" for p in spec.payloads)
+        what = f"(type {types}, specversion {SPEC_VERSION}, schema_version {SCHEMA_VERSION})"
+    else:
+        what = (
+            f"(type {event_type_of(spec.payload)!r}, specversion {SPEC_VERSION}, schema_version "
+            f"{SCHEMA_VERSION}) around a {spec.payload.__name__}"
+        )
+    head = {
         "$schema": DIALECT,
         "title": f"{topic} record value",
         "description": (
-            f"The value of every record on {topic}: a CloudEvents-style envelope (type {event_type!r}, "
-            f"specversion {SPEC_VERSION}, schema_version {SCHEMA_VERSION}) around a {spec.payload.__name__}. "
+            f"The value of every record on {topic}: a CloudEvents-style envelope {what}. "
             "New fields are additive; a consumer must ignore fields it does not know."
         ),
-        **{k: v for k, v in schema.items() if k not in {"title", "description"}},
     }
+    if not spec.also:
+        schema = _one_envelope(spec.payload, spec.summary)
+        return {**head, **{k: v for k, v in schema.items() if k not in {"title", "description"}}}
+    branches: list[dict[str, Any]] = []
+    defs: dict[str, Any] = {}
+    for payload in spec.payloads:
+        schema = _one_envelope(payload, spec.summary)
+        for name, definition in schema.pop("$defs", {}).items():
+            if defs.setdefault(name, definition) != definition:
+                raise SystemExit(f"{topic}: two payloads define {name!r} differently")
+        branches.append(schema)
+    return {**head, "oneOf": branches, "$defs": defs}
 
 
 def _check_coverage(topics: Topics) -> None:
@@ -164,10 +197,10 @@ def _check_coverage(topics: Topics) -> None:
         )
 
 
-def _message(spec: TopicSpec, topic: str, schema_file: str) -> dict[str, Any]:
+def _message(spec: TopicSpec, payload: type[BaseModel], topic: str, schema_file: str) -> dict[str, Any]:
     return {
-        "name": spec.payload.__name__,
-        "title": f"{event_type_of(spec.payload)} event",
+        "name": payload.__name__,
+        "title": f"{event_type_of(payload)} event",
         "summary": spec.summary,
         "contentType": "application/json",
         "payload": {"$ref": f"./{schema_file}"},
@@ -184,12 +217,11 @@ def _message(spec: TopicSpec, topic: str, schema_file: str) -> dict[str, Any]:
 
 
 def _channel(spec: TopicSpec, topic: str, title: str, partitions: int) -> dict[str, Any]:
-    name = spec.payload.__name__
     return {
         "address": topic,
         "title": title,
         "description": spec.summary,
-        "messages": {name: {"$ref": f"#/components/messages/{name}"}},
+        "messages": {p.__name__: {"$ref": f"#/components/messages/{p.__name__}"} for p in spec.payloads},
         "bindings": {"kafka": {"topic": topic, "partitions": partitions, "bindingVersion": KAFKA_BINDING}},
         "x-key": spec.key,
         "x-produced-by": list(spec.producers),
@@ -200,7 +232,7 @@ def _channel(spec: TopicSpec, topic: str, title: str, partitions: int) -> dict[s
 def _operations(spec: TopicSpec, topic: str, channel_id: str, settings: Settings) -> dict[str, Any]:
     """One ``send`` per producing service, one ``receive`` (with its consumer group) per consumer."""
     ref = {"$ref": f"#/channels/{channel_id}"}
-    messages = [{"$ref": f"#/channels/{channel_id}/messages/{spec.payload.__name__}"}]
+    messages = [{"$ref": f"#/channels/{channel_id}/messages/{p.__name__}"} for p in spec.payloads]
     suffix_id = channel_id[0].upper() + channel_id[1:]
     ops: dict[str, Any] = {}
     for service in spec.producers:
@@ -233,7 +265,8 @@ def asyncapi(topics: Topics, settings: Settings) -> dict[str, Any]:
     for spec in TOPICS:
         topic = getattr(topics, spec.attr)
         channel_id = _camel(spec.attr)
-        messages[spec.payload.__name__] = _message(spec, topic, schema_path(topics, topic))
+        for payload in spec.payloads:
+            messages[payload.__name__] = _message(spec, payload, topic, schema_path(topics, topic))
         channels[channel_id] = _channel(spec, topic, suffix(topics, topic), partitions[topic])
         operations.update(_operations(spec, topic, channel_id, settings))
     return {

@@ -2,10 +2,11 @@
 engine, classify the extracted segments in letter order with a model directory, and score every gold
 segment against the extracted segment it became (a segment extraction lost counts as wrong).
 
-    python -m tools.eval.end_to_end [--seeds] [--team-held-out] [--model DIR] [--json FILE]
+    python -m tools.eval.end_to_end [--seeds] [--team-held-out] [--letters FILE] [--model DIR] [--json FILE] [--card]
 
 ``--seeds``: the five seed letters (``<seeds_dir>/*.txt``), rendered as ``tools.extract.fidelity`` renders
-them, gold from ``gold_themes.jsonl`` (labels and hand-made themes). ``--team-held-out``: the team's
+them, gold from ``gold_themes.jsonl`` (labels and hand-made themes). ``--letters FILE``: every letter of a labelled
+JSONL file, e.g. ``data/heldout/heldout_k.jsonl``. ``--team-held-out``: the team's
 letters that the training split holds out (by document, the recipe's fraction and seed), each rendered in
 its own house style by ``letter_render``; gold is every labelled row as printed. With neither flag, both.
 
@@ -245,10 +246,13 @@ def held_out_docs(labelled: Path, fraction: float, seed: int) -> list[str]:
     return sorted({e.doc for e in held})
 
 
-def team_letters(labelled: Path, docs: list[str], out: Path) -> list[Letter]:
+def team_letters(labelled: Path | list[Path], docs: list[str] | None, out: Path) -> list[Letter]:
+    """Letters of labelled JSONL (a folder's files or the files given); ``docs`` picks some (None: all)."""
     from tools.extract import letter_render
 
-    letters = letter_render.read_letters(sorted(labelled.glob("*.jsonl")))
+    files = sorted(labelled.glob("*.jsonl")) if isinstance(labelled, Path) else labelled
+    letters = letter_render.read_letters(files)
+    docs = sorted(letters) if docs is None else docs
     chosen = {d: letters[d] for d in docs if d in letters}
     variants = {d: letter_render.variant_for(d) for d in chosen}
     target = out / "team"
@@ -282,14 +286,22 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", action="store_true", help="the five seed letters")
     ap.add_argument("--team-held-out", action="store_true", help="the team's held-out letters")
+    ap.add_argument(
+        "--letters",
+        type=Path,
+        action="append",
+        default=[],
+        help="also score every letter of this labelled JSONL (e.g. data/heldout/heldout_k.jsonl); repeatable",
+    )
     ap.add_argument("--model", type=Path, default=settings.resolved_model_dir)
     ap.add_argument("--labelled", type=Path, default=settings.labelled_dir)
     ap.add_argument("--held-out", type=float, default=0.15, help="fraction of team letters held out")
     ap.add_argument("--split-seed", type=int, default=13)
     ap.add_argument("--out", type=Path, default=REPO / "var" / "eval")
     ap.add_argument("--json", type=Path, help="also write every figure as JSON here")
+    ap.add_argument("--card", action="store_true", help="also add the figures to the model's card")
     args = ap.parse_args(argv)
-    both = not (args.seeds or args.team_held_out)
+    both = not (args.seeds or args.team_held_out or args.letters)
     clf = load_classifier(args.model, threads=2)
     theme_ids = theme_ids_of(settings.taxonomy)
     print(f"model {clf.model_version} ({args.model})")
@@ -307,6 +319,21 @@ def main(argv: list[str] | None = None) -> int:
         figures["team_held_out"] = report(
             f"team held-out ({len(letters)} letters, end to end)", run_set(clf, letters, cache), theme_ids
         )
+    for path in args.letters:
+        letters = team_letters([path], None, args.out)
+        figures[path.stem] = report(
+            f"{path.name} ({len(letters)} letters, end to end)", run_set(clf, letters, cache), theme_ids
+        )
+    if args.card:
+        from tools.training.card import read_card, write_card
+
+        card = read_card(args.model)
+        if card is None:
+            print(f"{args.model} has no metrics.json to add the figures to", file=sys.stderr)
+            return 2
+        card["end_to_end"] = {k: v for k, v in figures.items() if k != "model_version"}
+        write_card(args.model, card)
+        print(f"end-to-end figures written into {args.model}/MODEL_CARD.md and metrics.json")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(figures, indent=1, ensure_ascii=False), encoding="utf-8")

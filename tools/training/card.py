@@ -94,6 +94,40 @@ def render(card: dict[str, Any]) -> str:
         ]
     if data.get("extra_labelled"):
         out.append("")
+    e2e = card.get("end_to_end") or {}
+    if e2e:
+        out += [
+            "## End to end (`python -m tools.eval.end_to_end --card`)",
+            "",
+            "Letters rendered to PDF, extracted by the extract engine, classified in letter order; a gold "
+            "segment extraction lost counts as wrong.",
+            "",
+            "| set | letters | recovered | macro-F1 | F1 challenge / measure / example / other | ECE | "
+            "flagged / wrong caught | themes micro / macro |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for name, f in e2e.items():
+            o, cal, th = f["overall"], f["calibration"], f["themes"]
+            per = " / ".join(f"{v['f1']:.2f}" for v in o["per_class"].values())
+            out.append(
+                f"| {name} | {len(f['letters'])} | {o['recovered']:.3f} | **{o['macro_f1']:.3f}** | {per} | "
+                f"{cal.get('ece')} | {cal.get('flagged_share')} / {cal.get('wrong_caught')} | "
+                f"{th['micro_f1']:.3f} / {th['macro_f1']:.3f} |"
+            )
+        out.append("")
+        for name, f in e2e.items():
+            out.append(
+                f"- {name}, per letter: "
+                + ", ".join(f"{d} {v['macro_f1']:.3f}" for d, v in f["letters"].items())
+            )
+            out.append(
+                f"- {name}, confusion (rows gold, columns + lost): {f['overall']['confusion']['matrix']}"
+            )
+            out.append(
+                f"- {name}, theme F1: "
+                + ", ".join(f"{t} {v['f1']:.2f}" for t, v in f["themes"]["per_theme"].items())
+            )
+        out.append("")
     baselines = card.get("baselines") or {}
     if baselines:
         out += [

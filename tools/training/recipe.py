@@ -6,11 +6,12 @@ Every ``train_*`` function writes a complete model directory (weights, ``innspil
 
 from __future__ import annotations
 
+import logging
 import platform
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from tools.training.card import write_card
 from tools.training.evaluation import evaluate, throughput
 
 Progress = Callable[[int, int, float], None]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -60,6 +62,7 @@ def prepare(
         if labelled_dir.is_relative_to(D.REPO)
         else str(labelled_dir),
         "hash": D.data_hash(examples + added),
+        "labelled_hash": D.data_hash(examples),
         "test_fraction": test_fraction,
         "split_seed": seed,
         "n_train": len(train),
@@ -157,6 +160,53 @@ def train_tfidf(
     return _finish(out, manifest, {"base": None, "recipe": recipe}, splits, None, measure_speed)
 
 
+#: What the structured recipe trains on: ``labelled`` (the writers' own segments and kinds),
+#: ``extracted`` (the same letters rendered to PDF and extracted, ``tools/training/extracted.py``) or
+#: ``both``. Calibration (temperature, review and theme thresholds) uses the held-out letters as
+#: extracted whenever the source includes them.
+SOURCES = ("labelled", "extracted", "both")
+DEFAULT_SOURCE = "both"
+#: Whether the structured recipe fits the document pass (neighbours' first-stage probabilities).
+DEFAULT_DOCUMENT_PASS = True
+
+
+def structured_examples(
+    splits: Splits, source: str, extracted_path: Path | None = None
+) -> tuple[list[D.Example], list[D.Example]]:
+    """(training examples, calibration examples) for ``source``. Extracted rows follow the split of
+    ``splits`` by document; extra labelled files (already extracted segments from the store) stay in
+    training as they are."""
+    if source not in SOURCES:
+        raise ValueError(f"source {source!r} is not one of {SOURCES}")
+    if source == "labelled":
+        return splits.train, splits.held
+    from tools.training import extracted as X
+
+    path = extracted_path or X.DEFAULT_OUT
+    if not path.is_file() or X.read_header(path).get("labelled_hash") != splits.info.get("labelled_hash"):
+        # other labelled data than the derived file was made from (a test's folder, a new batch not yet
+        # rendered): the card's recipe says which source was used
+        log.warning(
+            "extracted training data missing or out of date; training on the labelled rows",
+            extra={"path": str(path)},
+        )
+        splits.info["source_used"] = "labelled"
+        return splits.train, splits.held
+    splits.info["source_used"] = source
+    rows = X.load(path)
+    held_docs = {e.doc for e in splits.held}
+    team_docs = {e.doc for e in splits.all_team}
+    ex_train = [e for e in rows if e.doc in team_docs and e.doc not in held_docs]
+    ex_held = [e for e in rows if e.doc in held_docs]
+    row_docs = {e.doc for e in rows}
+    extra = [e for e in splits.train if e.doc not in row_docs]  # --extra-labelled files
+    if source == "extracted":
+        return ex_train + extra, ex_held
+    # both: the labelled rows too, under their own document names so their neighbours stay their own
+    own = [replace(e, doc=f"{e.doc}#labelled") for e in splits.train]
+    return ex_train + own, ex_held
+
+
 def train_structured(
     out: Path,
     splits: Splits,
@@ -166,27 +216,34 @@ def train_structured(
     seed: int = 13,
     taxonomy: Path | None = None,
     measure_speed: bool = True,
+    source: str = DEFAULT_SOURCE,
+    extracted_path: Path | None = None,
+    document_pass: bool = DEFAULT_DOCUMENT_PASS,
 ) -> dict[str, Any]:
     """TF-IDF over lemmas + logistic regression, calibrated, with the review threshold and the theme
-    tagger (``services/classify/structured.py``)."""
+    tagger (``services/classify/structured.py``). ``source`` picks what it trains and calibrates on
+    (see ``structured_examples``)."""
     from shared.settings import get_settings
     from tools.training import structured as S
 
     groups = groups or S.DEFAULT_GROUPS
     theme_ids = S.taxonomy_ids(taxonomy or get_settings().taxonomy)
     started = time.perf_counter()
+    train, held = structured_examples(splits, source, extracted_path)
     fields = S.fit_and_save(
         out,
-        D.context_items(splits.train, drop_kind=0.15, seed=seed),
-        [e.label for e in splits.train],
-        [e.themes for e in splits.train],
-        D.context_items(splits.held),
-        [e.label for e in splits.held],
-        [e.themes for e in splits.held],
+        D.context_items(train, drop_kind=0.15, seed=seed),
+        [e.label for e in train],
+        [e.themes for e in train],
+        D.context_items(held),
+        [e.label for e in held],
+        [e.themes for e in held],
         theme_ids,
         groups=groups,
         c=c,
         seed=seed,
+        train_docs=[e.doc for e in train] if document_pass else None,
+        held_docs=[e.doc for e in held] if document_pass else None,
     )
     manifest = {"kind": "structured", "model_version": version_for("structured", splits, seed), **fields}
     recipe = {
@@ -194,7 +251,13 @@ def train_structured(
         "classifier": "LogisticRegression, balanced classes",
         "C": c,
         "seed": seed,
-        "calibration": f"temperature {fields['temperature']} fitted on the held-out split",
+        "source": splits.info.get("source_used", source),
+        "document_pass": "stacked logistic regression over the segment's and its neighbours' first-stage "
+        "probabilities, kind and list cues (3-fold by letter)"
+        if document_pass
+        else None,
+        "calibration": f"temperature {fields['temperature']} fitted on the held-out split"
+        + (" as extracted from PDFs" if splits.info.get("source_used", source) != "labelled" else ""),
         "needs_review": f"top score below {fields['review_threshold']} (at most 18 % of held-out segments)",
         "themes": "one-vs-rest logistic regression over lemmas, headings and structure; per-theme "
         "thresholds chosen on the held-out split: "
@@ -323,7 +386,7 @@ def train_ensemble(
         name = f"member{i}"
         copy_model(src, out / name)
         entries.append({"dir": name, "weight": weight})
-    versions = [load_classifier(out / e["dir"]).model_version for e in entries]
+    versions = [load_classifier(out / str(e["dir"])).model_version for e in entries]
     manifest = {
         "kind": "ensemble",
         "model_version": "ens-" + "+".join(v.split("-")[0] for v in versions) + f"-{splits.info['hash'][:8]}",

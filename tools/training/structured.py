@@ -30,6 +30,7 @@ from services.classify.structured import (
     lemma_headings,
     lemma_texts,
     raw_texts,
+    stack_matrix,
     temper,
 )
 from services.classify.tfidf import file_sha256
@@ -193,6 +194,75 @@ def theme_thresholds(probs: np.ndarray, y: np.ndarray, ids: list[str]) -> dict[s
     return out
 
 
+def neighbour_proba(
+    probs: np.ndarray, items: list[Item], docs: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each item's previous and next segment's rows of ``probs`` within its document (by ``seq``), and
+    whether there is one."""
+    where = {(d, it.seq): i for i, (d, it) in enumerate(zip(docs, items, strict=True))}
+    n = len(items)
+    prev, nxt = np.zeros((n, probs.shape[1])), np.zeros((n, probs.shape[1]))
+    has_prev, has_next = np.zeros(n), np.zeros(n)
+    for i, (d, it) in enumerate(zip(docs, items, strict=True)):
+        seq = it.seq if it.seq is not None else -10
+        if (j := where.get((d, seq - 1))) is not None:
+            prev[i], has_prev[i] = probs[j], 1.0
+        if (j := where.get((d, seq + 1))) is not None:
+            nxt[i], has_next[i] = probs[j], 1.0
+    return prev, nxt, has_prev, has_next
+
+
+def cross_val_proba(
+    items: list[Item],
+    labels: list[str],
+    docs: list[str],
+    groups: tuple[str, ...],
+    c: float,
+    seed: int,
+    folds: int,
+) -> np.ndarray:
+    """First-stage probabilities of every training item from a model that did not see its letter
+    (``folds`` folds by document), so the document pass learns from honest first-stage outputs."""
+    from sklearn.model_selection import GroupKFold
+
+    out = np.zeros((len(items), len(LABELS)))
+    for fit_idx, pred_idx in GroupKFold(n_splits=folds).split(items, labels, docs):
+        feats = _features(groups)
+        x = feats.fit_transform([items[i] for i in fit_idx])
+        clf = label_model(c, seed).fit(x, [labels[i] for i in fit_idx])
+        out[pred_idx] = ordered(clf, feats.transform([items[i] for i in pred_idx]))
+    return out
+
+
+def stack_model(seed: int = 13) -> LogisticRegression:
+    return LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000, random_state=seed)
+
+
+def fit_stack(
+    items: list[Item],
+    labels: list[str],
+    docs: list[str],
+    groups: tuple[str, ...],
+    c: float,
+    seed: int,
+    folds: int = 3,
+) -> LogisticRegression:
+    probs = cross_val_proba(items, labels, docs, groups, c, seed, folds)
+    prev, nxt, hp, hn = neighbour_proba(probs, items, docs)
+    return stack_model(seed).fit(stack_matrix(probs, prev, nxt, hp, hn, items), labels)
+
+
+def stacked(stack: LogisticRegression, probs: np.ndarray, items: list[Item], docs: list[str]) -> np.ndarray:
+    prev, nxt, hp, hn = neighbour_proba(probs, items, docs)
+    raw = stack.predict_proba(stack_matrix(probs, prev, nxt, hp, hn, items))
+    classes = list(stack.classes_)
+    out = np.zeros((len(items), len(LABELS)))
+    for j, label in enumerate(LABELS):
+        if label in classes:
+            out[:, j] = raw[:, classes.index(label)]
+    return out
+
+
 def taxonomy_ids(path: Path) -> list[str]:
     return [t["id"] for t in json.loads(path.read_text(encoding="utf-8"))["themes"]]
 
@@ -211,9 +281,12 @@ def fit_and_save(
     c: float = 8.0,
     seed: int = 13,
     calibrate: bool = True,
+    train_docs: list[str] | None = None,
+    held_docs: list[str] | None = None,
 ) -> dict[str, Any]:
     """Fit everything, write ``structured.joblib``; returns the manifest fields (file, sha256,
-    temperature, review_threshold, theme_thresholds)."""
+    temperature, review_threshold, theme_thresholds). With ``train_docs`` (and ``held_docs`` for its
+    calibration) it also fits the document pass over neighbours' first-stage probabilities."""
     features = _features(groups)
     x_train = features.fit_transform(train_items)
     x_held = features.transform(held_items) if held_items else None
@@ -236,20 +309,30 @@ def fit_and_save(
         for j, t in enumerate(theme_ids):
             if not keep[j]:
                 thresholds[t] = 1.01
-    temperature, threshold = 1.0, 0.0
+    stack = fit_stack(train_items, train_labels, train_docs, groups, c, seed) if train_docs else None
+    temperature, stack_temperature, threshold = 1.0, 1.0, 0.0
     if x_held is not None and calibrate:
         raw = ordered(labels, x_held)
         temperature = fit_temperature(raw, held_labels)
-        threshold = review_threshold(temper(raw, temperature), held_labels)
+        final = temper(raw, temperature)
+        if stack is not None and held_docs:
+            second = stacked(stack, raw, held_items, held_docs)
+            stack_temperature = fit_temperature(second, held_labels)
+            final = temper(second, stack_temperature)
+        threshold = review_threshold(final, held_labels)
     out.mkdir(parents=True, exist_ok=True)
     path = out / MODEL_FILE
     joblib.dump(
-        {"features": features, "labels": labels, "themes": themes, "theme_ids": theme_ids}, path, compress=3
+        {"features": features, "labels": labels, "themes": themes, "theme_ids": theme_ids, "stack": stack},
+        path,
+        compress=3,
     )
     return {
         "file": MODEL_FILE,
         "sha256": file_sha256(path),
         "temperature": temperature,
+        "stack_temperature": stack_temperature,
+        "document_pass": stack is not None,
         "review_threshold": threshold,
         "theme_thresholds": thresholds,
         "theme_ids": theme_ids,

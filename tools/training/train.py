@@ -138,10 +138,21 @@ def structured(
     seed: Seed = 13,
     extra_labelled: Extra = None,
     c: Annotated[float, typer.Option(help="inverse regularisation of the logistic regression")] = 8.0,
+    source: Annotated[
+        str,
+        typer.Option(
+            help="train on the labelled rows, the letters as extracted from PDF "
+            "(data/derived/extracted.jsonl), or both: " + " | ".join(R.SOURCES)
+        ),
+    ] = R.DEFAULT_SOURCE,
+    groups: Annotated[
+        str | None, typer.Option(help="feature groups joined with '+' (tools/training/structured.py)")
+    ] = None,
 ) -> None:
     """TF-IDF over lemmas + logistic regression, calibrated, with needs_review and the theme tagger."""
     splits = _splits(labelled, held_out, seed, extra_labelled)
-    _report(R.train_structured(out, splits, c=c, seed=seed), out)
+    chosen = tuple(groups.split("+")) if groups else None
+    _report(R.train_structured(out, splits, c=c, seed=seed, source=source, groups=chosen), out)
 
 
 @app.command("compact-base")

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import false, true
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -61,32 +62,59 @@ class QueueItem:
 
 
 def review_queue(engine: Engine, limit: int = 50, document_id: str | None = None) -> list[QueueItem]:
-    """Uncorrected segments most worth checking, best first."""
-    stmt = (
-        select(Segment, Document.sender, Document.filename)
-        .join(Document, col(Document.id) == col(Segment.document_id))
-        .where(col(Segment.corrected).is_(False))
-    )
-    if document_id:
-        stmt = stmt.where(col(Segment.document_id) == document_id)
-    stmt = stmt.order_by(
-        col(Segment.needs_review).desc(), col(Segment.confidence).asc(), col(Segment.segment_id)
-    )
-    with Session(engine) as s:
-        rows = list(s.exec(stmt.limit(QUEUE_SCAN)))
-    ranked: list[tuple[tuple[int, float, str], QueueItem]] = []
-    for seg, sender, filename in rows:
-        why = disagreement(seg.label, seg.themes, seg.heading_path)
-        conf = seg.confidence if seg.confidence is not None else 0.0
-        if seg.needs_review:
+    """Uncorrected segments most worth checking, best first.
+
+    The ``QUEUE_SCAN`` candidates (``needs_review`` first, then the least confident) are ranked on the few
+    columns the priority needs; only the ``limit`` chosen ones are then loaded in full."""
+    seg = Segment.__table__  # type: ignore[attr-defined]
+    rows: list[Any] = []
+    with engine.connect() as conn:
+        # needs_review first, then the rest; each part least confident first, read in the order of the
+        # review index (corrected, needs_review, confidence, segment_id), so nothing has to sort every segment.
+        for flagged in (True, False):
+            stmt = sa_select(
+                seg.c.segment_id,
+                seg.c.label,
+                seg.c.themes,
+                seg.c.heading_path,
+                seg.c.needs_review,
+                seg.c.confidence,
+            ).where(seg.c.corrected == false(), seg.c.needs_review == (true() if flagged else false()))
+            if document_id:
+                stmt = stmt.where(seg.c.document_id == document_id)
+            stmt = stmt.order_by(seg.c.confidence.asc(), seg.c.segment_id)
+            rows.extend(conn.execute(stmt.limit(QUEUE_SCAN - len(rows))).all())
+            if len(rows) >= QUEUE_SCAN:
+                break
+    ranked: list[tuple[tuple[int, float, str], str]] = []
+    for r in rows:
+        why = disagreement(r.label, r.themes, r.heading_path)
+        conf = r.confidence if r.confidence is not None else 0.0
+        if r.needs_review:
             reason, tier = "modellen ber om kontroll", 0
         elif why:
             reason, tier = why, 1
         else:
             reason, tier = f"lav sikkerhet ({conf:.2f})", 2
-        ranked.append(((tier, conf, seg.segment_id), QueueItem(seg, sender, filename, reason)))
+        ranked.append(((tier, conf, r.segment_id), reason))
     ranked.sort(key=lambda r: r[0])
-    return [item for _, item in ranked[:limit]]
+    chosen = ranked[:limit]
+    if not chosen:
+        return []
+    with Session(engine) as s:
+        full = {
+            sg.segment_id: (sg, sender, filename)
+            for sg, sender, filename in s.exec(
+                select(Segment, Document.sender, Document.filename)
+                .join(Document, col(Document.id) == col(Segment.document_id))
+                .where(col(Segment.segment_id).in_([key[2] for key, _ in chosen]))
+            )
+        }
+    return [
+        QueueItem(full[key[2]][0], full[key[2]][1], full[key[2]][2], reason)
+        for key, reason in chosen
+        if key[2] in full
+    ]
 
 
 def f1_per_label(pairs: Sequence[tuple[str, str]]) -> dict[str, float]:

@@ -146,3 +146,17 @@ def fold_document(
     if final.get("sender_kind") is None:
         final["sender_kind"] = "ukjent"
     return final, marks
+
+
+def document_befores(
+    model: Mapping[str, Any], corrections: Iterable[DocumentCorrectionFacts]
+) -> dict[str, dict[str, Any]]:
+    """For each correction (by event id), the final values of the fields it names just before it: the audit's
+    "before", derived in time order so that it depends only on the set of corrections."""
+    out: dict[str, dict[str, Any]] = {}
+    seen: list[DocumentCorrectionFacts] = []
+    for c in sorted(corrections, key=lambda c: (c.at, c.event_id)):
+        final, _ = fold_document(model, seen)
+        out[c.event_id] = {f: final.get(f) for f in c.values if f in DOCUMENT_FIELDS}
+        seen.append(c)
+    return out

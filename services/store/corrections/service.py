@@ -1,4 +1,5 @@
-"""Taking a correction: validate, publish it to ``segments.corrected``, then apply it to the database.
+"""Taking a correction (of a segment or of a document): validate, publish it to ``segments.corrected``, then
+apply it to the database.
 
 Publishing comes first and must be acknowledged by the broker: if the broker is down the request fails with
 503 and nothing is written anywhere. Once published, the store's own consumer would apply the event too (the
@@ -26,9 +27,8 @@ from services.store.corrections.schemas import (
 from services.store.models import Segment
 from services.store.projection import Projection
 from services.store.themes.taxonomy import load_taxonomy
-from shared.events import SegmentCorrected, make_event
+from shared.events import DocumentCorrected, Envelope, SegmentCorrected, make_event
 from shared.http import ApiError
-from shared.ids import event_id_for
 from shared.kafka import BrokerUnavailable, Publisher
 from shared.settings import Settings
 from shared.topics import topics_for
@@ -99,13 +99,7 @@ class CorrectionService:
             user=user,
             at=datetime.now(UTC),
         )
-        event = make_event(payload, "innspill/store")
-        topic = topics_for(self.settings).segments_corrected
-        try:
-            await asyncio.wait_for(self.publisher.publish(topic, seg.document_id, event), PUBLISH_TIMEOUT_S)
-        except (BrokerUnavailable, TimeoutError) as exc:
-            raise ApiError(503, "broker_unavailable", f"the correction was not saved: {exc}") from exc
-        await asyncio.to_thread(self.projection.apply, [event])
+        await self._publish_and_apply(seg.document_id, make_event(payload, "innspill/store"))
         after = await asyncio.to_thread(self.reads.segment, segment_id)
         assert after is not None
         return after.segment
@@ -157,6 +151,8 @@ class CorrectionService:
         )
 
     async def correct_document(self, document_id: str, patch: DocumentPatch, user: str) -> None:
+        """Validate, publish a ``DocumentCorrected`` event to ``segments.corrected`` (keyed by document id, so
+        a store rebuilt from the topics keeps it), then apply it (idempotent by event id)."""
         fields = ("sender", "sender_kind", "date", "title")
         values: dict[str, Any] = {f: getattr(patch, f) for f in fields if getattr(patch, f) is not None}
         clash = set(values) & set(patch.revert)
@@ -164,17 +160,31 @@ class CorrectionService:
             raise ApiError(
                 422, "conflicting_correction", f"cannot both set and revert {', '.join(sorted(clash))}"
             )
-        values.update({f: None for f in patch.revert})
-        if not values:
+        if not values and not patch.revert:
             raise ApiError(422, "empty_correction", "give sender, sender_kind, date, title or revert")
-        at = datetime.now(UTC)
-        event_id = event_id_for(
-            "document.corrected", document_id, user, at.isoformat(), sorted(values.items())
-        )
-        ok = await asyncio.to_thread(
-            lambda: self.projection.correct_document(
-                event_id=event_id, document_id=document_id, user=user, at=at, values=values, note=patch.note
-            )
-        )
-        if not ok:
+        doc = await asyncio.to_thread(self.reads.document, document_id)
+        if doc is None:
             raise ApiError(404, "not_found", f"no document with id {document_id!r}")
+        payload = DocumentCorrected(
+            document_id=document_id,
+            **values,
+            reverted=list(dict.fromkeys(patch.revert)),
+            model_sender=doc.model_sender,
+            model_sender_kind=doc.model_sender_kind,
+            model_date=doc.model_date,
+            model_title=doc.model_title,
+            note=patch.note,
+            user=user,
+            at=datetime.now(UTC),
+        )
+        await self._publish_and_apply(document_id, make_event(payload, "innspill/store"))
+
+    async def _publish_and_apply(self, document_id: str, event: Envelope[Any]) -> None:
+        """Publish to ``segments.corrected`` (503 when the broker does not take it: nothing is written then),
+        then write it at once so the answer shows the new state."""
+        topic = topics_for(self.settings).segments_corrected
+        try:
+            await asyncio.wait_for(self.publisher.publish(topic, document_id, event), PUBLISH_TIMEOUT_S)
+        except (BrokerUnavailable, TimeoutError) as exc:
+            raise ApiError(503, "broker_unavailable", f"the correction was not saved: {exc}") from exc
+        await asyncio.to_thread(self.projection.apply, [event])

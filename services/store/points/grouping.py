@@ -19,6 +19,10 @@ Method (chosen by measurement on data/paraphrases/points_dev.jsonl; ``python -m 
    if that reaches the threshold; the rest are clustered among themselves into new points. Old points keep
    their ids and members. A full recompute can carry ids over from previous points (greatest overlap).
 
+The lexicon (concepts.json, 142 concepts over all 15 themes of data/taxonomy/themes.json) is written from
+domain knowledge. ``Config.background_idf`` can blend in word idf from the team's labelled letters
+(idf.json, ``python -m tools.points.build_idf``); measured on dev/test it did not help, so it is off.
+
 Point ids are ``pt-`` + a hash of the first member's segment_id (give segments in arrival order).
 """
 
@@ -26,11 +30,14 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import json
 import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -54,6 +61,18 @@ _WEAK_TEXT = """
 """
 WEAK_TERMS: frozenset[str] = frozenset(_WEAK_TEXT.split())
 _SENT_RE = re.compile(r"(?<=[.!?])\s+(?=[A-ZÆØÅ«\"0-9])")
+IDF_FILE = Path(__file__).resolve().parent / "idf.json"  # tools/points/build_idf.py
+
+
+@lru_cache(maxsize=1)
+def background_df() -> tuple[int, dict[str, int]]:
+    """(segments, document frequency per term) of the team's labelled letters; (0, {}) when absent."""
+    if not IDF_FILE.exists():
+        return 0, {}
+    raw = json.loads(IDF_FILE.read_text(encoding="utf-8"))
+    return int(raw["n"]), {str(k): int(v) for k, v in raw["df"].items()}
+
+
 # feature kinds
 _TERM, _WEAK, _ASPECT = 0, 1, 2
 _FACET_KINDS = {"object": 3, "actor": 4, "population": 5, "setting": 6}
@@ -129,6 +148,9 @@ class Config:
     max_neighbours: int = 30  # strongest edges kept per segment (scale)
     dedupe: float = 0.7  # feature-set Jaccard from which segments are collapsed before clustering (scale)
     chunk: int = 2048  # rows per sparse product block
+    background_idf: float = (
+        0.0  # share of a word's idf taken from the labelled letters (0: only the segments at hand)
+    )
 
 
 def _sender_key(seg: Segment) -> str:
@@ -150,6 +172,7 @@ class _Vocab:
         self.kind: list[int] = []
         self.df: list[int] = []
         self.n = 0
+        self._bg: list[float] = []  # background idf per feature (-1: not a word)
 
     def id_of(self, name: str, kind: int) -> int:
         i = self.ids.get(name)
@@ -168,6 +191,20 @@ class _Vocab:
     def weights(self, cfg: Config) -> np.ndarray:
         df = np.asarray(self.df, dtype=np.float64)
         idf = np.log((self.n + 1) / (df + 1)) + 1.0
+        bg_n, bg_df = background_df()
+        if cfg.background_idf > 0 and bg_n:
+            # words: blend in the idf over thousands of letter segments, which a small batch cannot estimate
+            if len(self._bg) < len(self.names):
+                self._bg.extend(
+                    math.log((bg_n + 1) / (bg_df.get(name[2:], 1) + 1)) + 1.0
+                    if name.startswith("t:")
+                    else -1.0
+                    for name in self.names[len(self._bg) :]
+                )
+            bg = np.asarray(self._bg, dtype=np.float64)
+            words = bg >= 0
+            a = cfg.background_idf
+            idf = np.where(words, (1 - a) * idf + a * bg, idf)
         by_kind = np.array(
             [
                 cfg.term_weight,

@@ -246,7 +246,7 @@ def install_ui(app: FastAPI, repo: Queries, settings: Settings) -> None:
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
         annet: Annotated[str | None, Query(max_length=3)] = None,
     ) -> HTMLResponse:
-        error = None
+        error = notice = None
         # «annet» (letterhead, greetings, signatures) is hidden unless asked for (annet=vis) or chosen.
         show_other = annet == "vis" or params.get("label") == "other"
         params = {**params, "hide_other": None if show_other else "true"}
@@ -256,6 +256,9 @@ def install_ui(app: FastAPI, repo: Queries, settings: Settings) -> None:
             error = f"Ugyldig filter ({exc}); viser alle kategorier."
             clean = {k: v for k, v in params.items() if k in ("q", "sender", "document_id", "hide_other")}
             f = parse_segment_filter(**clean)
+        typed = (params.get("q") or "").strip()
+        if typed and not f.q:
+            notice = f"Søket «{typed}» inneholder ingen ord å søke etter; viser alle segmenter."
         total, hits = repo.search_segments(f, limit=PAGE_SIZE, offset=offset)
         active = f.as_params()
         view_params = {k: v for k, v in active.items() if k != "hide_other"} | (
@@ -278,6 +281,7 @@ def install_ui(app: FastAPI, repo: Queries, settings: Settings) -> None:
             next_url=next_url,
             filters=f,
             error=error,
+            notice=notice,
             export_query=("?" + urlencode(active)) if active else "",
             senders=repo.senders(),
             documents=repo.document_choices(),
@@ -326,7 +330,7 @@ def install_ui(app: FastAPI, repo: Queries, settings: Settings) -> None:
 
     @router.get("/ui/stats", response_class=HTMLResponse)
     def stats_page(request: Request) -> HTMLResponse:
-        return render(request, "stats.html", nav="stats", stats=repo.stats())
+        return render(request, "stats.html", nav="stats", stats=repo.stats(documents_limit=STATS_ROWS))
 
     @router.get(LOGIN_PATH, response_class=HTMLResponse)
     def login_form(request: Request, next: str | None = None) -> Response:
