@@ -135,6 +135,7 @@ class StructuredClassifier:
         self.temperature = float(manifest.get("temperature", 1.0))
         #: The document pass (None: labels come from the first stage alone) and its own temperature.
         self.stack = bundle.get("stack")
+        self.stack_kind = bool(bundle.get("stack_kind", True))
         self.stack_temperature = float(manifest.get("stack_temperature", 1.0))
         self.review_threshold = float(manifest.get("review_threshold", 0.0))
         self.theme_thresholds = np.array(
@@ -163,6 +164,9 @@ class StructuredClassifier:
         """The document pass over first-stage probabilities ``raw``: a neighbour that is in the batch
         (the item before or after, with the matching text) reuses its row; the others are classified
         from their text, kind and this item's heading path."""
+        stack = self.stack
+        if stack is None:
+            return raw
         n = len(items)
         prev, nxt = np.zeros((n, len(LABELS))), np.zeros((n, len(LABELS)))
         has_prev = np.array([it.prev_text is not None for it in items], dtype=float)
@@ -183,10 +187,10 @@ class StructuredClassifier:
             extra = self.raw_proba([m[2] for m in missing])
             for (target, i, _), row in zip(missing, extra, strict=True):
                 target[i] = row
-        x = stack_matrix(raw, prev, nxt, has_prev, has_next, items)
+        x = stack_matrix(raw, prev, nxt, has_prev, has_next, items, self.stack_kind)
         out = np.zeros((n, len(LABELS)))
-        p = self.stack.predict_proba(x)
-        classes = list(self.stack.classes_)
+        p = stack.predict_proba(x)
+        classes = list(stack.classes_)
         for j, label in enumerate(LABELS):
             if label in classes:
                 out[:, j] = p[:, classes.index(label)]
@@ -253,6 +257,7 @@ def stack_matrix(
     has_prev: np.ndarray,
     has_next: np.ndarray,
     items: list[Item],
+    with_kind: bool = True,
 ) -> np.ndarray:
     """Features of the document pass: the segment's first-stage probabilities (as logs), its neighbours'
     (zero where there is none), its kind, and the list cues (a lead-in ending in ':' and the list after
@@ -274,13 +279,13 @@ def stack_matrix(
             nxt,
             hp,
             hn,
-            kind,
+            kind if with_kind else np.zeros((n, 0)),
             colon,
             prev_colon,
             colon * nxt,
             prev_colon * own,
-            listy * prev,
-            listy * nxt,
+            listy * prev if with_kind else np.zeros((n, 0)),
+            listy * nxt if with_kind else np.zeros((n, 0)),
         ]
     )
 

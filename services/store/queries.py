@@ -20,9 +20,9 @@ from shared.events import (
     LABELS,
 )
 
-DOCS = Document.__table__
-SEGS = Segment.__table__
-HIST = StatusEvent.__table__
+DOCS = Document.__table__  # type: ignore[attr-defined]
+SEGS = Segment.__table__  # type: ignore[attr-defined]
+HIST = StatusEvent.__table__  # type: ignore[attr-defined]
 
 _CHUNK = 500
 T = TypeVar("T")
@@ -99,7 +99,7 @@ class Queries:
     # ------------------------------------------------------------------ reads
 
     def _newest_first(self) -> tuple[Any, ...]:
-        return (func.coalesce(Document.received_at, Document.created_at).desc(), Document.id)
+        return (func.coalesce(col(Document.received_at), col(Document.created_at)).desc(), col(Document.id))
 
     def label_counts(self, document_ids: Sequence[str] | None = None) -> dict[str, dict[str, int]]:
         """Segments per label for each document (all documents when ``document_ids`` is None)."""
@@ -109,7 +109,7 @@ class Queries:
         if document_ids is not None:
             if not document_ids:
                 return {}
-            stmt = stmt.where(Segment.document_id.in_(document_ids))
+            stmt = stmt.where(col(Segment.document_id).in_(document_ids))
         out: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(LABELS, 0))
         with Session(self.engine) as s:
             for doc_id, label, n in s.exec(stmt):
@@ -131,7 +131,7 @@ class Queries:
         if sender:
             stmt = stmt.where(Document.sender == sender)
         if q:
-            stmt = stmt.where(Document.search_text.contains(q.lower(), autoescape=True))
+            stmt = stmt.where(col(Document.search_text).contains(q.lower(), autoescape=True))
         with Session(self.engine) as s:
             total = s.exec(select(func.count()).select_from(stmt.subquery())).one()
             docs = list(s.exec(stmt.order_by(*self._newest_first()).limit(limit).offset(offset)))
@@ -144,13 +144,15 @@ class Queries:
             if doc is None:
                 return None
             segs = list(
-                s.exec(select(Segment).where(Segment.document_id == document_id).order_by(Segment.seq))
+                s.exec(
+                    select(Segment).where(col(Segment.document_id) == document_id).order_by(col(Segment.seq))
+                )
             )
             hist = list(
                 s.exec(
                     select(StatusEvent)
-                    .where(StatusEvent.document_id == document_id)
-                    .order_by(StatusEvent.at, StatusEvent.id)
+                    .where(col(StatusEvent.document_id) == document_id)
+                    .order_by(col(StatusEvent.at), col(StatusEvent.id))
                 )
             )
         counts = dict.fromkeys(LABELS, 0)
@@ -159,16 +161,16 @@ class Queries:
         return DocumentView(doc, counts, segs, hist)
 
     def _segment_select(self, f: SegmentFilter) -> Select[Any]:
-        stmt = _hit_select().join(Document, Document.id == Segment.document_id)
+        stmt = _hit_select().join(Document, col(Document.id) == col(Segment.document_id))
         stmt = knowledge_filters(stmt, f)
         if f.label:
-            stmt = stmt.where(Segment.label == f.label)
+            stmt = stmt.where(col(Segment.label) == f.label)
         elif f.hide_other:
             stmt = stmt.where(col(Segment.label) != "other")
         if f.document_id:
-            stmt = stmt.where(Segment.document_id == f.document_id)
+            stmt = stmt.where(col(Segment.document_id) == f.document_id)
         if f.sender:
-            stmt = stmt.where(Document.sender == f.sender)
+            stmt = stmt.where(col(Document.sender) == f.sender)
         stmt = search.filter_segments(stmt, f, self.engine.dialect.name)  # q (full-text) and scope
         return stmt
 
@@ -179,9 +181,7 @@ class Queries:
         plain = {k for k, v in vars(f).items() if v is not None} <= {"q", "scope", "sort"}
         query = search.parse_query(f.q)
         if plain and query:
-            fts = search.match_subquery(self.engine.dialect.name, query)
-            counted = sa_select(func.count()).select_from(fts)
-            return counted.where(fts.c.in_text == 1) if f.scope == "text" else counted
+            return search.count_matches(self.engine.dialect.name, query, text_only=f.scope == "text")
         return sa_select(func.count()).select_from(stmt.with_only_columns(col(Segment.segment_id)).subquery())
 
     @cached_read  # bursts of the same read share one query; any write misses it (read_cache.py)
@@ -209,7 +209,7 @@ class Queries:
             *search.order_segments(f, (*self._newest_first(), Segment.seq))
         )
         with Session(self.engine) as s:
-            for row in s.exec(stmt.execution_options(yield_per=batch)):
+            for row in s.execute(stmt.execution_options(yield_per=batch)):
                 yield SegmentHit(*row)
 
     def status_counts(self) -> dict[str, int]:
@@ -257,7 +257,7 @@ class Queries:
         with Session(self.engine) as s:
             rows = s.exec(
                 select(Document.sender)
-                .where(Document.sender.is_not(None))
+                .where(col(Document.sender).is_not(None))
                 .distinct()
                 .order_by(Document.sender)
             )

@@ -44,6 +44,7 @@ from sqlalchemy import (
     bindparam,
     column,
     literal_column,
+    select,
     text,
 )
 from sqlalchemy.sql.elements import ColumnElement
@@ -218,6 +219,23 @@ def match_subquery(dialect: str, query: ParsedQuery) -> Subquery:
     return stmt.columns(
         column("segment_id", String), column("rank", Float), column("in_text", Integer)
     ).subquery("fts")
+
+
+def count_matches(dialect: str, query: ParsedQuery, *, text_only: bool = False) -> Select[Any]:
+    """``SELECT count(*)`` of the segments matching ``query`` (``text_only``: in their own text), on the
+    index alone: no ranking, no joins (every indexed segment has its segment and document rows)."""
+    if dialect == "postgresql":
+        stmt = text("SELECT count(*) AS n FROM segment_search WHERE tsv @@ CAST(:q AS tsquery)").bindparams(
+            q=query.tsquery("AB" if text_only else "")
+        )
+    else:
+        stmt = text("SELECT count(*) AS n FROM segment_fts WHERE segment_fts MATCH :q").bindparams(
+            q=query.fts5("body parts" if text_only else None)
+        )
+    counted: Select[Any] = select(column("n", Integer)).select_from(
+        stmt.columns(column("n", Integer)).subquery()
+    )
+    return counted
 
 
 # ---------------------------------------------------------------------------- highlighting

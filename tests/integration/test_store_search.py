@@ -87,6 +87,11 @@ def test_text_hits_rank_above_heading_hits_and_can_be_excluded(repo: Repository)
     assert hits.index(("ungdomsrad", 3)) == len(hits) - 1  # the only heading-only hit comes last
     text_only = found(repo, "legevakt", scope="text")
     assert set(text_only) == set(hits) - set(heading_only)
+    # A plain search is counted on the index alone: the totals agree with the hits, with and without scope.
+    for scope in (None, "text"):
+        for q in ("legevakt", '"digitale løsninger"', "rekruttere kompetanse"):
+            total, page = repo.search_segments(SegmentFilter(q=q, scope=scope), limit=1000)
+            assert total == len(page) > 0, (q, scope)
     # sort=order gives letter order instead of relevance, same set
     assert set(found(repo, "legevakt", sort="order")) == set(hits)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -169,3 +170,31 @@ def test_structured_model_does_not_import_torch(model: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_document_pass_gives_the_same_scores_in_any_batching(model: Path) -> None:
+    """Neighbours in the batch reuse their first-stage row; others are classified from the item's
+    context: a letter classified whole or one segment at a time gets the same scores."""
+    clf = load_classifier(model)
+    assert isinstance(clf, StructuredClassifier) and clf.stack is not None
+    assert read_manifest(model)["document_pass"] is True
+    items = document_items([(text, [], kind) for text, _, _, kind in ROWS])
+    whole = clf.predict(items)
+    single = [p for it in items for p in clf.predict([it])]
+    for a, b in zip(whole, single, strict=True):
+        assert a.label == b.label
+        assert all(abs(a.scores[k] - b.scores[k]) < 1e-6 for k in a.scores)
+
+
+def test_document_pass_uses_the_neighbours(model: Path) -> None:
+    clf = load_classifier(model)
+    assert isinstance(clf, StructuredClassifier)
+    items = document_items([(text, [], kind) for text, _, _, kind in ROWS])
+    raw = clf.raw_proba(items)
+    # without letter context (no seq) the first stage with its own temperature decides
+    loose = [Item.of(it.text, it.heading_path, it.kind) for it in items]
+    assert np.allclose(clf.predict_proba(loose), temper(clf.raw_proba(loose), clf.temperature))
+    # with context, changing only a neighbour's text changes the segment's scores
+    second = clf.stacked_proba(items[1:2], raw[1:2])
+    moved = replace(items[1], prev_text=ROWS[6][0], prev_kind="paragraph")
+    assert not np.allclose(second, clf.stacked_proba([moved], clf.raw_proba([moved])))

@@ -213,3 +213,35 @@ async def test_exports_are_norwegian_with_telling_file_names(client: httpx.Async
     assert en.content.decode("utf-8-sig").startswith("document_id,")
     nb = await client.get("/export/segments.csv")
     assert nb.content.decode("utf-8-sig").startswith("Dokument-id,")
+
+
+@pytest.mark.parametrize(
+    ("status", "detail", "expected"),
+    [
+        ("extracted", "2 pages, 16 segments", "2 sider, 16 segmenter"),
+        ("extracted", "1 page, 1 segment", "1 side, 1 segment"),
+        ("received", "brev.pdf (2048 bytes, via http)", "brev.pdf (2,0 kB, via opplasting)"),
+        ("received", "a (b) (12 bytes, via replay)", "a (b) (12 B, via ny kjøring)"),
+        ("classified", "3 of 4 segments classified", "3 av 4 segmenter klassifisert"),
+        ("failed", "extract: timeout: took too long", "uttrekk: timeout: took too long"),
+        ("failed", "elsewhere: x", "elsewhere: x"),
+        ("extracted", "something else", "something else"),
+        ("received", None, ""),
+    ],
+)
+def test_history_details_are_shown_in_norwegian(status: str, detail: str | None, expected: str) -> None:
+    from services.store.web.norwegian import history_detail
+
+    assert history_detail(status, detail) == expected
+
+
+async def test_document_history_is_norwegian(client: httpx.AsyncClient) -> None:
+    html = (await client.get(f"/ui/documents/{doc_id('ond')}")).text
+    assert "3 sider, 2 segmenter" in html and "2 av 2 segmenter klassifisert" in html
+    assert " pages, " not in html and "segments classified" not in html and " bytes, via " not in html
+
+
+def test_review_script_names_labels_in_norwegian() -> None:
+    """After a correction the card's badge is rewritten by static/review.js: with the Norwegian name."""
+    js = (Path(__file__).resolve().parents[2] / "services/store/web/static/review.js").read_text("utf-8")
+    assert "badge.textContent = NAMES[seg.label]" in js and "badge.textContent = seg.label;" not in js

@@ -1,6 +1,7 @@
 """Ablation of the structured recipe, scored end to end: each variant is a training source (labelled,
 extracted, both; see ``tools.training.recipe.structured_examples``) and a set of feature groups
-(``tools.training.structured``), optionally with the document pass (a third part ``:doc``); the label
+(``tools.training.structured``), optionally with the document pass (a third part ``:doc``; ``:doc-nokind`` without the segment kinds;
+a trailing digit sets the folds, e.g. ``:doc2``); the label
 model only (no theme tagger, so each fit is quicker), then the
 team's held-out letters, ``--letters`` files and the seeds end to end.
 
@@ -42,7 +43,14 @@ VARIANTS = (
 
 
 def fit_variant(
-    out: Path, splits: R.Splits, source: str, groups: tuple[str, ...], seed: int, document_pass: bool
+    out: Path,
+    splits: R.Splits,
+    source: str,
+    groups: tuple[str, ...],
+    seed: int,
+    document_pass: bool,
+    stack_kind: bool = True,
+    folds: int = 3,
 ) -> float:
     started = time.perf_counter()
     train, held = R.structured_examples(splits, source)
@@ -59,6 +67,8 @@ def fit_variant(
         seed=seed,
         train_docs=[e.doc for e in train] if document_pass else None,
         held_docs=[e.doc for e in held] if document_pass else None,
+        stack_kind=stack_kind,
+        stack_folds=folds,
     )
     write_manifest(out, {"kind": "structured", "model_version": f"ablation-{source}-{len(groups)}", **fields})
     return time.perf_counter() - started
@@ -89,7 +99,16 @@ def main(argv: list[str] | None = None) -> int:
         groups_s, _, doc = rest.partition(":")
         groups = tuple(groups_s.split("+")) if groups_s else S.DEFAULT_GROUPS
         with tempfile.TemporaryDirectory() as tmp:
-            seconds = fit_variant(Path(tmp), splits, source, groups, args.seed, doc == "doc")
+            seconds = fit_variant(
+                Path(tmp),
+                splits,
+                source,
+                groups,
+                args.seed,
+                doc.startswith("doc"),
+                stack_kind="nokind" not in doc,
+                folds=int(doc[-1]) if doc[-1:].isdigit() else 3,
+            )
             clf = load_classifier(Path(tmp), threads=2)
             row: dict[str, Any] = {"train_seconds": round(seconds, 1)}
             for name, letters in sets.items():

@@ -165,7 +165,7 @@ def train_tfidf(
 #: ``both``. Calibration (temperature, review and theme thresholds) uses the held-out letters as
 #: extracted whenever the source includes them.
 SOURCES = ("labelled", "extracted", "both")
-DEFAULT_SOURCE = "both"
+DEFAULT_SOURCE = "extracted"
 #: Whether the structured recipe fits the document pass (neighbours' first-stage probabilities).
 DEFAULT_DOCUMENT_PASS = True
 
@@ -244,6 +244,7 @@ def train_structured(
         seed=seed,
         train_docs=[e.doc for e in train] if document_pass else None,
         held_docs=[e.doc for e in held] if document_pass else None,
+        stack_folds=2,
     )
     manifest = {"kind": "structured", "model_version": version_for("structured", splits, seed), **fields}
     recipe = {
@@ -253,7 +254,7 @@ def train_structured(
         "seed": seed,
         "source": splits.info.get("source_used", source),
         "document_pass": "stacked logistic regression over the segment's and its neighbours' first-stage "
-        "probabilities, kind and list cues (3-fold by letter)"
+        "probabilities, kind and list cues (first-stage outputs 2-fold by letter)"
         if document_pass
         else None,
         "calibration": f"temperature {fields['temperature']} fitted on the held-out split"

@@ -246,15 +246,18 @@ def fit_stack(
     c: float,
     seed: int,
     folds: int = 3,
+    with_kind: bool = True,
 ) -> LogisticRegression:
     probs = cross_val_proba(items, labels, docs, groups, c, seed, folds)
     prev, nxt, hp, hn = neighbour_proba(probs, items, docs)
-    return stack_model(seed).fit(stack_matrix(probs, prev, nxt, hp, hn, items), labels)
+    return stack_model(seed).fit(stack_matrix(probs, prev, nxt, hp, hn, items, with_kind), labels)
 
 
-def stacked(stack: LogisticRegression, probs: np.ndarray, items: list[Item], docs: list[str]) -> np.ndarray:
+def stacked(
+    stack: LogisticRegression, probs: np.ndarray, items: list[Item], docs: list[str], with_kind: bool = True
+) -> np.ndarray:
     prev, nxt, hp, hn = neighbour_proba(probs, items, docs)
-    raw = stack.predict_proba(stack_matrix(probs, prev, nxt, hp, hn, items))
+    raw = stack.predict_proba(stack_matrix(probs, prev, nxt, hp, hn, items, with_kind))
     classes = list(stack.classes_)
     out = np.zeros((len(items), len(LABELS)))
     for j, label in enumerate(LABELS):
@@ -283,6 +286,8 @@ def fit_and_save(
     calibrate: bool = True,
     train_docs: list[str] | None = None,
     held_docs: list[str] | None = None,
+    stack_kind: bool = True,
+    stack_folds: int = 3,
 ) -> dict[str, Any]:
     """Fit everything, write ``structured.joblib``; returns the manifest fields (file, sha256,
     temperature, review_threshold, theme_thresholds). With ``train_docs`` (and ``held_docs`` for its
@@ -309,21 +314,32 @@ def fit_and_save(
         for j, t in enumerate(theme_ids):
             if not keep[j]:
                 thresholds[t] = 1.01
-    stack = fit_stack(train_items, train_labels, train_docs, groups, c, seed) if train_docs else None
+    stack = (
+        fit_stack(train_items, train_labels, train_docs, groups, c, seed, stack_folds, stack_kind)
+        if train_docs
+        else None
+    )
     temperature, stack_temperature, threshold = 1.0, 1.0, 0.0
     if x_held is not None and calibrate:
         raw = ordered(labels, x_held)
         temperature = fit_temperature(raw, held_labels)
         final = temper(raw, temperature)
         if stack is not None and held_docs:
-            second = stacked(stack, raw, held_items, held_docs)
+            second = stacked(stack, raw, held_items, held_docs, stack_kind)
             stack_temperature = fit_temperature(second, held_labels)
             final = temper(second, stack_temperature)
         threshold = review_threshold(final, held_labels)
     out.mkdir(parents=True, exist_ok=True)
     path = out / MODEL_FILE
     joblib.dump(
-        {"features": features, "labels": labels, "themes": themes, "theme_ids": theme_ids, "stack": stack},
+        {
+            "features": features,
+            "labels": labels,
+            "themes": themes,
+            "theme_ids": theme_ids,
+            "stack": stack,
+            "stack_kind": stack_kind,
+        },
         path,
         compress=3,
     )

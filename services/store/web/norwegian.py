@@ -131,3 +131,36 @@ def citation(sender: str | None, title: str | None, when: str | None, page: int 
     if page:
         parts.append(f"s. {page}")
     return ", ".join(parts) or "Ukjent kilde"
+
+
+#: Pipeline stages (where a document failed), as the analyst reads them.
+STAGE_NAMES = {"ingest": "mottak", "extract": "uttrekk", "classify": "klassifisering", "store": "lagring"}
+#: How a document came in (DocumentReceived.source).
+SOURCE_NAMES = {"http": "opplasting", "folder": "innboksmappe", "replay": "ny kjøring"}
+
+_RECEIVED = re.compile(r"^(?P<name>.*) \((?P<bytes>\d+) bytes, via (?P<source>\w+)\)$")
+_EXTRACTED = re.compile(r"^(?P<pages>\d+) pages?, (?P<segments>\d+) segments?$")
+_CLASSIFIED = re.compile(r"^(?P<n>\d+) of (?P<total>\d+|None) segments classified$")
+_FAILED = re.compile(r"^(?P<stage>\w+): (?P<rest>.*)$", re.DOTALL)
+
+
+def _count(n: int | str, one: str, many: str) -> str:
+    return f"{n} {one if int(n) == 1 else many}"
+
+
+def history_detail(status: str | None, detail: str | None) -> str:
+    """A status history entry's detail in Norwegian («2 sider, 16 segmenter»). The store records them in
+    English (they are facts for logs and the API too); text of another shape is shown as it is."""
+    if not detail:
+        return ""
+    if status == "received" and (m := _RECEIVED.match(detail)):
+        source = SOURCE_NAMES.get(m["source"], m["source"])
+        return f"{m['name']} ({file_size(int(m['bytes']))}, via {source})"
+    if status == "extracted" and (m := _EXTRACTED.match(detail)):
+        return f"{_count(m['pages'], 'side', 'sider')}, {_count(m['segments'], 'segment', 'segmenter')}"
+    if status == "classified" and (m := _CLASSIFIED.match(detail)):
+        total = m["total"] if m["total"] != "None" else "?"
+        return f"{m['n']} av {total} segmenter klassifisert"
+    if status == "failed" and (m := _FAILED.match(detail)) and m["stage"] in STAGE_NAMES:
+        return f"{STAGE_NAMES[m['stage']]}: {m['rest']}"
+    return detail

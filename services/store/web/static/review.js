@@ -36,7 +36,7 @@
       card.setAttribute("data-label", seg.label);
       card.classList.toggle("is-corrected", !!seg.corrected);
       var badge = card.querySelector(".seg-head .label");
-      if (badge) { badge.className = "label label-" + seg.label; badge.textContent = seg.label; }
+      if (badge) { badge.className = "label label-" + seg.label; badge.textContent = NAMES[seg.label] || seg.label; }
     }
   }
 
