@@ -1,6 +1,8 @@
 """The structured model: TF-IDF + logistic regression over lemmatised text and headings, plus what
 extraction knows about the segment (its kind, its place in the letter, its neighbours' kinds and text
-form cues), a calibrated temperature, a review threshold, and a multi-label theme tagger.
+form cues), a calibrated temperature, a review threshold, and a multi-label theme tagger; optionally a
+document pass (a second logistic regression over the segment's and its neighbours' first-stage
+probabilities, its kind and list cues) for items that carry their letter context.
 
 Everything is fitted by ``tools/training/structured.py`` and stored in one joblib file; the loader opens it
 only when its SHA-256 matches the manifest (unpickling runs code).

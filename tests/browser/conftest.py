@@ -36,6 +36,13 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def e2e_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The browser tests read the UI, not the database; one SQLite store is enough (the
+    pipeline, replay, kill -9 and chaos tests run on PostgreSQL as well)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'store.db'}"
+
+
 def chromium_path() -> str | None:
     env = os.environ.get("INNSPILL_CHROMIUM")
     if env and Path(env).is_file():

@@ -14,6 +14,13 @@ from tools.cli.stack import Stack
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
+@pytest.fixture(scope="module")
+def e2e_database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Fuzzing exercises the HTTP surface, not the database: one SQLite store is enough (the pipeline,
+    replay, kill -9 and chaos tests run on PostgreSQL as well)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'store.db'}"
+
+
 @pytest.mark.parametrize("service", ["ingest", "classify", "store"])
 def test_no_server_errors_under_fuzzing(stack: Stack, service: str, tmp_path: Path) -> None:
     cmd = [

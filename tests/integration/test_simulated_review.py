@@ -101,6 +101,8 @@ def test_tiny_simulated_review(
     assert figures["gain"]["macro_f1"] == pytest.approx(
         figures["after"]["macro_f1"] - figures["before"]["macro_f1"], abs=1e-3
     )
+    ci = figures["gain"]["bootstrap"]["macro_f1"]["ci95"]
+    assert ci[0] <= ci[1] and figures["gain"]["bootstrap"]["letters"] == 2
 
     # The export holds the ten corrections with the gold label of the letter they came from.
     export = work / "corrections.jsonl"

@@ -541,7 +541,7 @@ def main(argv: list[str] | None = None) -> int:
             "macro_f1": round(gain, 4),
             "theme_micro_f1": round(after["theme_micro_f1"] - before["theme_micro_f1"], 4),
             "theme_macro_f1": round(after["theme_macro_f1"] - before["theme_macro_f1"], 4),
-            **gain_ci,
+            "bootstrap": gain_ci,
         },
         "agreement": agree,
         "seconds": round(time.monotonic() - started, 1),

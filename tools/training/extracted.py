@@ -4,6 +4,7 @@ labelled row it came from.
 
     python -m tools.training.extracted build [--labelled data/labelled] [--out data/derived/extracted.jsonl]
     python -m tools.training.extracted check      # exit 1 when the file is out of date with data/labelled
+                                                  # (a note when services/extract changed since)
 
 The classifier serves on what ``services.extract`` makes of a PDF (its segment text, kind and heading
 path), while the labelled rows carry the writers' own segments and kinds. Training on the extracted
@@ -77,7 +78,7 @@ def letter_rows(
 
 def build(labelled: Path, out: Path, work: Path) -> dict[str, Any]:
     """Render, extract and align every labelled letter; write ``out``; return the header."""
-    from tools.eval.end_to_end import extract_cached, team_letters
+    from tools.eval.end_to_end import _extractor_hash, extract_cached, team_letters
     from tools.extract import letter_render
 
     started = time.perf_counter()
@@ -98,6 +99,7 @@ def build(labelled: Path, out: Path, work: Path) -> dict[str, Any]:
         "letters": len(letters),
         "rows": len(rows),
         "gold_recovered": round(recovered / max(total, 1), 4),
+        "extractor_hash": _extractor_hash(),
         "command": "python -m tools.training.extracted build",
     }
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -154,8 +156,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, default=D.REPO / "var" / "eval", help="PDFs and extraction cache")
     args = ap.parse_args(argv)
     if args.action == "check":
+        from tools.eval.end_to_end import _extractor_hash
+
         ok = in_sync(args.out, args.labelled)
         print(f"{args.out}: {'in sync with' if ok else 'OUT OF DATE with'} {args.labelled}")
+        if ok and read_header(args.out).get("extractor_hash") != _extractor_hash():
+            # not an error: the labels still hold, but the rows are what an older extractor made
+            print("note: services/extract changed since it was built; rebuild to train on today's extraction")
         return 0 if ok else 1
     build(args.labelled, args.out, args.work)
     return 0

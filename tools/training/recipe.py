@@ -168,6 +168,9 @@ SOURCES = ("labelled", "extracted", "both")
 DEFAULT_SOURCE = "extracted"
 #: Whether the structured recipe fits the document pass (neighbours' first-stage probabilities).
 DEFAULT_DOCUMENT_PASS = True
+#: Whether the theme tagger also learns from the labelled rows when the label model trains on the
+#: extracted ones.
+DEFAULT_THEMES_ALSO_LABELLED = True
 
 
 def structured_examples(
@@ -219,6 +222,7 @@ def train_structured(
     source: str = DEFAULT_SOURCE,
     extracted_path: Path | None = None,
     document_pass: bool = DEFAULT_DOCUMENT_PASS,
+    themes_also_labelled: bool = DEFAULT_THEMES_ALSO_LABELLED,
 ) -> dict[str, Any]:
     """TF-IDF over lemmas + logistic regression, calibrated, with the review threshold and the theme
     tagger (``services/classify/structured.py``). ``source`` picks what it trains and calibrates on
@@ -245,8 +249,13 @@ def train_structured(
         train_docs=[e.doc for e in train] if document_pass else None,
         held_docs=[e.doc for e in held] if document_pass else None,
         stack_folds=2,
+        theme_extra=(D.context_items(splits.train), [e.themes for e in splits.train])
+        if themes_also_labelled and splits.info.get("source_used", source) == "extracted"
+        else None,
     )
-    manifest = {"kind": "structured", "model_version": version_for("structured", splits, seed), **fields}
+    used = splits.info.get("source_used", source)
+    tag = "-".join(t for t in ("" if used == "labelled" else used[:3], "doc" if document_pass else "") if t)
+    manifest = {"kind": "structured", "model_version": version_for("structured", splits, seed, tag), **fields}
     recipe = {
         "features": f"feature groups {', '.join(groups)} (see tools/training/structured.py)",
         "classifier": "LogisticRegression, balanced classes",
@@ -260,7 +269,9 @@ def train_structured(
         "calibration": f"temperature {fields['temperature']} fitted on the held-out split"
         + (" as extracted from PDFs" if splits.info.get("source_used", source) != "labelled" else ""),
         "needs_review": f"top score below {fields['review_threshold']} (at most 18 % of held-out segments)",
-        "themes": "one-vs-rest logistic regression over lemmas, headings and structure; per-theme "
+        "themes": "one-vs-rest logistic regression over the label model's features"
+        + (", trained on the extracted and the labelled rows" if themes_also_labelled else "")
+        + "; per-theme "
         "thresholds chosen on the held-out split: "
         + ", ".join(f"{k} {v}" for k, v in fields["theme_thresholds"].items()),
         "train_seconds": round(time.perf_counter() - started, 1),

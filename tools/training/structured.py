@@ -14,6 +14,7 @@ from typing import Any
 
 import joblib
 import numpy as np
+import scipy.sparse
 from scipy.optimize import minimize_scalar
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -288,6 +289,7 @@ def fit_and_save(
     held_docs: list[str] | None = None,
     stack_kind: bool = True,
     stack_folds: int = 3,
+    theme_extra: tuple[list[Item], list[tuple[str, ...] | None]] | None = None,
 ) -> dict[str, Any]:
     """Fit everything, write ``structured.joblib``; returns the manifest fields (file, sha256,
     temperature, review_threshold, theme_thresholds). With ``train_docs`` (and ``held_docs`` for its
@@ -296,6 +298,10 @@ def fit_and_save(
     x_train = features.fit_transform(train_items)
     x_held = features.transform(held_items) if held_items else None
     labels = label_model(c, seed).fit(x_train, train_labels)
+    if theme_extra is not None:  # more rows for the theme tagger only (e.g. the labelled versions)
+        extra_items, extra_themes = theme_extra
+        x_train = scipy.sparse.vstack([x_train, features.transform(extra_items)]).tocsr()
+        train_themes = [*train_themes, *extra_themes]
     themed = [i for i, t in enumerate(train_themes) if t is not None]
     themes = None
     thresholds: dict[str, float] = {}
