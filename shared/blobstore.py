@@ -100,9 +100,10 @@ def read_bytes(store: BlobStore, uri: str) -> bytes:
         return fh.read()
 
 
-def iter_chunks(store: BlobStore, uri: str, chunk_size: int = 64 * 1024) -> Iterator[bytes]:
-    """The blob as a sequence of chunks (e.g. for a streaming HTTP response)."""
-    with store.open(uri) as fh:
+def iter_chunks(fh: IO[bytes], chunk_size: int = 64 * 1024) -> Iterator[bytes]:
+    """An open blob (:meth:`BlobStore.open`) as a sequence of chunks, e.g. for a streaming HTTP response;
+    closes it at the end. Open it first, so a missing blob is an error before the first chunk."""
+    with fh:
         while block := fh.read(chunk_size):
             yield block
 

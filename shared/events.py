@@ -16,6 +16,9 @@ from shared.ids import event_id_for
 
 SCHEMA_VERSION = 1
 SPEC_VERSION = "1.0"
+#: The version of extract's rules, the default of ``DocumentExtracted.extractor_version``: its one owner (the
+#: extract service stamps it; bump it when a change to services/extract gives a document other segments).
+EXTRACTOR_VERSION = "1"
 
 Label = Literal["challenge", "measure", "example", "other"]
 LABELS: tuple[str, ...] = get_args(Label)
@@ -31,6 +34,8 @@ SenderKind = Literal[
     "ukjent",
 ]
 SENDER_KINDS: tuple[str, ...] = get_args(SenderKind)
+#: Segment fields an analyst can correct.
+SegmentField = Literal["label", "themes"]
 
 
 def utcnow() -> datetime:
@@ -72,7 +77,7 @@ class DocumentExtracted(_Payload):
     sections: list[Section] = Field(default_factory=list)
     segment_count: int
     ocr_pages: list[int] = Field(default_factory=list)
-    extractor_version: str = "1"
+    extractor_version: str = EXTRACTOR_VERSION
 
 
 class SegmentExtracted(_Payload):
@@ -111,7 +116,7 @@ class SegmentCorrected(_Payload):
     document_id: str
     label: Label | None = None
     themes: list[str] | None = None
-    reverted: list[Literal["label", "themes"]] = Field(default_factory=list)
+    reverted: list[SegmentField] = Field(default_factory=list)
     model_label: Label | None = None
     model_themes: list[str] | None = None
     note: str | None = None
@@ -119,7 +124,9 @@ class SegmentCorrected(_Payload):
     at: datetime
 
 
+#: Document fields an analyst can correct.
 DocumentField = Literal["sender", "sender_kind", "date", "title"]
+DOCUMENT_FIELDS: tuple[DocumentField, ...] = get_args(DocumentField)
 
 
 class DocumentCorrected(_Payload):
@@ -226,7 +233,7 @@ def decode(raw: bytes | str | None, expect: Expect) -> Envelope[Any]:
     if isinstance(expect, tuple):
         expect = _pick(text, expect)
     try:
-        env = Envelope[expect].model_validate_json(text)  # type: ignore[valid-type]
+        env = Envelope[expect].model_validate_json(text)  # type: ignore[valid-type]  # a class chosen at run time
     except ValidationError as exc:
         raise EventError(f"invalid {expect.__name__} event: {exc.errors(include_url=False)[:3]}") from exc
     if env.type != TYPE_OF[expect]:

@@ -89,6 +89,12 @@ def _bearer(request: Request) -> str | None:
     return None
 
 
+def token_equal(given: str | None, token: str) -> bool:
+    """``given`` is the API token: compared in constant time; nothing given never matches. The one check of
+    a presented token (bearer header, the UI's login form)."""
+    return bool(given) and hmac.compare_digest((given or "").encode(), token.encode())
+
+
 def token_matches(request: Request, token: str | None, key: bytes | None = None) -> bool:
     """True when no token is configured, or the request carries it as a bearer header, or it carries a
     valid session cookie signed with ``key`` (default: the key derived from the token)."""
@@ -96,7 +102,7 @@ def token_matches(request: Request, token: str | None, key: bytes | None = None)
         return True
     given = _bearer(request)
     if given:
-        return hmac.compare_digest(given.encode(), token.encode())
+        return token_equal(given, token)
     if key is None:
         key = session_key(Settings(api_token=token))
     return session_valid(request.cookies.get(SESSION_COOKIE), key)
@@ -240,7 +246,7 @@ def install_common(
             wait = limiter.retry_after(client)
             if wait:
                 return too_many_attempts(wait)
-            if not hmac.compare_digest(given.encode(), token.encode()):
+            if not token_equal(given, token):
                 record_auth_failure(request)
                 return error_response(403, "forbidden", "wrong token")
         return await call_next(request)

@@ -14,8 +14,10 @@ import json
 import logging
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, fields
+from datetime import datetime
 
 from shared.blobstore import BlobStore
+from shared.events import DocumentReceived
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,20 @@ class Receipt:
     event_id: str | None = None
     source: str | None = None
     received_at: str | None = None
+
+    def replayed(self, blob_uri: str, received_at: datetime) -> DocumentReceived:
+        """The ``documents.received`` payload that sends these stored bytes through the pipeline again
+        (same document id; the caller's envelope gives the event its own id)."""
+        return DocumentReceived(
+            id=self.document_id,
+            filename=self.filename,
+            sha256=self.sha256,
+            bytes=self.bytes,
+            content_type=self.content_type,
+            blob_uri=blob_uri,
+            source="replay",
+            received_at=received_at,
+        )
 
     def to_json(self) -> builtins.bytes:
         body = asdict(self)

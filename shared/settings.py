@@ -57,7 +57,6 @@ class Settings(BaseSettings):
 
     # Ingest
     max_upload_bytes: int = 50_000_000  # 50 MB (decimal): "over 50 MB" is refused in either reading
-    drop_poll_ms: int = 500
     drop_stable_s: float = Field(
         2.0, description="A dropped file is ingested once its size and mtime stayed the same this long."
     )

@@ -43,8 +43,7 @@ class StreamRunner:
         self.state = "stopped"
         self._task: asyncio.Task[None] | None = None
         self.probe = BrokerProbe(settings, on_down=self._broker_down, on_up=self._broker_up)
-        #: monotonic time the agents last (re)started after an outage, and how long that took.
-        self.resumed_after_s: float | None = None
+        #: monotonic time the broker was found down (None while it is up).
         self._down_at: float | None = None
         self._stopping: asyncio.Task[None] | None = None
 
@@ -77,9 +76,12 @@ class StreamRunner:
         await self.app.start()
         self.state = "running"
         if self._down_at is not None:
-            self.resumed_after_s = time.monotonic() - self._down_at
+            down_s = round(time.monotonic() - self._down_at, 1)
             self._down_at = None
-            log.info("agents running again after a broker outage", extra={"app": self.app.conf.id})
+            log.info(
+                "agents running again after a broker outage",
+                extra={"app": self.app.conf.id, "down_s": down_s},
+            )
         else:
             log.info("agents running", extra={"app": self.app.conf.id})
 

@@ -21,7 +21,6 @@ from typing import Any
 import faust
 from prometheus_client import Counter, Histogram
 
-from services.extract.engine import EXTRACTOR_VERSION
 from services.extract.model import (
     BLOB_MISSING,
     OUTPUT_TOO_LARGE,
@@ -32,6 +31,7 @@ from services.extract.model import (
 from services.extract.sandbox import SandboxPool
 from shared.blobstore import BlobNotFound, InvalidBlobUri, blob_store_for
 from shared.events import (
+    EXTRACTOR_VERSION,
     DocumentExtracted,
     DocumentFailed,
     DocumentMetadata,

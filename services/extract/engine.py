@@ -13,7 +13,6 @@ to bound its time and memory.
 from __future__ import annotations
 
 import logging
-import zipfile
 from importlib.metadata import version
 from pathlib import Path
 
@@ -35,12 +34,14 @@ from services.extract.model import (
     Metadata,
     Segment,
 )
+from shared.events import EXTRACTOR_VERSION
+from shared.filetypes import FileKind, read_head
+from shared.filetypes import sniff as sniff_bytes
 
 log = logging.getLogger(__name__)
 
 #: pdfminer.six releases before this one unpickle CMap files named by a PDF (CVE-2025-64512).
 PDFMINER_MIN = 20251107
-EXTRACTOR_VERSION = "1"
 
 
 def check_pdfminer() -> None:
@@ -52,19 +53,11 @@ def check_pdfminer() -> None:
         )
 
 
-def sniff(path: Path, filename: str | None = None, content_type: str | None = None) -> str:
+def sniff(path: Path, filename: str | None = None, content_type: str | None = None) -> FileKind:
     """ "pdf" or "docx", judged by the bytes first and the declared name/type second."""
-    with open(path, "rb") as fh:
-        head = fh.read(1024)
-    if b"%PDF-" in head:
-        return "pdf"
-    if head[:4] == b"PK\x03\x04":
-        try:
-            with zipfile.ZipFile(path) as zf:
-                if "word/document.xml" in zf.namelist():
-                    return "docx"
-        except zipfile.BadZipFile:
-            pass
+    kind = sniff_bytes(read_head(path), path)
+    if kind is not None:
+        return kind
     declared = f"{filename or ''} {content_type or ''}".lower()
     if "pdf" in declared:
         raise ExtractionError(CORRUPT, "the file is declared as PDF but is not a readable PDF")
@@ -129,6 +122,7 @@ def _finish(
 
 
 __all__ = [
+    "EXTRACTOR_VERSION",
     "RESOURCE_LIMIT",
     "ExtractionError",
     "ExtractionResult",

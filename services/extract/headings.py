@@ -253,7 +253,7 @@ class HeadingFinder:
 
         prev = self.blocks[i - 1] if i > 0 else None
         nxt = self.blocks[i + 1] if i + 1 < len(self.blocks) else None
-        return (short(prev) and prev.gap_after <= 1.45) or (  # type: ignore[union-attr]
+        return (prev is not None and short(prev) and prev.gap_after <= 1.45) or (
             short(nxt) and self.blocks[i].gap_after <= 1.45
         )
 

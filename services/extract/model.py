@@ -21,18 +21,6 @@ BLOB_MISSING = "blob_missing"
 #: The extraction succeeded but a segment is too large for one event on the broker.
 OUTPUT_TOO_LARGE = "output_too_large"
 
-ERROR_CODES = (
-    ENCRYPTED,
-    CORRUPT,
-    NO_TEXT,
-    TOO_MANY_PAGES,
-    TIMEOUT,
-    RESOURCE_LIMIT,
-    UNSUPPORTED_TYPE,
-    BLOB_MISSING,
-    OUTPUT_TOO_LARGE,
-)
-
 _WORDS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*", re.UNICODE)
 
 # Segment kinds.

@@ -16,11 +16,15 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from services.ingest.validation import RejectedUpload
+
+if TYPE_CHECKING:
+    from python_multipart.multipart import MultipartCallbacks
 
 #: RFC 2046 allows 70 characters; python-multipart refuses more than 256. Anything longer is refused here.
 MAX_BOUNDARY = 256
@@ -62,11 +66,11 @@ class FilePart:
         self.field_name = field_name.encode()
         self.state = _State()
         try:
-            self.parser = MultipartParser(boundary, self._callbacks())  # type: ignore[arg-type]
+            self.parser = MultipartParser(boundary, self._callbacks())
         except Exception as exc:
             raise RejectedUpload(400, "invalid_request", f"unusable multipart boundary: {exc}") from exc
 
-    def _callbacks(self) -> dict[str, object]:
+    def _callbacks(self) -> MultipartCallbacks:
         st = self.state
 
         def on_part_begin() -> None:

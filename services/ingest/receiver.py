@@ -23,7 +23,8 @@ from prometheus_client import Counter, Gauge
 
 from services.ingest.validation import RejectedUpload, sanitize_filename, sniff_content_type
 from shared.blobstore import BlobStore, BlobStoreUnavailable
-from shared.events import DocumentReceived, make_event, utcnow
+from shared.events import DocumentReceived, Envelope, make_event, utcnow
+from shared.filetypes import HEAD_BYTES
 from shared.ids import document_id_for
 from shared.kafka import BrokerUnavailable, Publisher
 from shared.receipts import Receipt, read_receipt, write_receipt
@@ -88,22 +89,14 @@ class Receiver:
                     size += len(chunk)
                     if size > limit:
                         raise RejectedUpload(413, "too_large", f"file exceeds the limit of {limit} bytes")
-                    if len(head) < 1024:
-                        head += chunk[: 1024 - len(head)]
+                    if len(head) < HEAD_BYTES:
+                        head += chunk[: HEAD_BYTES - len(head)]
                     digest.update(chunk)
                     out.write(chunk)
             name = filename() if callable(filename) else filename
             return await self._accept_file(tmp, digest.hexdigest(), size, head, name, source)
         finally:
             tmp.unlink(missing_ok=True)
-
-    async def accept_path(self, path: Path, source: str) -> Receipt:
-        async def chunks() -> AsyncIterator[bytes]:
-            with open(path, "rb") as fh:
-                while block := fh.read(1 << 20):
-                    yield block
-
-        return await self.accept_stream(chunks(), path.name, source)
 
     async def _accept_file(
         self, tmp: Path, sha256: str, size: int, head: bytes, filename: str | None, source: str
@@ -168,16 +161,7 @@ class Receiver:
         redrive = status in ("received", "extracted", "unknown")
         if redrive:
             event = make_event(
-                DocumentReceived(
-                    id=stored.document_id,
-                    filename=stored.filename,
-                    sha256=stored.sha256,
-                    bytes=stored.bytes,
-                    content_type=stored.content_type,
-                    blob_uri=self.blobs.uri_for(stored.sha256),
-                    source="replay",
-                    received_at=utcnow(),
-                ),
+                stored.replayed(self.blobs.uri_for(stored.sha256), utcnow()),
                 "innspill/ingest",
                 stored.document_id,
                 "redrive",
@@ -216,10 +200,10 @@ class Receiver:
         status = resp.json().get("status")
         return str(status) if status else None
 
-    async def _publish(self, key: str, event: object) -> None:
+    async def _publish(self, key: str, event: Envelope[Any]) -> None:
         """Publish with a bounded wait; an unreachable broker becomes :class:`BrokerUnavailable`."""
         try:
             await self.publisher.start(timeout_s=10)
-            await asyncio.wait_for(self.publisher.publish(self.topic, key, event), timeout=15)  # type: ignore[arg-type]
+            await asyncio.wait_for(self.publisher.publish(self.topic, key, event), timeout=15)
         except (TimeoutError, BrokerUnavailable, OSError) as exc:
             raise BrokerUnavailable(f"broker {self.settings.kafka_bootstrap} unreachable") from exc

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-import zipfile
 from pathlib import Path
 
-PDF = "application/pdf"
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+from shared.filetypes import MEDIA_TYPES, is_zip, sniff
 
 _UNSAFE = re.compile(r"[^\w.\- ()æøåÆØÅ]+", re.UNICODE)
 
@@ -22,16 +20,11 @@ class RejectedUpload(Exception):
 
 
 def sniff_content_type(head: bytes, path: Path) -> str:
-    """Return PDF or DOCX from the file's leading bytes (and zip directory), or raise 415."""
-    if head.lstrip(b"\x00\t\r\n \xef\xbb\xbf")[:5] == b"%PDF-" or b"%PDF-" in head[:1024]:
-        return PDF
-    if head[:4] == b"PK\x03\x04":
-        try:
-            with zipfile.ZipFile(path) as zf:
-                if "word/document.xml" in zf.namelist():
-                    return DOCX
-        except zipfile.BadZipFile:
-            pass
+    """The media type (``shared.filetypes.PDF`` or ``DOCX``) from the file's leading bytes (and zip directory), or raise 415."""
+    kind = sniff(head, path)
+    if kind is not None:
+        return MEDIA_TYPES[kind]
+    if is_zip(head):
         raise RejectedUpload(415, "unsupported_type", "a zip archive that is not a Word (.docx) document")
     raise RejectedUpload(415, "unsupported_type", "only PDF and Word (.docx) documents are accepted")
 

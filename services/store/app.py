@@ -52,6 +52,7 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
         description="Documents, classified segments, search, statistics and exports.",
         lifespan=lifespan,
     )
+    app.state.settings = settings
     app.state.repo = repo
     app.state.runner = runner
     install_common(

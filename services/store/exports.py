@@ -18,10 +18,11 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
 from services.store.queries import SegmentHit
+from services.store.web.norwegian import LABEL_NAMES, citation, short_date
 from shared.events import LABELS
+from shared.text import heading_path_text
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-HEADING_SEPARATOR = " > "
 THEME_SEPARATOR = "; "
 
 COLUMNS: tuple[str, ...] = (
@@ -63,7 +64,7 @@ def row_for(hit: SegmentHit) -> list[Any]:
         hit.sender_kind or "",
         seg.seq,
         seg.page,
-        HEADING_SEPARATOR.join(seg.heading_path or []),
+        heading_path_text(seg.heading_path),
         seg.label,
         seg.model_label or seg.label,
         "ja" if seg.corrected else "nei",
@@ -94,34 +95,6 @@ def csv_chunks(
             buf.seek(0)
             buf.truncate()
     yield buf.getvalue()
-
-
-def xlsx_bytes(hits: Iterable[SegmentHit]) -> bytes:
-    """The export as an .xlsx workbook (write-only mode keeps memory flat for big exports)."""
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("segments")
-    ws.freeze_panes = "A2"
-    bold = Font(bold=True)
-    header = []
-    for name in COLUMNS:
-        cell = WriteOnlyCell(ws, value=name)
-        cell.font = bold
-        header.append(cell)
-    ws.append(header)
-    for hit in hits:
-        row = []
-        for value in row_for(hit):
-            if isinstance(value, str):
-                # Control characters (a PDF may carry them) are not allowed in XLSX cells.
-                value = ILLEGAL_CHARACTERS_RE.sub("", value)
-            cell = WriteOnlyCell(ws, value=value)
-            if isinstance(value, str):
-                cell.data_type = "s"  # never let openpyxl read a string as a formula
-            row.append(cell)
-        ws.append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
 
 
 # ---------------------------------------------------------------------------------------------- points
@@ -236,22 +209,13 @@ REPORT_COLUMNS: tuple[tuple[str, str, float, bool], ...] = (
     ("corrected_by", "Korrigert av", 14, False),
     ("corrected_at", "Korrigert tidspunkt", 18, False),
     ("model_themes", "Modellens tema", 24, True),
-    *(
-        (f"score_{label}", f"Sannsynlighet {name}", 12, False)
-        for label, name in (
-            ("challenge", "utfordring"),
-            ("measure", "tiltak"),
-            ("example", "eksempel"),
-            ("other", "annet"),
-        )
-    ),
+    *((f"score_{label}", f"Sannsynlighet {LABEL_NAMES[label]}", 12, False) for label in LABELS),
     ("model_version", "Modellversjon", 16, False),
     ("segment_id", "Segment-id", 20, False),
     ("document_id", "Dokument-id", 20, False),
 )
 #: Norwegian headers of the CSV columns (same order as :data:`COLUMNS`).
 CSV_HEADERS_NB: dict[str, str] = {name: header for name, header, _w, _wrap in REPORT_COLUMNS}
-LANGS = ("nb", "en")
 
 
 def export_lang(lang: str | None) -> str:
@@ -272,8 +236,6 @@ def report_row(
     hit: SegmentHit, *, lang: str = "nb", base_url: str = "", theme_names: dict[str, str] | None = None
 ) -> list[Any]:
     """One segment as a report row (formula-like text neutralised, like every export)."""
-    from services.store.web.norwegian import LABEL_NAMES, citation, short_date
-
     seg = hit.segment
     base = dict(zip(COLUMNS, row_for(hit), strict=True))
     title = getattr(hit, "title", None)

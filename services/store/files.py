@@ -4,7 +4,6 @@ content type ingest recorded, so the UI can open a PDF at a page (``…/file#pag
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from urllib.parse import quote
 
 from fastapi import APIRouter
@@ -13,7 +12,14 @@ from sqlmodel import Session
 
 from services.store.models import Document
 from services.store.queries import Queries
-from shared.blobstore import BlobNotFound, BlobStore, BlobStoreUnavailable, InvalidBlobUri, blob_store_for
+from shared.blobstore import (
+    BlobNotFound,
+    BlobStore,
+    BlobStoreUnavailable,
+    InvalidBlobUri,
+    blob_store_for,
+    iter_chunks,
+)
 from shared.http import ApiError
 from shared.settings import Settings
 
@@ -58,15 +64,10 @@ def make_files_router(repo: Queries, settings: Settings) -> APIRouter:
         except BlobStoreUnavailable as exc:
             raise ApiError(503, "blob_store_unavailable", str(exc)) from exc
 
-        def chunks() -> Iterator[bytes]:
-            with fh:
-                while block := fh.read(64 * 1024):
-                    yield block
-
         ctype = (doc.content_type or "application/octet-stream").split(";")[0].strip().lower()
         inline = ctype in INLINE_TYPES
         return StreamingResponse(
-            chunks(),
+            iter_chunks(fh),
             media_type=ctype if inline else "application/octet-stream",
             headers={
                 "Content-Disposition": content_disposition(doc.filename, inline),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import Query
@@ -15,6 +16,24 @@ from shared.settings import Settings
 
 class FilterError(ValueError):
     """A filter value that is not one the store knows (the message says which and what is allowed)."""
+
+
+def check_choices(
+    label: str | None = None,
+    theme: str | None = None,
+    sender_kind: str | None = None,
+    taxonomy: Path | None = None,
+) -> None:
+    """Raise :class:`FilterError` for a label, theme (of ``taxonomy``, default: the configured one) or sender
+    kind the store does not know; empty values are no filter. Segments and points check the same way."""
+    if label and label not in LABELS:
+        raise FilterError(f"unknown label {label!r}; choose one of {', '.join(LABELS)}")
+    if theme:
+        known = load_taxonomy(taxonomy or Settings().taxonomy).ids
+        if theme not in known:
+            raise FilterError(f"unknown theme {theme!r}; choose one of {', '.join(known)}")
+    if sender_kind and sender_kind not in SENDER_KINDS:
+        raise FilterError(f"unknown sender kind {sender_kind!r}; choose one of {', '.join(SENDER_KINDS)}")
 
 
 def _bool(name: str, value: str | None) -> bool | None:
@@ -64,18 +83,11 @@ def parse_segment_filter(
 
     A search ``q`` with no word in it («%», «*», «?») has nothing to match, so it is no text filter at all, the
     same for the API, the UI and the exports (the UI says so); it is dropped here, once for all of them."""
-    if label and label not in LABELS:
-        raise FilterError(f"unknown label {label!r}; choose one of {', '.join(LABELS)}")
-    if theme:
-        known = load_taxonomy(Settings().taxonomy).ids
-        if theme not in known:
-            raise FilterError(f"unknown theme {theme!r}; choose one of {', '.join(known)}")
+    check_choices(label, theme, sender_kind)
     if scope and scope not in SCOPES:
         raise FilterError(f"unknown scope {scope!r}; choose one of {', '.join(SCOPES)}")
     if sort and sort not in SORTS:
         raise FilterError(f"unknown sort {sort!r}; choose one of {', '.join(SORTS)}")
-    if sender_kind and sender_kind not in SENDER_KINDS:
-        raise FilterError(f"unknown sender kind {sender_kind!r}; choose one of {', '.join(SENDER_KINDS)}")
     return SegmentFilter(
         label=label or None,
         q=searchable(q),

@@ -2,14 +2,15 @@
 (an audit log that is also the source of truth for every corrected value); final themes per segment; points.
 
 Besides the contract columns there are a few bookkeeping columns that make out-of-order and replayed
-events converge: the event times of the last extraction, failure and classification, and a lower-cased
-``search_text`` so free-text search behaves the same (Unicode-aware) on SQLite and PostgreSQL.
+events converge: the event times of the last extraction, failure and classification, and a document's
+lower-cased ``search_text`` (filename and title) so its free-text filter behaves the same (Unicode-aware) on
+SQLite and PostgreSQL. Segment search has its own index (:mod:`services.store.search`).
 """
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, Index, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Float, Index, Table, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -101,7 +102,6 @@ class Segment(SQLModel, table=True):
     scores: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     model_version: str = Field(max_length=128)
     classified_at: datetime = Field(sa_type=UTCDateTime)
-    search_text: str = Field(default="", sa_type=Text)
     #: Final themes [{id, score}] (the analyst's when corrected; a corrected theme carries score 1.0).
     themes: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)
     # The model's own values; ``label``/``themes`` above are final.
@@ -197,3 +197,9 @@ class PointMember(SQLModel, table=True):
 
     point_id: str = Field(primary_key=True, max_length=64)
     segment_id: str = Field(primary_key=True, max_length=80, index=True)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a table model, for SQLAlchemy Core statements (SQLModel's ``__table__`` is not
+    declared to type checkers)."""
+    return model.metadata.tables[str(model.__tablename__)]

@@ -21,17 +21,25 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from services.store.corrections.rules import (
-    DOCUMENT_FIELDS,
     CorrectionFacts,
     DocumentCorrectionFacts,
     document_befores,
     fold_document,
     fold_segment,
 )
-from services.store.models import Correction, Document, DocumentCorrection, Segment, SegmentTheme, StatusEvent
+from services.store.models import (
+    Correction,
+    Document,
+    DocumentCorrection,
+    Segment,
+    SegmentTheme,
+    StatusEvent,
+    table_of,
+)
 from services.store.search import index_segments
 from services.store.status import DocumentFacts, compute_status, is_complete
 from shared.events import (
+    DOCUMENT_FIELDS,
     DocumentCorrected,
     DocumentExtracted,
     DocumentFailed,
@@ -42,12 +50,12 @@ from shared.events import (
 )
 from shared.ids import event_id_for
 
-DOCS: Table = Document.__table__  # type: ignore[attr-defined]
-SEGS: Table = Segment.__table__  # type: ignore[attr-defined]
-HIST: Table = StatusEvent.__table__  # type: ignore[attr-defined]
-CORR: Table = Correction.__table__  # type: ignore[attr-defined]
-DOC_CORR: Table = DocumentCorrection.__table__  # type: ignore[attr-defined]
-SEG_THEMES: Table = SegmentTheme.__table__  # type: ignore[attr-defined]
+DOCS: Table = table_of(Document)
+SEGS: Table = table_of(Segment)
+HIST: Table = table_of(StatusEvent)
+CORR: Table = table_of(Correction)
+DOC_CORR: Table = table_of(DocumentCorrection)
+SEG_THEMES: Table = table_of(SegmentTheme)
 
 _CHUNK = 500
 T = TypeVar("T")
@@ -69,10 +77,6 @@ def _utcnow() -> datetime:
 def search_text(*parts: str | None) -> str:
     """The lower-cased haystack for free-text search (Python lower() is Unicode-aware; SQLite's is not)."""
     return "\n".join(p for p in parts if p).lower()
-
-
-def segment_search_text(text: str, heading_path: Sequence[str]) -> str:
-    return search_text(text, " / ".join(heading_path))
 
 
 @dataclass
@@ -360,7 +364,6 @@ class Projection:
                     "scores": dict(s.scores),
                     "model_version": s.model_version,
                     "classified_at": e.time,
-                    "search_text": segment_search_text(s.text, s.heading_path),
                     # The model's values; _finalise_segments then applies any correction in force.
                     "model_label": s.label,
                     "themes": themes,

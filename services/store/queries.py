@@ -14,15 +14,16 @@ from sqlmodel import Session, col, select
 
 from services.store import search
 from services.store.knowledge_filters import knowledge_filters
-from services.store.models import Document, Segment, StatusEvent
+from services.store.models import Document, Segment, StatusEvent, table_of
 from services.store.read_cache import cached_read
+from services.store.status import STATUSES
 from shared.events import (
     LABELS,
 )
 
-DOCS = Document.__table__  # type: ignore[attr-defined]
-SEGS = Segment.__table__  # type: ignore[attr-defined]
-HIST = StatusEvent.__table__  # type: ignore[attr-defined]
+DOCS = table_of(Document)
+SEGS = table_of(Segment)
+HIST = table_of(StatusEvent)
 
 _CHUNK = 500
 T = TypeVar("T")
@@ -215,7 +216,7 @@ class Queries:
     def status_counts(self) -> dict[str, int]:
         with Session(self.engine) as s:
             rows = s.exec(select(Document.status, func.count()).group_by(Document.status))
-            out = {"received": 0, "extracted": 0, "classified": 0, "failed": 0}
+            out: dict[str, int] = dict.fromkeys(STATUSES, 0)
             out.update({status: n for status, n in rows})
         return out
 

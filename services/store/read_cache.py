@@ -24,24 +24,20 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from services.store.models import Document
+from services.store.models import Document, table_of
 
 MAX_ENTRIES = 512
 #: Off only for measurements (``tools/bench/store_concurrency.py --no-cache`` gives the uncached figures).
 ENABLED = True
-DOCS = Document.metadata.tables[Document.__tablename__]
+DOCS = table_of(Document)
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-class HasEngine(Protocol):
-    engine: Engine
 
 
 class _Cache:

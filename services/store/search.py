@@ -50,7 +50,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Subquery
 
-from services.store.models import Segment
+from services.store.models import Segment, table_of
 from shared.norwegian import STOPWORDS, lemma, split_compound, tokens
 
 __all__ = [
@@ -69,7 +69,7 @@ __all__ = [
 
 #: Tables this module owns (plus the FTS5 shadow tables ``segment_fts_*`` on SQLite).
 SEARCH_TABLES = ("segment_search", "segment_fts")
-SEGS: Any = Segment.__table__  # type: ignore[attr-defined]
+SEGS = table_of(Segment)
 MAX_CLAUSES = 16
 _PG_MAX_POS = 16383
 _PG_MAX_POSITIONS = 255

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 Status = Literal["received", "extracted", "classified", "failed"]
-STATUSES: tuple[Status, ...] = ("received", "extracted", "classified", "failed")
+STATUSES: tuple[Status, ...] = get_args(Status)
+#: A document in one of these is still on its way through the pipeline (pages refresh, the sweeper watches).
+IN_PROGRESS: tuple[Status, ...] = ("received", "extracted")
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,10 @@ from prometheus_client import Counter
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from services.store.models import Document, StatusEvent
+from services.store.models import Document, StatusEvent, table_of
+from services.store.status import IN_PROGRESS
 from shared.blobstore import BlobStore, blob_store_for
-from shared.events import DocumentFailed, DocumentReceived, make_event, utcnow
+from shared.events import DocumentFailed, make_event, utcnow
 from shared.kafka import BrokerUnavailable, Publisher
 from shared.receipts import Receipt, all_receipts, read_receipt
 from shared.settings import Settings
@@ -45,9 +46,8 @@ from shared.topics import topics_for
 
 log = logging.getLogger(__name__)
 
-DOCS = Document.metadata.tables[Document.__tablename__]
-HIST = StatusEvent.metadata.tables[StatusEvent.__tablename__]
-PENDING = ("received", "extracted")
+DOCS = table_of(Document)
+HIST = table_of(StatusEvent)
 _CHUNK = 500
 
 REDRIVES = Counter(
@@ -90,7 +90,7 @@ def pending_documents(engine: Engine) -> list[Pending]:
         DOCS.c.sha256,
         DOCS.c.bytes,
         DOCS.c.content_type,
-    ).where(DOCS.c.status.in_(PENDING))
+    ).where(DOCS.c.status.in_(IN_PROGRESS))
     with engine.connect() as conn:
         rows = list(conn.execute(stmt))
         ids = [r.id for r in rows]
@@ -222,17 +222,9 @@ class Sweeper:
                 doc, now, "Originalfilen finnes ikke lenger i lageret; dokumentet kan ikke behandles på nytt."
             )
             return False
+        stored = Receipt(doc.document_id, doc.sha256, doc.filename, doc.size, doc.content_type)
         event = make_event(
-            DocumentReceived(
-                id=doc.document_id,
-                filename=doc.filename,
-                sha256=doc.sha256,
-                bytes=doc.size,
-                content_type=doc.content_type,
-                blob_uri=self.blobs.uri_for(doc.sha256),
-                source="replay",
-                received_at=received_at or now,
-            ),
+            stored.replayed(self.blobs.uri_for(doc.sha256), received_at or now),
             "innspill/store-sweeper",
             doc.document_id,
             "redrive",

@@ -73,7 +73,7 @@ def test_big_blob_is_uploaded_in_parts_and_read_back_as_a_stream(s3_endpoint: st
     head = store.client.head_object(Bucket="blobs-big", Key=f"innspill/sha256/{sha}")
     assert head["ETag"].strip('"').endswith("-3"), "uploaded as a multipart upload of 5 MiB parts"
     back = hashlib.sha256()
-    for chunk in iter_chunks(store, uri, 256 * 1024):
+    for chunk in iter_chunks(store.open(uri), 256 * 1024):
         assert len(chunk) <= 256 * 1024
         back.update(chunk)
     assert back.hexdigest() == sha

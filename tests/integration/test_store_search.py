@@ -10,9 +10,10 @@ from unittest import mock
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 
 from services.store import search
-from services.store.db import make_engine, migrate
+from services.store.db import alembic_config, make_engine, migrate
 from services.store.repository import Repository, SegmentFilter
 from shared.events import DocumentReceived, make_event
 from shared.ids import document_id_for, sha256_hex
@@ -133,16 +134,21 @@ def test_index_follows_writes_and_deletes(engine: sa.Engine) -> None:
 def test_migration_indexes_existing_rows(database_url: str) -> None:
     eng = make_engine(database_url)
     try:
-        migrate(eng, "0002")
+        migrate(eng)
         repo = Repository(eng)
         events = [
             received("y", 0),
             extracted("y", 1),
             segment("y", 0, 1, text="Sjukehusa treng fleire jordmødrer."),
         ]
-        # Rows written before the search revision existed (the projection's index hook switched off).
+        # Rows without index entries (the projection's index hook switched off), then the schema taken back
+        # to before the search revision and up again: the search revision indexes the rows it finds.
         with mock.patch("services.store.projection.index_segments"):
             repo.apply(events)
+        cfg = alembic_config()
+        with eng.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0002")
         migrate(eng)
         assert repo.search_segments(SegmentFilter(q="sykehus"))[0] == 1
         assert repo.search_segments(SegmentFilter(q="jordmor"))[0] == 1

@@ -38,7 +38,7 @@ def test_local_store_is_content_addressed_and_streams(tmp_path: Path) -> None:
     assert uri == f"blob://sha256/{sha}" and store.exists(sha)
     assert (tmp_path / "blobs" / sha[:2] / sha).read_bytes() == data
     assert read_bytes(store, uri) == data and store.size(uri) == len(data)
-    assert b"".join(iter_chunks(store, uri, 1000)) == data
+    assert b"".join(iter_chunks(store.open(uri), 1000)) == data
     with store.local_path(uri) as path:
         assert path.read_bytes() == data
     # storing the same hash again keeps the first blob and consumes the temp file

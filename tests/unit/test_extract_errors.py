@@ -14,7 +14,6 @@ from services.extract.engine import PDFMINER_MIN, check_pdfminer, extract_docume
 from services.extract.model import (
     CORRUPT,
     ENCRYPTED,
-    ERROR_CODES,
     NO_TEXT,
     RESOURCE_LIMIT,
     TIMEOUT,
@@ -208,13 +207,9 @@ def test_pickled_cmap_named_by_a_pdf_is_refused(tmp_path: Path, monkeypatch: pyt
     )
     path = tmp_path / "cmap.pdf"
     path.write_bytes(pdf)
-    try:
-        result = extract_in_sandbox(path, Limits(timeout_s=60, ocr_enabled=False))
-        outcome = "extracted"
-        assert any("brev fra kommunen" in s.text for s in result.segments)
-    except ExtractionError as exc:
-        outcome = exc.code
-    assert outcome == "extracted" or outcome in ERROR_CODES
+    # Refusing the CMap costs only that font's glyphs: the rest of the letter is read, no error.
+    result = extract_in_sandbox(path, Limits(timeout_s=60, ocr_enabled=False))
+    assert [s.text for s in result.segments] == ["Dette er et brev fra kommunen."]
     assert not marker.exists(), "the pickled CMap was loaded"
     # In-process as well, watching pdfminer: it is asked for exactly that CMap and refuses it.
     from pdfminer.cmapdb import CMapDB
@@ -231,9 +226,7 @@ def test_pickled_cmap_named_by_a_pdf_is_refused(tmp_path: Path, monkeypatch: pyt
 
     monkeypatch.setattr(CMapDB, "_load_data", classmethod(spy))
     monkeypatch.setattr(CMapDB, "_cmap_cache", {})
-    try:
-        extract_document(path, Limits(ocr_enabled=False))
-    except ExtractionError as exc:
-        assert exc.code in ERROR_CODES
+    direct = extract_document(path, Limits(ocr_enabled=False))
+    assert [s.text for s in direct.segments] == ["Dette er et brev fra kommunen."]
     assert (str(evil_dir / "evil"), "refused") in asked
     assert not marker.exists()

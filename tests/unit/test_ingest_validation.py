@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from services.ingest.validation import DOCX, PDF, RejectedUpload, sanitize_filename, sniff_content_type
+from services.ingest.validation import RejectedUpload, sanitize_filename, sniff_content_type
+from shared.filetypes import DOCX, PDF
 
 
 def test_pdf_is_recognised_by_magic_number(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ from services.store.points.grouping import (
     add_segments,
     average_linkage,
     group_segments,
-    segment_from_dict,
 )
 
 
@@ -140,24 +139,6 @@ def test_functional_incremental_and_recompute_carry_ids() -> None:
     assert point_of(again, "a1").id == journal_id
 
 
-def test_to_dict_and_segment_from_dict() -> None:
-    s = segment_from_dict(
-        {
-            "segment_id": "q1",
-            "document_id": "d",
-            "sender": "X",
-            "label": "measure",
-            "text": "t",
-            "themes": [{"id": "digitalisering", "score": 0.9}],
-            "page": 2,
-        }
-    )
-    assert s.themes == ("digitalisering",) and s.page == 2
-    d = group_segments(JOURNAL, min_senders=2)[0].to_dict()
-    assert set(d) == {"id", "label", "themes", "summary", "keywords", "sender_count", "segments"}
-    assert set(d["segments"][0]) == {"segment_id", "document_id", "sender", "page", "text"}
-
-
 def test_average_linkage_merges_by_mean_similarity() -> None:
     m = np.array(
         [
@@ -248,3 +229,25 @@ def test_evaluate_loads_whole_letters_with_planted_points() -> None:
     assert pair_scores(rows, perfect).recall == 1.0
     assert planted_precision(rows, perfect)[0] == 1.0
     assert planted_precision(rows, [[planted[0].id, next(r.id for r in rows if not r.point)]])[0] == 0.0
+
+
+def test_long_paragraph_joins_a_point_made_in_one_of_its_sentences() -> None:
+    from services.store.points.grouping import Config
+
+    long_text = (
+        "Kommunen har hatt stor tilflytting de siste årene, og mange nye innbyggere er barnefamilier. "
+        "Vi trenger én felles journal som fastlegen og hjemmesykepleien kan bruke. "
+        "Frivilligsentralen melder om lange ventelister for besøksvenner."
+    )
+    segs = [
+        seg("l1", "Elvebakken kommune", long_text),
+        seg(
+            "b1",
+            "Helse Fjellvik HF",
+            "Deling av pasientopplysninger mellom kommune og sykehus må bli enkelt.",
+        ),
+    ]
+    sentence = group_segments(segs, min_senders=2)
+    assert sentence and {m.segment_id for m in sentence[0].members} == {"l1", "b1"}
+    # the same pair without sentence matching: the long paragraph's other topics dilute and block it
+    assert group_segments(segs, min_senders=2, config=Config(sentences=False)) == []

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from openpyxl import load_workbook
 
-from services.store.exports import COLUMNS, csv_chunks, neutralise, xlsx_bytes
+from services.store.exports import COLUMNS, csv_chunks, neutralise, report_headers, xlsx_report
 from services.store.models import Segment
 from services.store.repository import SegmentHit
 
@@ -66,12 +66,14 @@ def test_csv_has_bom_and_neutralised_cells() -> None:
 
 
 def test_xlsx_cells_are_text_not_formulas() -> None:
-    data = xlsx_bytes([_hit("=1+2", ["+A"]), _hit("kontroll\x07tegn og æøå", [])])
+    data = xlsx_report([_hit("=1+2", ["+A"]), _hit("kontroll\x07tegn og æøå", [])], lang="en")
     ws = load_workbook(io.BytesIO(data)).active
     assert ws is not None
     rows = list(ws.iter_rows(values_only=True))
-    assert list(rows[0]) == list(COLUMNS)
-    first = dict(zip(COLUMNS, rows[1], strict=True))
+    names = report_headers("en")
+    assert list(rows[0]) == names
+    first = dict(zip(names, rows[1], strict=True))
     assert first["text"] == "'=1+2" and first["heading_path"] == "'+A" and first["score_measure"] == 0.7
-    assert dict(zip(COLUMNS, rows[2], strict=True))["text"] == "kontrolltegn og æøå"
+    assert first["sender"] == "'=kommune" and first["filename"] == "'@brev.pdf"
+    assert dict(zip(names, rows[2], strict=True))["text"] == "kontrolltegn og æøå"
     assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)

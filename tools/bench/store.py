@@ -59,7 +59,7 @@ def make_events(docs: int, per_doc: int) -> list[Envelope[Any]]:
                         heading_path=["Utfordringer", f"Tema {i % 7}"],
                         text=f"Avsnitt {i} om samhandling og økonomi. " * 8,
                         label=label,
-                        scores={lab: (0.7 if lab == label else 0.1) for lab in LABELS},  # type: ignore[arg-type]
+                        scores={lab: (0.7 if lab == label else 0.1) for lab in LABELS},
                         model_version="bench",
                         segment_count=per_doc,
                     ),

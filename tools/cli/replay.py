@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from shared.blobstore import BlobStore, blob_store_for
-from shared.events import DocumentReceived, Envelope, make_event, utcnow
+from shared.events import Envelope, make_event, utcnow
 from shared.kafka import Publisher
 from shared.receipts import Receipt, all_receipts
 from shared.settings import Settings
@@ -27,16 +27,7 @@ def receipts(blobs: BlobStore) -> Iterator[Receipt]:
 def replay_event(receipt: Receipt, blobs: BlobStore, nonce: str) -> Envelope[Any]:
     """A fresh ``documents.received`` for a stored blob; ``nonce`` makes the event id new for this replay
     while the document id stays the same."""
-    data = DocumentReceived(
-        id=receipt.document_id,
-        filename=receipt.filename,
-        sha256=receipt.sha256,
-        bytes=receipt.bytes,
-        content_type=receipt.content_type,
-        blob_uri=blobs.uri_for(receipt.sha256),
-        source="replay",
-        received_at=utcnow(),
-    )
+    data = receipt.replayed(blobs.uri_for(receipt.sha256), utcnow())
     return make_event(data, "innspill/replay", data.id, "replay", nonce)
 
 

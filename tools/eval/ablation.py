@@ -1,12 +1,16 @@
 """Ablation of the structured recipe, scored end to end: each variant is a training source (labelled,
 extracted, both; see ``tools.training.recipe.structured_examples``) and a set of feature groups
 (``tools.training.structured``), optionally with the document pass (a third part ``:doc``; ``:doc-nokind`` without the segment kinds;
-a trailing digit sets the folds, e.g. ``:doc2``); the label
+a trailing digit sets the folds, e.g. ``:doc2``; a fourth part sets C, e.g. ``:doc2:4``); the label
 model only (no theme tagger, so each fit is quicker), then the
 team's held-out letters, ``--letters`` files and the seeds end to end.
 
-    python -m tools.eval.ablation [--variant SOURCE:GROUP+GROUP ...] [--letters data/heldout/heldout_k.jsonl]
-        [--json var/eval/ablation.json]
+    python -m tools.eval.ablation [--variant SOURCE:GROUP+GROUP[:doc[:C]] ...] [--letters data/heldout/heldout_k.jsonl]
+        [--plain] [--json var/eval/ablation.json]
+
+``--plain`` also scores the team's held-out and ``--letters`` letters rendered as plain text lines
+(``tools.eval.plain``; sets named ``..._plain``). Sources: see ``tools.training.recipe.SOURCES``
+(``mixed``: the extracted rows of both renderings).
 
 Without ``--variant`` it runs the standard list (``VARIANTS``).
 """
@@ -51,6 +55,7 @@ def fit_variant(
     document_pass: bool,
     stack_kind: bool = True,
     folds: int = 3,
+    c: float = 8.0,
 ) -> float:
     started = time.perf_counter()
     train, held = R.structured_examples(splits, source)
@@ -64,6 +69,7 @@ def fit_variant(
         [e.themes for e in held],
         [],
         groups=groups,
+        c=c,
         seed=seed,
         train_docs=[e.doc for e in train] if document_pass else None,
         held_docs=[e.doc for e in held] if document_pass else None,
@@ -80,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variant", action="append", default=[])
     ap.add_argument("--letters", type=Path, action="append", default=[])
     ap.add_argument("--no-seeds", action="store_true")
+    ap.add_argument("--plain", action="store_true", help="also the letters rendered as plain text lines")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--out", type=Path, default=E.REPO / "var" / "eval")
     ap.add_argument("--json", type=Path)
@@ -91,12 +98,18 @@ def main(argv: list[str] | None = None) -> int:
     }
     for path in args.letters:
         sets[path.stem] = E.team_letters([path], None, args.out)
+    if args.plain:
+        held_docs = sorted({e.doc for e in splits.held})
+        sets["team_held_out_plain"] = E.team_letters(settings.labelled_dir, held_docs, args.out, plain=True)
+        for path in args.letters:
+            sets[f"{path.stem}_plain"] = E.team_letters([path], None, args.out, plain=True)
     if not args.no_seeds and (settings.seeds_dir / "gold.jsonl").is_file():
         sets["seeds"] = E.seed_letters(settings.seeds_dir, args.out)
     results: dict[str, Any] = {}
     for spec in args.variant or VARIANTS:
         source, _, rest = spec.partition(":")
-        groups_s, _, doc = rest.partition(":")
+        groups_s, _, doc_c = rest.partition(":")
+        doc, _, c_s = doc_c.partition(":")
         groups = tuple(groups_s.split("+")) if groups_s else S.DEFAULT_GROUPS
         with tempfile.TemporaryDirectory() as tmp:
             seconds = fit_variant(
@@ -108,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
                 doc.startswith("doc"),
                 stack_kind="nokind" not in doc,
                 folds=int(doc[-1]) if doc[-1:].isdigit() else 3,
+                c=float(c_s) if c_s else 8.0,
             )
             clf = load_classifier(Path(tmp), threads=2)
             row: dict[str, Any] = {"train_seconds": round(seconds, 1)}

@@ -2,13 +2,16 @@
 engine, classify the extracted segments in letter order with a model directory, and score every gold
 segment against the extracted segment it became (a segment extraction lost counts as wrong).
 
-    python -m tools.eval.end_to_end [--seeds] [--team-held-out] [--letters FILE] [--model DIR] [--json FILE] [--card]
+    python -m tools.eval.end_to_end [--seeds] [--team-held-out] [--letters FILE] [--plain] [--model DIR] [--json FILE] [--card]
 
 ``--seeds``: the five seed letters (``<seeds_dir>/*.txt``), rendered as ``tools.extract.fidelity`` renders
 them, gold from ``gold_themes.jsonl`` (labels and hand-made themes). ``--letters FILE``: every letter of a labelled
 JSONL file, e.g. ``data/heldout/heldout_k.jsonl``. ``--team-held-out``: the team's
 letters that the training split holds out (by document, the recipe's fraction and seed), each rendered in
 its own house style by ``letter_render``; gold is every labelled row as printed. With neither flag, both.
+``--plain``: the team's and ``--letters`` letters are rendered as plain text lines instead
+(``tools.eval.plain``: no bold headings, no list or table structure), the way the seeds are: a fair
+test for letters that arrive as text (scans after OCR, e-mails printed to PDF) that is not the seeds.
 
 Printed: per letter and overall macro-F1, the share of gold segments recovered, per-label F1, the
 confusion matrix (rows gold, columns predicted, last column "lost"), expected calibration error of the
@@ -246,14 +249,20 @@ def held_out_docs(labelled: Path, fraction: float, seed: int) -> list[str]:
     return sorted({e.doc for e in held})
 
 
-def team_letters(labelled: Path | list[Path], docs: list[str] | None, out: Path) -> list[Letter]:
-    """Letters of labelled JSONL (a folder's files or the files given); ``docs`` picks some (None: all)."""
+def team_letters(
+    labelled: Path | list[Path], docs: list[str] | None, out: Path, plain: bool = False
+) -> list[Letter]:
+    """Letters of labelled JSONL (a folder's files or the files given); ``docs`` picks some (None: all).
+    ``plain``: rendered as plain text lines the way the seed letters are (``tools.eval.plain``) instead
+    of with real structure in the letter's house style."""
     from tools.extract import letter_render
 
     files = sorted(labelled.glob("*.jsonl")) if isinstance(labelled, Path) else labelled
     letters = letter_render.read_letters(files)
     docs = sorted(letters) if docs is None else docs
     chosen = {d: letters[d] for d in docs if d in letters}
+    if plain:
+        return plain_letters(chosen, out)
     variants = {d: letter_render.variant_for(d) for d in chosen}
     target = out / "team"
     have = {d: target / f"{d}.pdf" for d in chosen}
@@ -277,6 +286,33 @@ def team_letters(labelled: Path | list[Path], docs: list[str] | None, out: Path)
     ]
 
 
+def plain_letters(chosen: dict[str, list[dict[str, Any]]], out: Path) -> list[Letter]:
+    """Labelled letters rendered as plain text lines, as ``seed_letters`` renders the seeds; gold is
+    every row except ``table_header`` (printed, but column headers are no segments of their own)."""
+    from tools.eval.plain import plain_lines
+    from tools.extract import letter_render
+    from tools.extract.render import render_texts
+
+    target = out / "plain"
+    docs = {d: (plain_lines(rows, d), letter_render.running_header(rows)) for d, rows in chosen.items()}
+    stamp = {
+        d: hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:12]
+        for d, doc in docs.items()
+    }
+    stamps_file = target / "stamps.json"
+    old = json.loads(stamps_file.read_text()) if stamps_file.is_file() else {}
+    todo = {
+        d: doc for d, doc in docs.items() if not (target / f"{d}.pdf").is_file() or old.get(d) != stamp[d]
+    }
+    if todo:
+        render_texts(todo, target)
+        stamps_file.write_text(json.dumps({**old, **{d: stamp[d] for d in todo}}))
+    return [
+        Letter(d, [r for r in rows if r["kind"] != "table_header"], target / f"{d}.pdf")
+        for d, rows in chosen.items()
+    ]
+
+
 def theme_ids_of(path: Path) -> list[str]:
     return [t["id"] for t in json.loads(path.read_text(encoding="utf-8"))["themes"]]
 
@@ -293,6 +329,11 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="also score every letter of this labelled JSONL (e.g. data/heldout/heldout_k.jsonl); repeatable",
     )
+    ap.add_argument(
+        "--plain",
+        action="store_true",
+        help="render the team's and --letters letters as plain text lines, as the seeds are rendered",
+    )
     ap.add_argument("--model", type=Path, default=settings.resolved_model_dir)
     ap.add_argument("--labelled", type=Path, default=settings.labelled_dir)
     ap.add_argument("--held-out", type=float, default=0.15, help="fraction of team letters held out")
@@ -306,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     theme_ids = theme_ids_of(settings.taxonomy)
     print(f"model {clf.model_version} ({args.model})")
     figures: dict[str, Any] = {"model_version": clf.model_version}
+    rendering = "plain text" if args.plain else "structured"
+    figures["rendering"] = "plain" if args.plain else "structured"
     cache = args.out / "extracted"
     if args.seeds or both:
         if not (settings.seeds_dir / "gold.jsonl").is_file():
@@ -315,14 +358,18 @@ def main(argv: list[str] | None = None) -> int:
         figures["seeds"] = report("seeds (end to end)", run_set(clf, letters, cache), theme_ids)
     if args.team_held_out or both:
         docs = held_out_docs(args.labelled, args.held_out, args.split_seed)
-        letters = team_letters(args.labelled, docs, args.out)
+        letters = team_letters(args.labelled, docs, args.out, plain=args.plain)
         figures["team_held_out"] = report(
-            f"team held-out ({len(letters)} letters, end to end)", run_set(clf, letters, cache), theme_ids
+            f"team held-out ({len(letters)} letters, {rendering}, end to end)",
+            run_set(clf, letters, cache),
+            theme_ids,
         )
     for path in args.letters:
-        letters = team_letters([path], None, args.out)
+        letters = team_letters([path], None, args.out, plain=args.plain)
         figures[path.stem] = report(
-            f"{path.name} ({len(letters)} letters, end to end)", run_set(clf, letters, cache), theme_ids
+            f"{path.name} ({len(letters)} letters, {rendering}, end to end)",
+            run_set(clf, letters, cache),
+            theme_ids,
         )
     if args.card:
         from tools.training.card import read_card, write_card
@@ -331,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
         if card is None:
             print(f"{args.model} has no metrics.json to add the figures to", file=sys.stderr)
             return 2
-        card["end_to_end"] = {k: v for k, v in figures.items() if k != "model_version"}
+        key = "end_to_end_plain" if args.plain else "end_to_end"
+        card[key] = {k: v for k, v in figures.items() if k not in ("model_version", "rendering")}
         write_card(args.model, card)
         print(f"end-to-end figures written into {args.model}/MODEL_CARD.md and metrics.json")
     if args.json:

@@ -331,10 +331,8 @@ def _para(style: str, content: str) -> str:
 def _list(items: list[tuple[int, Row]], anchors: Anchors) -> str:
     """A bullet list, or a numbered list where the items are written "1. …", "2. …" in sequence."""
     numbers = [_NUMBER.match(r["text"]) for _, r in items]
-    numbered = all(numbers) and all(
-        int(m.group(1)) == int(numbers[0].group(1)) + k  # type: ignore[union-attr]
-        for k, m in enumerate(numbers)
-    )
+    values = [int(m.group(1)) for m in numbers if m is not None]
+    numbered = len(values) == len(numbers) and all(n == values[0] + k for k, n in enumerate(values))
     out = [f'  <text:list text:style-name="{"Numbers" if numbered else "Bullets"}">']
     for k, ((i, row), m) in enumerate(zip(items, numbers)):
         cut = m.end() if numbered and m else 0

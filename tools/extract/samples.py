@@ -12,7 +12,10 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reportlab.pdfgen.canvas import Canvas
 
 SENDER = "Nordvik kommune"
 LETTERHEAD = "Nordvik kommune – Helse og omsorg – Rådhusgata 1, 9999 Nordvik"
@@ -77,7 +80,7 @@ SCANNED_TEXT = [
 class _Pen:
     """A tiny flowing layout: lines top to bottom, new pages as needed, furniture on every page."""
 
-    canvas: object
+    canvas: Canvas
     font: str
     bold: str
     width: float
@@ -108,7 +111,7 @@ class _Pen:
 
     def new_page(self) -> None:
         self._draw_footnotes()
-        self.canvas.showPage()  # type: ignore[attr-defined]
+        self.canvas.showPage()
         self.page += 1
         self.y = self.top
 
@@ -116,12 +119,12 @@ class _Pen:
         if not self.footnotes:
             return
         c = self.canvas
-        c.setLineWidth(0.5)  # type: ignore[attr-defined]
-        c.line(self.left, self.bottom - 4, self.left + 120, self.bottom - 4)  # type: ignore[attr-defined]
+        c.setLineWidth(0.5)
+        c.line(self.left, self.bottom - 4, self.left + 120, self.bottom - 4)
         y = self.bottom - 16
         for note in self.footnotes:
-            c.setFont(self.font, 8)  # type: ignore[attr-defined]
-            c.drawString(self.left, y, note)  # type: ignore[attr-defined]
+            c.setFont(self.font, 8)
+            c.drawString(self.left, y, note)
             y -= 10
         self.footnotes = []
 
@@ -129,8 +132,8 @@ class _Pen:
         if self.y - size * 1.3 < self.bottom:
             self.new_page()
         self.y -= size * 1.3
-        self.canvas.setFont(self.bold if bold else self.font, size)  # type: ignore[attr-defined]
-        self.canvas.drawString(self.left + indent, self.y, text)  # type: ignore[attr-defined]
+        self.canvas.setFont(self.bold if bold else self.font, size)
+        self.canvas.drawString(self.left + indent, self.y, text)
 
     def paragraph(
         self,
@@ -151,8 +154,8 @@ class _Pen:
         for n, ln in enumerate(lines):
             self.line(ln, 11, indent=18)
             if n == 0:
-                self.canvas.setFont(glyph_font, 11)  # type: ignore[attr-defined]
-                self.canvas.drawString(self.left + 4, self.y, glyph)  # type: ignore[attr-defined]
+                self.canvas.setFont(glyph_font, 11)
+                self.canvas.drawString(self.left + 4, self.y, glyph)
         self.y -= 4
 
     def table(self, header: tuple[str, str], rows: list[tuple[str, str]]) -> None:
@@ -164,15 +167,15 @@ class _Pen:
         if self.y - sum(heights) < self.bottom:
             self.new_page()
         y = self.y
-        c.setLineWidth(0.8)  # type: ignore[attr-defined]
+        c.setLineWidth(0.8)
         for row, h in zip(wrapped, heights):
             for i, cell in enumerate(row):
                 x = self.left + i * col
-                c.rect(x, y - h, col, h)  # type: ignore[attr-defined]
+                c.rect(x, y - h, col, h)
                 ty = y - 13
                 for ln in cell:
-                    c.setFont(self.bold if row is wrapped[0] else self.font, 10)  # type: ignore[attr-defined]
-                    c.drawString(x + 5, ty, ln)  # type: ignore[attr-defined]
+                    c.setFont(self.bold if row is wrapped[0] else self.font, 10)
+                    c.drawString(x + 5, ty, ln)
                     ty -= 13
             y -= h
         self.y = y - 12

@@ -3,6 +3,12 @@
     python -m tools.points.evaluate [--set dev|test|test2|heldout] [--method full] [--threshold T]
     python -m tools.points.evaluate --set dev --compare        # every method, threshold sweep
     python -m tools.points.evaluate --scale 2000               # synthetic 2,000 letters: recompute + add 10
+    python -m tools.points.evaluate --set test --dilute 2      # each paraphrase padded with 2 real sentences
+
+``--dilute N`` imitates real letter paragraphs, which name many things at once: every segment of the set
+gets N sentences from the content segments of the team's labelled letters (data/labelled, never the seeds)
+put before or after it, drawn without replacement (seeded), so the point is made in one sentence of a
+longer text. The gold points are unchanged.
 
 Pairwise metrics: a pair of segments is positive when both belong to the same gold point (segments with
 point=null are distractors/singletons); a predicted pair is two segments in the same predicted group.
@@ -77,6 +83,38 @@ def load_set(name: str) -> list[Row]:
                     )
                 )
     return rows
+
+
+LABELLED = sorted((ROOT / "data/labelled").glob("*.jsonl"))
+_SPLIT = re.compile(r"(?<=[.!?])\s+")
+
+
+def dilute(rows: Sequence[Row], n: int, seed: int = 11) -> list[Row]:
+    """Pad every row with ``n`` real letter sentences (content labels of data/labelled), no sentence twice."""
+    if n <= 0:
+        return list(rows)
+    pool: list[str] = []
+    for path in LABELLED:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            d = json.loads(line)
+            if d.get("label") in ("challenge", "measure", "example"):
+                pool.extend(x.strip() for x in _SPLIT.split(d["text"]) if len(x.split()) >= 5)
+    rng = random.Random(seed)
+    pool = sorted(set(pool))
+    rng.shuffle(pool)
+    out: list[Row] = []
+    for k, r in enumerate(rows):
+        parts = [r.text]
+        for j in range(n):
+            extra = pool[(k * n + j) % len(pool)]
+            if rng.random() < 0.5:
+                parts.insert(0, extra)
+            else:
+                parts.append(extra)
+        out.append(Row(r.id, r.point, r.label, r.themes, r.sender, " ".join(parts), r.doc))
+    return out
 
 
 def to_segments(rows: Sequence[Row], themes: bool = True) -> list[Segment]:
@@ -335,12 +373,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--compare", action="store_true", help="all methods: best recall at precision >= 0.8")
     ap.add_argument("--points", action="store_true", help="print per-point recovery")
     ap.add_argument("--scale", type=int, default=0, help="synthetic letters for the timing run")
+    ap.add_argument("--dilute", type=int, default=0, help="pad each segment with N real letter sentences")
     args = ap.parse_args(argv)
 
     if args.scale:
         run_scale(args.scale, Config())
         return 0
-    rows = load_set(args.set)
+    rows = dilute(load_set(args.set), args.dilute)
     lem, surf, npairs = overlap(rows)
     n_points = len({r.point for r in rows if r.point})
     print(

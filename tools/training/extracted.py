@@ -2,9 +2,14 @@
 extracted with the service's engine, and each extracted segment given the label and themes of the
 labelled row it came from.
 
-    python -m tools.training.extracted build [--labelled data/labelled] [--out data/derived/extracted.jsonl]
-    python -m tools.training.extracted check      # exit 1 when the file is out of date with data/labelled
+    python -m tools.training.extracted build [--rendering structured|plain|all] [--labelled data/labelled] [--out FILE]
+    python -m tools.training.extracted check      # exit 1 when a file is out of date with data/labelled
                                                   # (a note when services/extract changed since)
+
+Two renderings, one file each: ``structured`` (``data/derived/extracted.jsonl``: every letter in its own
+house style with bold headings, lists and tables) and ``plain`` (``data/derived/extracted_plain.jsonl``:
+the same letters as plain text lines, the way the seed letters and many real letters reach us: text
+exports, e-mails printed to PDF, scans after OCR; see ``tools.eval.plain``).
 
 The classifier serves on what ``services.extract`` makes of a PDF (its segment text, kind and heading
 path), while the labelled rows carry the writers' own segments and kinds. Training on the extracted
@@ -35,6 +40,8 @@ from typing import Any
 from tools.training import data as D
 
 DEFAULT_OUT = D.REPO / "data" / "derived" / "extracted.jsonl"
+PLAIN_OUT = D.REPO / "data" / "derived" / "extracted_plain.jsonl"
+RENDERINGS = ("structured", "plain")
 FORMAT = "innspill-extracted-v1"
 _PAGE = re.compile(r"^(?:Side \d+ av \d+|\d{1,3}(?:\s*/\s*\d{1,3})?)$")
 
@@ -76,14 +83,18 @@ def letter_rows(
     return out
 
 
-def build(labelled: Path, out: Path, work: Path) -> dict[str, Any]:
-    """Render, extract and align every labelled letter; write ``out``; return the header."""
+def build(labelled: Path, out: Path, work: Path, rendering: str = "structured") -> dict[str, Any]:
+    """Render, extract and align every labelled letter; write ``out``; return the header.
+    ``rendering``: ``structured`` (each letter in its house style) or ``plain`` (plain text lines, as
+    the seed letters are rendered: ``tools.eval.plain``)."""
     from tools.eval.end_to_end import _extractor_hash, extract_cached, team_letters
     from tools.extract import letter_render
 
+    if rendering not in RENDERINGS:
+        raise ValueError(f"rendering {rendering!r} is not one of {RENDERINGS}")
     started = time.perf_counter()
     files = sorted(labelled.glob("*.jsonl"))
-    letters = team_letters(files, None, work)
+    letters = team_letters(files, None, work, plain=rendering == "plain")
     raw = letter_render.read_letters(files)
     rows: list[dict[str, Any]] = []
     recovered = total = 0
@@ -95,12 +106,14 @@ def build(labelled: Path, out: Path, work: Path) -> dict[str, Any]:
         total += len(letter.gold)
     header = {
         "format": FORMAT,
+        "rendering": rendering,
         "labelled_hash": labelled_hash(labelled),
         "letters": len(letters),
         "rows": len(rows),
         "gold_recovered": round(recovered / max(total, 1), 4),
         "extractor_hash": _extractor_hash(),
-        "command": "python -m tools.training.extracted build",
+        "command": "python -m tools.training.extracted build"
+        + (" --rendering plain" if rendering == "plain" else ""),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as fh:
@@ -145,27 +158,47 @@ def load(path: Path = DEFAULT_OUT) -> list[D.Example]:
 
 
 def in_sync(path: Path = DEFAULT_OUT, labelled: Path = D.LABELLED_DIR) -> bool:
-    return path.is_file() and read_header(path).get("labelled_hash") == labelled_hash(labelled)
+    return in_sync_hash(path, labelled_hash(labelled))
+
+
+def in_sync_hash(path: Path, expected: str | None) -> bool:
+    """Whether ``path`` exists and was made from labelled data with this hash."""
+    return path.is_file() and expected is not None and read_header(path).get("labelled_hash") == expected
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("action", choices=("build", "check"))
     ap.add_argument("--labelled", type=Path, default=D.LABELLED_DIR)
-    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument(
+        "--rendering",
+        choices=(*RENDERINGS, "all"),
+        default="all",
+        help="which derived file: structured (extracted.jsonl), plain (extracted_plain.jsonl) or all",
+    )
+    ap.add_argument("--out", type=Path, help="output file (one rendering only); default data/derived/...")
     ap.add_argument("--work", type=Path, default=D.REPO / "var" / "eval", help="PDFs and extraction cache")
     args = ap.parse_args(argv)
-    if args.action == "check":
-        from tools.eval.end_to_end import _extractor_hash
+    renderings = RENDERINGS if args.rendering == "all" else (args.rendering,)
+    if args.out is not None and len(renderings) > 1:
+        ap.error("--out needs one --rendering")
+    status = 0
+    for rendering in renderings:
+        out = args.out or (PLAIN_OUT if rendering == "plain" else DEFAULT_OUT)
+        if args.action == "check":
+            from tools.eval.end_to_end import _extractor_hash
 
-        ok = in_sync(args.out, args.labelled)
-        print(f"{args.out}: {'in sync with' if ok else 'OUT OF DATE with'} {args.labelled}")
-        if ok and read_header(args.out).get("extractor_hash") != _extractor_hash():
-            # not an error: the labels still hold, but the rows are what an older extractor made
-            print("note: services/extract changed since it was built; rebuild to train on today's extraction")
-        return 0 if ok else 1
-    build(args.labelled, args.out, args.work)
-    return 0
+            ok = in_sync(out, args.labelled)
+            print(f"{out}: {'in sync with' if ok else 'OUT OF DATE with'} {args.labelled}")
+            if ok and read_header(out).get("extractor_hash") != _extractor_hash():
+                # not an error: the labels still hold, but the rows are what an older extractor made
+                print(
+                    "note: services/extract changed since it was built; rebuild to train on today's extraction"
+                )
+            status = status or (0 if ok else 1)
+        else:
+            build(args.labelled, out, args.work, rendering)
+    return status
 
 
 if __name__ == "__main__":

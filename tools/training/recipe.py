@@ -162,9 +162,11 @@ def train_tfidf(
 
 #: What the structured recipe trains on: ``labelled`` (the writers' own segments and kinds),
 #: ``extracted`` (the same letters rendered to PDF and extracted, ``tools/training/extracted.py``) or
-#: ``both``. Calibration (temperature, review and theme thresholds) uses the held-out letters as
+#: ``both``, or ``mixed``: the extracted rows of both renderings, structured and plain text
+#: (``data/derived/extracted_plain.jsonl``), so the model sees what extraction makes of letters that
+#: arrive as text. Calibration (temperature, review and theme thresholds) uses the held-out letters as
 #: extracted whenever the source includes them.
-SOURCES = ("labelled", "extracted", "both")
+SOURCES = ("labelled", "extracted", "both", "mixed")
 DEFAULT_SOURCE = "extracted"
 #: Whether the structured recipe fits the document pass (neighbours' first-stage probabilities).
 DEFAULT_DOCUMENT_PASS = True
@@ -205,6 +207,22 @@ def structured_examples(
     extra = [e for e in splits.train if e.doc not in row_docs]  # --extra-labelled files
     if source == "extracted":
         return ex_train + extra, ex_held
+    if source == "mixed":
+        plain_path = X.PLAIN_OUT if extracted_path is None else extracted_path.with_name(X.PLAIN_OUT.name)
+        if not X.in_sync_hash(plain_path, splits.info.get("labelled_hash")):
+            log.warning(
+                "plain-text extracted training data missing or out of date; structured rendering only",
+                extra={"path": str(plain_path)},
+            )
+            splits.info["source_used"] = "extracted"
+            return ex_train + extra, ex_held
+        plain = X.load(plain_path)
+        # under their own document names, so a letter's neighbours stay within one rendering
+        p_train = [
+            replace(e, doc=f"{e.doc}#plain") for e in plain if e.doc in team_docs and e.doc not in held_docs
+        ]
+        p_held = [replace(e, doc=f"{e.doc}#plain") for e in plain if e.doc in held_docs]
+        return ex_train + p_train + extra, ex_held + p_held
     # both: the labelled rows too, under their own document names so their neighbours stay their own
     own = [replace(e, doc=f"{e.doc}#labelled") for e in splits.train]
     return ex_train + own, ex_held
@@ -250,7 +268,7 @@ def train_structured(
         held_docs=[e.doc for e in held] if document_pass else None,
         stack_folds=2,
         theme_extra=(D.context_items(splits.train), [e.themes for e in splits.train])
-        if themes_also_labelled and splits.info.get("source_used", source) == "extracted"
+        if themes_also_labelled and splits.info.get("source_used", source) in ("extracted", "mixed")
         else None,
     )
     used = splits.info.get("source_used", source)

@@ -32,11 +32,6 @@ class CorrectionReads:
             stmt = select(Correction).where(col(Correction.segment_id) == segment_id)
             return list(s.exec(stmt.order_by(col(Correction.at), col(Correction.event_id))))
 
-    def all_corrections(self) -> list[Correction]:
-        """Every correction, oldest first (the export of labelled data reads these)."""
-        with Session(self.engine) as s:
-            return list(s.exec(select(Correction).order_by(col(Correction.at), col(Correction.event_id))))
-
     def document(self, document_id: str) -> Document | None:
         with Session(self.engine) as s:
             return s.get(Document, document_id)

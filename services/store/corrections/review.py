@@ -21,7 +21,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from services.store.models import Correction, Document, Segment
+from services.store.models import Correction, Document, Segment, table_of
 from shared.events import LABELS
 
 #: Heading words that say which label a heading's paragraphs tend to have.
@@ -66,7 +66,7 @@ def review_queue(engine: Engine, limit: int = 50, document_id: str | None = None
 
     The ``QUEUE_SCAN`` candidates (``needs_review`` first, then the least confident) are ranked on the few
     columns the priority needs; only the ``limit`` chosen ones are then loaded in full."""
-    seg = Segment.__table__  # type: ignore[attr-defined]
+    seg = table_of(Segment)
     rows: list[Any] = []
     with engine.connect() as conn:
         # needs_review first, then the rest; each part least confident first, read in the order of the

@@ -18,10 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-#: Segment fields an analyst can correct.
-SEGMENT_FIELDS = ("label", "themes")
-#: Document fields an analyst can correct.
-DOCUMENT_FIELDS = ("sender", "sender_kind", "date", "title")
+from shared.events import DOCUMENT_FIELDS
 
 
 @dataclass(frozen=True)
@@ -131,7 +128,7 @@ def fold_document(
     model: Mapping[str, Any], corrections: Iterable[DocumentCorrectionFacts]
 ) -> tuple[dict[str, Any], dict[str, dict[str, str]]]:
     """Final document metadata and the corrected fields ({field: {by, at}}) from extraction's values."""
-    final = {f: model.get(f) for f in DOCUMENT_FIELDS}
+    final: dict[str, Any] = {f: model.get(f) for f in DOCUMENT_FIELDS}
     marks: dict[str, dict[str, str]] = {}
     for c in sorted(corrections, key=lambda c: (c.at, c.event_id)):
         for f, v in c.values.items():

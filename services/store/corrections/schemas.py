@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from shared.events import Label, SenderKind
+from shared.events import DocumentField, Label, SegmentField, SenderKind
 
 
 class SegmentPatch(BaseModel):
@@ -19,7 +18,7 @@ class SegmentPatch(BaseModel):
     label: Label | None = None
     themes: list[StrictStr] | None = Field(default=None, max_length=50)
     note: StrictStr | None = Field(default=None, max_length=2000)
-    revert: list[Literal["label", "themes"]] = Field(default_factory=list)
+    revert: list[SegmentField] = Field(default_factory=list)
 
 
 class DocumentPatch(BaseModel):
@@ -32,7 +31,7 @@ class DocumentPatch(BaseModel):
     date: StrictStr | None = Field(default=None, min_length=1, max_length=64)
     title: StrictStr | None = Field(default=None, min_length=1, max_length=1000)
     note: StrictStr | None = Field(default=None, max_length=2000)
-    revert: list[Literal["sender", "sender_kind", "date", "title"]] = Field(default_factory=list)
+    revert: list[DocumentField] = Field(default_factory=list)
 
 
 class Values(BaseModel):

@@ -6,6 +6,8 @@ open connection. Other callers give a URL instead (``services.store.db.alembic_c
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlalchemy import Connection
 
@@ -14,8 +16,8 @@ from services.store.models import metadata
 config = context.config
 
 
-def _configure(**kwargs: object) -> None:
-    context.configure(target_metadata=metadata, compare_type=True, **kwargs)  # type: ignore[arg-type]
+def _configure(**kwargs: Any) -> None:  # alembic's own keyword arguments (connection, url, ...)
+    context.configure(target_metadata=metadata, compare_type=True, **kwargs)
 
 
 def _run_with(connection: Connection) -> None:

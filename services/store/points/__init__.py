@@ -12,7 +12,6 @@ from services.store.points.grouping import (
     add_segments,
     group_segments,
     point_id,
-    segment_from_dict,
 )
 
 __all__ = [
@@ -24,5 +23,4 @@ __all__ = [
     "add_segments",
     "group_segments",
     "point_id",
-    "segment_from_dict",
 ]

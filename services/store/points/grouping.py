@@ -12,6 +12,15 @@ Method (chosen by measurement on data/paraphrases/points_dev.jsonl; ``python -m 
    have themes), share at least one non-aspect concept, and do not name *different* objects or *different*
    professions (no shared one). Near duplicates pass the concept gates. This keeps near misses such as
    «øremerkede midler til rekruttering» vs «... til digitalisering» apart: funding is only an aspect.
+   Sentence level (round 3): real letter paragraphs name many things at once, which dilutes the
+   whole-segment vector and trips the «different objects» gate. Each segment is also split into
+   sentences and list items (``split_units``); a pair of segments scores at least ``sentence_weight``
+   times its best-matching pair of sentences, with the gates applied per sentence pair (a shared topic
+   concept, no different objects/professions, overlapping segment themes; no near-duplicate waiver, so
+   boilerplate sentences do not link). Measured with ``evaluate --dilute 2`` (each paraphrase padded
+   with two real letter sentences): dev recall 0.16 -> 0.47 at unchanged precision.
+   ``conflict_factor`` > 0 turns the segment-level object veto into a penalty; it changed nothing
+   measurable once sentences are matched, so it stays a veto (0).
 3. Average-linkage agglomerative clustering over the sparse cosine graph, cut at a threshold. For scale,
    near-duplicate segments are first collapsed with MinHash (weighted nodes) and each segment keeps its
    ``max_neighbours`` strongest edges.
@@ -38,7 +47,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -103,27 +111,6 @@ class Point:
     sender_count: int
     members: list[Segment]
 
-    def to_dict(self) -> dict[str, Any]:
-        """The GET /points item shape of DESIGN.md."""
-        return {
-            "id": self.id,
-            "label": self.label,
-            "themes": list(self.themes),
-            "summary": self.summary,
-            "keywords": list(self.keywords),
-            "sender_count": self.sender_count,
-            "segments": [
-                {
-                    "segment_id": m.segment_id,
-                    "document_id": m.document_id,
-                    "sender": m.sender,
-                    "page": m.page,
-                    "text": m.text,
-                }
-                for m in self.members
-            ],
-        }
-
 
 @dataclass(frozen=True)
 class Config:
@@ -151,6 +138,10 @@ class Config:
     background_idf: float = (
         0.0  # share of a word's idf taken from the labelled letters (0: only the segments at hand)
     )
+    sentences: bool = True  # a pair is also linked by its best-matching pair of sentences/list clauses
+    sentence_weight: float = 0.8  # factor on a sentence pair's similarity
+    sentence_min_terms: int = 3  # sentences with fewer content words are not matched on their own
+    conflict_factor: float = 0.0  # segment pairs naming different objects/professions: similarity times this
 
 
 def _sender_key(seg: Segment) -> str:
@@ -226,6 +217,7 @@ class _Block:
     segs: list[Segment] = field(default_factory=list)
     feats: list[np.ndarray] = field(default_factory=list)  # sorted unique feature ids
     terms: list[list[str]] = field(default_factory=list)  # for keywords and summaries
+    units: list[list[np.ndarray]] = field(default_factory=list)  # feature ids per sentence (>= 2 sentences)
     cluster: list[int] = field(default_factory=list)  # cluster index per segment (-1: none yet)
 
 
@@ -304,22 +296,37 @@ class PointGrouper:
                 continue
             feats, terms = self._encode(seg.text)
             self.vocab.count(feats)
+            units: list[np.ndarray] = []
+            if self.cfg.sentences:
+                parts = split_units(seg.text)
+                if len(parts) > 1:
+                    for part in parts:
+                        uf, ut = self._encode(part)
+                        if len(ut) >= self.cfg.sentence_min_terms:
+                            units.append(uf)
             b = self.blocks.setdefault(seg.label, _Block())
             new_rows[seg.label].append(len(b.segs))
             b.segs.append(seg)
             b.feats.append(feats)
             b.terms.append(terms)
+            b.units.append(units)
             b.cluster.append(-1)
         return new_rows
 
     def _matrices(self, b: _Block, rows: np.ndarray) -> dict[str, sp.csr_matrix]:
         """Weighted L2-normalised vectors and 0/1 indicators (concepts, facets, themes) of some rows."""
+        return self._matrices_of([b.feats[i] for i in rows], [b.segs[i].themes for i in rows])
+
+    def _matrices_of(
+        self, feats: Sequence[np.ndarray], themes: Sequence[tuple[str, ...]]
+    ) -> dict[str, sp.csr_matrix]:
         w = self.vocab.weights(self.cfg)
         kind = np.asarray(self.vocab.kind, dtype=np.int64)
         nf = max(1, len(w))
-        lengths = np.fromiter((len(b.feats[i]) for i in rows), dtype=np.int64, count=len(rows))
+        rows = range(len(feats))
+        lengths = np.fromiter((len(f) for f in feats), dtype=np.int64, count=len(feats))
         indptr = np.concatenate([[0], np.cumsum(lengths)])
-        cols = np.concatenate([b.feats[i] for i in rows]) if len(rows) else np.zeros(0, dtype=np.int64)
+        cols = np.concatenate(list(feats)) if len(feats) else np.zeros(0, dtype=np.int64)
         vals = w[cols] if len(cols) else np.zeros(0)
         x = sp.csr_matrix((vals, cols, indptr), shape=(len(rows), nf))
         norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
@@ -340,8 +347,8 @@ class PointGrouper:
         theme_ids: dict[str, int] = {}
         tr: list[int] = []
         tc: list[int] = []
-        for k, i in enumerate(rows):
-            for t in set(b.segs[i].themes):
+        for k in rows:
+            for t in set(themes[k]):
                 tr.append(k)
                 tc.append(theme_ids.setdefault(t, len(theme_ids)))
         out["themes"] = sp.csr_matrix(
@@ -357,22 +364,86 @@ class PointGrouper:
         # themes must be indexed over the same ids for rows and columns
         both = np.concatenate([ri, ci])
         m_all = self._matrices(b, both)
-        mr = {k: v[: len(ri)] for k, v in m_all.items()}
-        mc = {k: v[len(ri) :].T.tocsc() for k, v in m_all.items()}
-        has_c = {k: np.asarray(v[len(ri) :].sum(axis=1)).ravel() > 0 for k, v in m_all.items()}
+        s = self._gated_product(m_all, len(ri), cfg.near_duplicate, cfg.conflict_factor)
+        if cfg.sentences:
+            u = self._sentence_edges(b, ri, ci)
+            if u is not None:
+                s = s.maximum(u).tocsr()
+        return _top_k(s, cfg.max_neighbours)
+
+    def _gated_product(
+        self, m_all: dict[str, sp.csr_matrix], n_rows: int, near: float, conflict: float
+    ) -> sp.csr_matrix:
+        """Gated cosine similarities of the first ``n_rows`` rows of m_all against the others."""
+        cfg = self.cfg
+        n_cols = m_all["x"].shape[0] - n_rows
+        mr = {k: v[:n_rows] for k, v in m_all.items()}
+        mc = {k: v[n_rows:].T.tocsc() for k, v in m_all.items()}
+        has_c = {k: np.asarray(v[n_rows:].sum(axis=1)).ravel() > 0 for k, v in m_all.items()}
         out: list[sp.csr_matrix] = []
-        for start in range(0, len(ri), cfg.chunk):
+        for start in range(0, n_rows, cfg.chunk):
             sl = slice(start, start + cfg.chunk)
             s = (mr["x"][sl] @ mc["x"]).tocsr()
             s.data[s.data < cfg.edge_min] = 0
             s.eliminate_zeros()
             if s.nnz:
-                s = self._gate(s, {k: v[sl] for k, v in mr.items()}, mc, has_c)
-                s = _top_k(s, cfg.max_neighbours)
+                s = self._gate(s, {k: v[sl] for k, v in mr.items()}, mc, has_c, near, conflict)
             out.append(s)
         if not out:
-            return sp.csr_matrix((0, len(ci)), dtype=np.float32)
+            return sp.csr_matrix((0, n_cols), dtype=np.float32)
         return sp.vstack(out).tocsr()
+
+    def _sentence_edges(self, b: _Block, ri: np.ndarray, ci: np.ndarray) -> sp.csr_matrix | None:
+        """Segment pairs scored by their best-matching pair of sentences (times ``sentence_weight``).
+
+        A segment of one sentence is its own unit; the gates (shared topic concept, no different
+        objects/professions, overlapping themes) hold per sentence pair, and near duplicates are not
+        waived (two letters may share a boilerplate sentence).
+        """
+        cfg = self.cfg
+
+        topic = np.asarray(self.vocab.kind, dtype=np.int64) >= 3
+
+        def units(
+            idx: np.ndarray, multi: bool | None
+        ) -> tuple[list[np.ndarray], list[tuple[str, ...]], list[int]]:
+            """Units with a topic concept (the others cannot pass the gates) of the segments at idx."""
+            feats: list[np.ndarray] = []
+            themes: list[tuple[str, ...]] = []
+            owner: list[int] = []
+            for k, i in enumerate(idx.tolist()):
+                if multi is not None and bool(b.units[i]) != multi:
+                    continue
+                for f in b.units[i] or [b.feats[i]]:
+                    if len(f) and topic[f].any():
+                        feats.append(f)
+                        themes.append(b.segs[i].themes)
+                        owner.append(k)
+            return feats, themes, owner
+
+        # two one-sentence segments are already scored as segments: one side must have several sentences
+        parts = [(units(ri, True), units(ci, None))]
+        if not np.array_equal(ri, ci):  # fit passes rows == cols, and the clustering symmetrises
+            parts.append((units(ri, False), units(ci, True)))
+        keys: list[np.ndarray] = []
+        vals: list[np.ndarray] = []
+        for (fr, tr, orow), (fc, tc, ocol) in parts:
+            if not fr or not fc:
+                continue
+            m_all = self._matrices_of(fr + fc, tr + tc)
+            u = self._gated_product(m_all, len(fr), 2.0, 0.0).tocoo()
+            r = np.asarray(orow, dtype=np.int64)[u.row]
+            keys.append(r * len(ci) + np.asarray(ocol, dtype=np.int64)[u.col])
+            vals.append(u.data)
+        if not keys or not sum(len(k) for k in keys):
+            return None
+        key, val = np.concatenate(keys), np.concatenate(vals)
+        order = np.argsort(key, kind="stable")
+        key, val = key[order], val[order]
+        starts = np.concatenate([[0], np.nonzero(np.diff(key))[0] + 1])
+        best = np.maximum.reduceat(val, starts) * cfg.sentence_weight
+        k = key[starts]
+        return sp.csr_matrix((best.astype(np.float32), (k // len(ci), k % len(ci))), shape=(len(ri), len(ci)))
 
     def _gate(
         self,
@@ -380,10 +451,12 @@ class PointGrouper:
         mr: dict[str, sp.csr_matrix],
         mc: dict[str, sp.csc_matrix],
         has_c: dict[str, np.ndarray],
+        near_duplicate: float,
+        conflict: float,
     ) -> sp.csr_matrix:
-        """Zero the pairs that the gates forbid, with sparse element-wise operations only."""
+        """Zero the pairs that the gates forbid (scale clashes by ``conflict``), sparse operations only."""
         cfg = self.cfg
-        near = s.multiply(s >= cfg.near_duplicate).tocsr()
+        near = s.multiply(s >= near_duplicate).tocsr()
 
         def shared(key: str) -> sp.csr_matrix:
             return ((mr[key] @ mc[key]) > 0).astype(np.float32).tocsr()
@@ -397,7 +470,7 @@ class PointGrouper:
                 s = s.multiply(shared("topics")).maximum(near).tocsr()
             for facet in cfg.conflicts:  # ... but naming different objects/professions always separates
                 clash = both_have(facet, s) - s.multiply(shared(facet))
-                s = (s - clash).tocsr()
+                s = (s - clash * (1.0 - conflict)).tocsr()
         if cfg.themes:
             clash = both_have("themes", s) - s.multiply(shared("themes"))
             s = (s - clash).tocsr()
@@ -571,6 +644,14 @@ class PointGrouper:
             return sentences[0], keywords
         best = max(sentences, key=lambda s: sum(score[t] for t in set(segment_terms(s))))
         return best.strip(), keywords
+
+
+_UNIT_RE = re.compile(r"(?<=[.!?;:])\s+|\s*\n+\s*|\s+[•▪–-]\s+(?=[A-ZÆØÅa-zæøå])")
+
+
+def split_units(text: str) -> list[str]:
+    """Sentences and list items of a segment (what a long letter paragraph says one thing at a time)."""
+    return [u.strip() for u in _UNIT_RE.split(text) if u and u.strip()]
 
 
 _NON_TERMS: frozenset[str] = frozenset({"ut", "inn", "opp", "ned", "igjen", "uten", "utan", "ikke", "ikkje"})
@@ -816,25 +897,6 @@ def add_segments(
     return g.points(min_senders=min_senders)
 
 
-def segment_from_dict(d: dict[str, Any]) -> Segment:
-    """Segment from a mapping with segment_id (or id), document_id, sender, label, themes, text, page.
-
-    ``themes`` may be ids or ``{"id": ..., "score": ...}`` items (the classified event's shape).
-    """
-    raw = d.get("themes") or []
-    themes = tuple(str(t["id"]) if isinstance(t, dict) else str(t) for t in raw)
-    sid = str(d.get("segment_id") or d["id"])
-    return Segment(
-        segment_id=sid,
-        document_id=str(d.get("document_id") or sid),
-        sender=d.get("sender"),
-        label=str(d["label"]),
-        themes=themes,
-        text=str(d["text"]),
-        page=d.get("page"),
-    )
-
-
 __all__ = [
     "CONTENT_LABELS",
     "Config",
@@ -845,5 +907,4 @@ __all__ = [
     "average_linkage",
     "group_segments",
     "point_id",
-    "segment_from_dict",
 ]

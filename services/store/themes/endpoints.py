@@ -3,20 +3,49 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from services.store.api import XLSX_TYPE
 from services.store.exports import points_csv, points_xlsx
+from services.store.filters import FilterError, check_choices
 from services.store.repository import Repository
 from services.store.themes.points import PointStore
 from services.store.themes.repository import ThemeCounts
 from services.store.themes.taxonomy import load_taxonomy
-from shared.events import LABELS, SENDER_KINDS
 from shared.http import ApiError
 from shared.settings import Settings
+
+
+@dataclass(frozen=True)
+class PointFilter:
+    """Which points to list: a theme, a label, the least number of senders, a sender kind."""
+
+    theme: str | None
+    label: str | None
+    min_senders: int
+    sender_kind: str | None
+
+
+def point_filter(
+    request: Request,
+    theme: Annotated[str | None, Query(max_length=64)] = None,
+    label: Annotated[str | None, Query(max_length=16)] = None,
+    min_senders: Annotated[int, Query(ge=1, le=10_000)] = 2,
+    sender_kind: Annotated[str | None, Query(max_length=32)] = None,
+) -> PointFilter:
+    """The filters of ``GET /points`` and its exports, checked like the segment filters."""
+    try:
+        check_choices(label, theme, sender_kind, request.app.state.settings.taxonomy)
+    except FilterError as exc:
+        raise ApiError(422, "invalid_filter", str(exc)) from exc
+    return PointFilter(theme, label, min_senders, sender_kind)
+
+
+PointFilters = Annotated[PointFilter, Depends(point_filter)]
 
 
 def make_themes_router(settings: Settings, repo: Repository) -> APIRouter:
@@ -38,38 +67,25 @@ def make_themes_router(settings: Settings, repo: Repository) -> APIRouter:
 def make_points_router(settings: Settings, repo: Repository, store: PointStore) -> APIRouter:
     router = APIRouter(tags=["themes"])
 
-    def _check(theme: str | None, label: str | None, sender_kind: str | None) -> None:
-        if theme and theme not in load_taxonomy(settings.taxonomy).ids:
-            raise ApiError(422, "invalid_filter", f"unknown theme {theme!r}")
-        if label and label not in LABELS:
-            raise ApiError(
-                422, "invalid_filter", f"unknown label {label!r}; choose one of {', '.join(LABELS)}"
-            )
-        if sender_kind and sender_kind not in SENDER_KINDS:
-            raise ApiError(422, "invalid_filter", f"unknown sender kind {sender_kind!r}")
-
-    async def _points(
-        theme: str | None, label: str | None, min_senders: int, sender_kind: str | None, limit: int | None
-    ) -> list[dict[str, Any]]:
-        _check(theme, label, sender_kind)
+    async def _points(f: PointFilter, limit: int | None) -> list[dict[str, Any]]:
         await asyncio.to_thread(store.refresh)
         return await asyncio.to_thread(
             lambda: store.points(
-                theme=theme, label=label, min_senders=min_senders, sender_kind=sender_kind, limit=limit
+                theme=f.theme,
+                label=f.label,
+                min_senders=f.min_senders,
+                sender_kind=f.sender_kind,
+                limit=limit,
             )
         )
 
     @router.get("/points")
     async def points(
-        theme: Annotated[str | None, Query(max_length=64)] = None,
-        label: Annotated[str | None, Query(max_length=16)] = None,
-        min_senders: Annotated[int, Query(ge=1, le=10_000)] = 2,
-        sender_kind: Annotated[str | None, Query(max_length=32)] = None,
-        limit: Annotated[int | None, Query(ge=1, le=10_000)] = None,
+        f: PointFilters, limit: Annotated[int | None, Query(ge=1, le=10_000)] = None
     ) -> dict[str, Any]:
         """Groups of segments from different letters that make the same point, most senders first. New
         letters join the stored points incrementally; ``POST /points/recompute`` regroups everything."""
-        return {"points": await _points(theme, label, min_senders, sender_kind, limit)}
+        return {"points": await _points(f, limit)}
 
     @router.post("/points/recompute")
     async def recompute() -> dict[str, Any]:
@@ -78,14 +94,9 @@ def make_points_router(settings: Settings, repo: Repository, store: PointStore) 
         return {"mode": result.mode, "points": result.points}
 
     @router.get("/export/points.csv", tags=["exports"], response_class=Response)
-    async def export_points_csv(
-        theme: Annotated[str | None, Query(max_length=64)] = None,
-        label: Annotated[str | None, Query(max_length=16)] = None,
-        min_senders: Annotated[int, Query(ge=1, le=10_000)] = 2,
-        sender_kind: Annotated[str | None, Query(max_length=32)] = None,
-    ) -> Response:
+    async def export_points_csv(f: PointFilters) -> Response:
         """Points as CSV: one row per point with its sender count and senders."""
-        pts = await _points(theme, label, min_senders, sender_kind, None)
+        pts = await _points(f, None)
         return Response(
             points_csv(pts).encode("utf-8"),
             media_type="text/csv; charset=utf-8",
@@ -93,14 +104,9 @@ def make_points_router(settings: Settings, repo: Repository, store: PointStore) 
         )
 
     @router.get("/export/points.xlsx", tags=["exports"], response_class=Response)
-    async def export_points_xlsx(
-        theme: Annotated[str | None, Query(max_length=64)] = None,
-        label: Annotated[str | None, Query(max_length=16)] = None,
-        min_senders: Annotated[int, Query(ge=1, le=10_000)] = 2,
-        sender_kind: Annotated[str | None, Query(max_length=32)] = None,
-    ) -> Response:
+    async def export_points_xlsx(f: PointFilters) -> Response:
         """Points as an Excel workbook, one sheet per theme."""
-        pts = await _points(theme, label, min_senders, sender_kind, None)
+        pts = await _points(f, None)
         names = {t.id: t.name for t in load_taxonomy(settings.taxonomy).themes}
         return Response(
             await asyncio.to_thread(points_xlsx, pts, names),

@@ -9,7 +9,6 @@ header. Failed logins count towards the per-client limit of shared.http (429 wit
 from __future__ import annotations
 
 import dataclasses
-import hmac
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,10 +25,10 @@ from markupsafe import Markup
 from services.store import search
 from services.store.filters import FilterError, parse_segment_filter, segment_filter_params
 from services.store.queries import MAX_OFFSET, Queries, SegmentFilter
-from services.store.status import STATUSES
+from services.store.status import IN_PROGRESS, STATUSES
 from services.store.themes.taxonomy import load_taxonomy
 from services.store.web import norwegian as nb
-from services.store.web.knowledge import install_knowledge
+from services.store.web.knowledge import KNOWLEDGE_STATIC, install_knowledge
 from shared.events import LABELS, SENDER_KINDS
 from shared.http import (
     SESSION_COOKIE,
@@ -38,6 +37,7 @@ from shared.http import (
     record_auth_failure,
     session_cookie,
     session_key,
+    token_equal,
     token_matches,
 )
 from shared.settings import Settings
@@ -112,6 +112,7 @@ def make_templates() -> Jinja2Templates:
         LABEL_NAMES=LABEL_NAMES,
         LABEL_PLURALS=nb.LABEL_PLURALS,
         STATUSES=STATUSES,
+        IN_PROGRESS=IN_PROGRESS,
         STATUS_NAMES=nb.STATUS_NAMES,
         SENDER_KINDS=SENDER_KINDS,
         SENDER_KIND_NAMES=nb.SENDER_KIND_NAMES,
@@ -216,7 +217,7 @@ def install_ui(app: FastAPI, repo: Queries, settings: Settings) -> None:
             filters=filters,
             senders=repo.senders(),
             status_counts=repo.status_counts(),
-            pending=any(d.status in ("received", "extracted") for d in docs),
+            pending=any(d.status in IN_PROGRESS for d in docs),
         )
 
     @router.get("/ui/documents/{document_id}", response_class=HTMLResponse)
@@ -352,7 +353,7 @@ def install_ui(app: FastAPI, repo: Queries, settings: Settings) -> None:
         assert token is not None
         if (blocked := auth_blocked(request)) is not None:
             return blocked
-        if not token_given or not hmac.compare_digest(token_given.encode(), token.encode()):
+        if not token_equal(token_given, token):
             record_auth_failure(request)
             return render(
                 request, "login.html", 401, next=target, error="Tilgangsnøkkelen er feil.", auth_enabled=False
@@ -401,4 +402,4 @@ SegmentFilterFields = frozenset(f.name for f in dataclasses.fields(SegmentFilter
 
 def public_paths() -> tuple[str, ...]:
     """Paths the login form needs before the browser has a token."""
-    return (LOGIN_PATH, *STATIC_FILES)
+    return (LOGIN_PATH, *STATIC_FILES, *KNOWLEDGE_STATIC)

@@ -3,8 +3,10 @@
 // current segment, j/k next/previous, u undo. On a letter, the current segment is the one focused or hovered.
 (function () {
   "use strict";
-  var LABELS = ["challenge", "measure", "example", "other"];
-  var NAMES = { challenge: "utfordring", measure: "tiltak", example: "eksempel", other: "annet" };
+  // The labels (in key order 1-4) and their Norwegian names come from the server (base.html), never a copy.
+  var script = document.currentScript;
+  var LABELS = ((script && script.getAttribute("data-labels")) || "").split(",").filter(Boolean);
+  var NAMES = JSON.parse((script && script.getAttribute("data-label-names")) || "{}");
 
   function say(ctrl, text) {
     var s = ctrl.querySelector(".correct-status");

@@ -1,0 +1,138 @@
+"""Letters as plain text (issue 9, round 3): the plain-text rendering of labelled letters, the shipped
+derived file of the team's letters rendered that way and extracted, and the recipe's ``mixed`` source
+that trains on both renderings."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tools.eval import plain as P
+from tools.training import data as D
+from tools.training import extracted as X
+from tools.training import recipe as R
+
+ROWS: list[dict[str, Any]] = [
+    {"seq": 0, "kind": "letterhead", "text": "Testby kommune, helse og omsorg"},
+    {"seq": 1, "kind": "date", "text": "Testby, 1. mars 2024"},
+    {"seq": 2, "kind": "heading", "text": "Utfordringer"},
+    {"seq": 3, "kind": "paragraph", "text": " ".join(["Det er for få fastleger i kommunen."] * 8)},
+    {"seq": 4, "kind": "lead_in", "text": "Vi foreslår:"},
+    {"seq": 5, "kind": "bullet", "text": "flere utdanningsstillinger for allmennleger"},
+    {"seq": 6, "kind": "bullet", "text": "bedre finansiering av legevakt"},
+    {"seq": 7, "kind": "table_header", "text": "Tiltak"},
+    {"seq": 8, "kind": "table_cell", "text": "Felles journal"},
+    {"seq": 9, "kind": "footnote", "text": "1 Se rapporten fra 2023."},
+    {"seq": 10, "kind": "signature", "text": "Kari Nordmann, kommunalsjef"},
+]
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+@pytest.mark.parametrize("doc", [f"brev-{i}" for i in range(12)])
+def test_plain_lines_keep_every_word_and_drop_the_structure(doc: str) -> None:
+    lines = P.plain_lines(ROWS, doc)
+    width = P._choose(doc, "width", P.WIDTHS)
+    assert all(len(ln.rstrip()) <= width for ln in lines)
+    joined = _norm(" ".join(lines))
+    for row in ROWS:
+        assert _norm(row["text"]) in joined  # nothing lost, only wrapped
+    # the footnote goes to the end, as on a printed page
+    assert _norm(lines[-1]) == "1 Se rapporten fra 2023."
+    # no markup survives: a bullet is at most a glyph at the start of a line
+    bullet = P._choose(doc, "bullet", P.BULLETS)
+    item = [ln for ln in lines if "utdanningsstillinger" in ln][0]
+    assert item.startswith(f"{bullet} " if bullet else "flere")
+    # the long paragraph is hard-wrapped, as text extracted from a PDF is
+    assert sum("fastleger" in ln for ln in lines) >= 2
+    assert P.plain_lines(ROWS, doc) == lines  # deterministic per letter
+
+
+def test_letters_vary_in_width_bullets_and_separation() -> None:
+    docs = [f"brev-{i}" for i in range(40)]
+    for axis, options in (("width", P.WIDTHS), ("bullet", P.BULLETS), ("separation", P.SEPARATIONS)):
+        assert {P._choose(d, axis, options) for d in docs} == set(options)
+
+
+def test_shipped_plain_file_is_in_sync_with_the_labelled_data() -> None:
+    header = X.read_header(X.PLAIN_OUT)
+    assert header["rendering"] == "plain"
+    assert header["labelled_hash"] == X.labelled_hash(D.LABELLED_DIR), (
+        "data/derived/extracted_plain.jsonl is out of date: run "
+        "`python -m tools.training.extracted build --rendering plain`"
+    )
+    rows = X.load(X.PLAIN_OUT)
+    assert len(rows) == header["rows"]
+    assert {e.doc for e in rows} == {e.doc for e in D.load_labelled(D.LABELLED_DIR)}
+    assert header["gold_recovered"] >= 0.8
+    assert not {e.kind for e in rows} & {"bullet", "signature", "closing"}
+    # not the structured file again: extraction makes other segments of plain text
+    structured = {(e.doc, e.text) for e in X.load(X.DEFAULT_OUT)}
+    assert sum((e.doc, e.text) not in structured for e in rows) > 0.05 * len(rows)
+
+
+def _labelled(folder: Path, docs: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = [
+        json.dumps(
+            {
+                "doc": f"t-{d}",
+                "seq": s,
+                "text": f"Tekst {d} {s}",
+                "heading_path": [],
+                "label": label,
+                "kind": "bullet",
+                "themes": [],
+            }
+        )
+        for d in range(docs)
+        for s, label in enumerate(("challenge", "measure", "example", "other"))
+    ]
+    (folder / "t.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _derived(labelled: Path, out: Path, suffix: str) -> None:
+    rows = [
+        {
+            "doc": e.doc,
+            "seq": e.seq,
+            "text": f"{e.text} ({suffix})",
+            "heading_path": [],
+            "kind": "paragraph",
+            "label": e.label,
+            "themes": [],
+            "gold_seq": e.seq,
+        }
+        for e in D.load_labelled(labelled)
+    ]
+    header = {"format": X.FORMAT, "labelled_hash": X.labelled_hash(labelled), "rows": len(rows)}
+    out.write_text("\n".join(json.dumps(r) for r in [header, *rows]) + "\n", encoding="utf-8")
+
+
+def test_mixed_source_trains_and_calibrates_on_both_renderings(tmp_path: Path) -> None:
+    _labelled(tmp_path / "labelled", 10)
+    _derived(tmp_path / "labelled", tmp_path / "x.jsonl", "pdf")
+    _derived(tmp_path / "labelled", tmp_path / X.PLAIN_OUT.name, "plain")
+    splits = R.prepare(tmp_path / "labelled", gold_path=tmp_path / "none.jsonl")
+    held_docs = {e.doc for e in splits.held}
+    train, held = R.structured_examples(splits, "mixed", tmp_path / "x.jsonl")
+    assert splits.info["source_used"] == "mixed"
+    plain_train = [e for e in train if e.text.endswith("(plain)")]
+    assert len(plain_train) == len(train) // 2 and all(e.doc.endswith("#plain") for e in plain_train)
+    assert {e.doc for e in held} == held_docs | {f"{d}#plain" for d in held_docs}
+    assert not {e.doc.removesuffix("#plain") for e in train} & held_docs  # held-out letters stay out
+
+
+def test_mixed_source_without_a_plain_file_uses_the_structured_rendering(tmp_path: Path) -> None:
+    _labelled(tmp_path / "labelled", 10)
+    _derived(tmp_path / "labelled", tmp_path / "x.jsonl", "pdf")
+    splits = R.prepare(tmp_path / "labelled", gold_path=tmp_path / "none.jsonl")
+    train, held = R.structured_examples(splits, "mixed", tmp_path / "x.jsonl")
+    assert splits.info["source_used"] == "extracted"
+    assert all(e.text.endswith("(pdf)") for e in train + held)
