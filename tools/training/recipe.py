@@ -6,6 +6,7 @@ Every ``train_*`` function writes a complete model directory (weights, ``innspil
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import platform
 import shutil
@@ -164,15 +165,21 @@ def train_tfidf(
 #: ``extracted`` (the same letters rendered to PDF and extracted, ``tools/training/extracted.py``) or
 #: ``both``, or ``mixed``: the extracted rows of both renderings, structured and plain text
 #: (``data/derived/extracted_plain.jsonl``), so the model sees what extraction makes of letters that
-#: arrive as text. Calibration (temperature, review and theme thresholds) uses the held-out letters as
+#: arrive as text; ``alternate``: each training letter in one of the two renderings (half of them plain,
+#: picked by a hash of the letter's name), so no letter counts twice. Calibration (temperature, review and theme thresholds) uses the held-out letters as
 #: extracted whenever the source includes them.
-SOURCES = ("labelled", "extracted", "both", "mixed")
+SOURCES = ("labelled", "extracted", "both", "mixed", "alternate")
 DEFAULT_SOURCE = "extracted"
 #: Whether the structured recipe fits the document pass (neighbours' first-stage probabilities).
 DEFAULT_DOCUMENT_PASS = True
 #: Whether the theme tagger also learns from the labelled rows when the label model trains on the
 #: extracted ones.
 DEFAULT_THEMES_ALSO_LABELLED = True
+
+
+def _half(doc: str) -> bool:
+    """Every other letter, by a hash of its name (stable across runs and Python processes)."""
+    return hashlib.sha256(f"plain:{doc}".encode()).digest()[0] % 2 == 1
 
 
 def structured_examples(
@@ -207,7 +214,7 @@ def structured_examples(
     extra = [e for e in splits.train if e.doc not in row_docs]  # --extra-labelled files
     if source == "extracted":
         return ex_train + extra, ex_held
-    if source == "mixed":
+    if source in ("mixed", "alternate"):
         plain_path = X.PLAIN_OUT if extracted_path is None else extracted_path.with_name(X.PLAIN_OUT.name)
         if not X.in_sync_hash(plain_path, splits.info.get("labelled_hash")):
             log.warning(
@@ -222,6 +229,10 @@ def structured_examples(
             replace(e, doc=f"{e.doc}#plain") for e in plain if e.doc in team_docs and e.doc not in held_docs
         ]
         p_held = [replace(e, doc=f"{e.doc}#plain") for e in plain if e.doc in held_docs]
+        if source == "alternate":
+            as_plain = {d for d in team_docs if _half(d)}
+            ex_train = [e for e in ex_train if e.doc not in as_plain]
+            p_train = [e for e in p_train if e.doc.removesuffix("#plain") in as_plain]
         return ex_train + p_train + extra, ex_held + p_held
     # both: the labelled rows too, under their own document names so their neighbours stay their own
     own = [replace(e, doc=f"{e.doc}#labelled") for e in splits.train]
