@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tools.eval import plain as P
+from tools.extract.render import soffice
 from tools.training import data as D
 from tools.training import extracted as X
 from tools.training import recipe as R
@@ -136,3 +137,19 @@ def test_mixed_source_without_a_plain_file_uses_the_structured_rendering(tmp_pat
     train, held = R.structured_examples(splits, "mixed", tmp_path / "x.jsonl")
     assert splits.info["source_used"] == "extracted"
     assert all(e.text.endswith("(pdf)") for e in train + held)
+
+
+@pytest.mark.skipif(not soffice(), reason="LibreOffice renders the letters")
+def test_plain_letters_render_and_extract_like_the_seeds(tmp_path: Path) -> None:
+    from tools.eval import end_to_end as E
+
+    rows = [{**r, "doc": "brev-1", "heading_path": [], "label": "other"} for r in ROWS]
+    letters = E.plain_letters({"brev-1": rows}, tmp_path)
+    assert [r["seq"] for r in letters[0].gold] == [r["seq"] for r in ROWS if r["kind"] != "table_header"]
+    segs = E.extract_cached(letters[0].pdf, tmp_path / "cache")
+    found = E.align(letters[0].gold, segs)
+    long_paragraph = found[3]
+    assert long_paragraph is not None  # its hard-wrapped lines join into one segment again
+    assert "fastleger" in segs[long_paragraph]["text"]
+    # a short letter with a blank line or a glyph between its parts loses nothing
+    assert None not in found, [r["text"] for r, j in zip(letters[0].gold, found, strict=True) if j is None]

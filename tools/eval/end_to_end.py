@@ -378,8 +378,16 @@ def main(argv: list[str] | None = None) -> int:
         if card is None:
             print(f"{args.model} has no metrics.json to add the figures to", file=sys.stderr)
             return 2
-        key = "end_to_end_plain" if args.plain else "end_to_end"
-        card[key] = {k: v for k, v in figures.items() if k not in ("model_version", "rendering")}
+        # merged with figures already there, so a --plain run adds its sets ("..._plain") next to the others
+        suffix = "_plain" if args.plain else ""
+        card["end_to_end"] = {
+            **(card.get("end_to_end") or {}),
+            **{
+                (k if k == "seeds" else f"{k}{suffix}"): v
+                for k, v in figures.items()
+                if k not in ("model_version", "rendering")
+            },
+        }
         write_card(args.model, card)
         print(f"end-to-end figures written into {args.model}/MODEL_CARD.md and metrics.json")
     if args.json:

@@ -33,6 +33,8 @@ HEADING_HINTS: dict[str, re.Pattern[str]] = {
     "example": re.compile(r"\b(eksempl?\w*|erfaring\w*|prosjekt\w*|god praksis)", re.IGNORECASE),
 }
 CONFIDENT_THEME = 0.6
+#: Below this top score the queue calls a segment's confidence low.
+LOW_CONFIDENCE = 0.8
 QUEUE_SCAN = 2000
 MIN_FOR_INTERVAL = 30
 BOOTSTRAP_ROUNDS = 1000
@@ -95,7 +97,9 @@ def review_queue(engine: Engine, limit: int = 50, document_id: str | None = None
         elif why:
             reason, tier = why, 1
         else:
-            reason, tier = f"lav sikkerhet ({conf:.2f})", 2
+            # The rest of the queue is ordered by confidence; only a low score is called low.
+            word = "lav sikkerhet" if conf < LOW_CONFIDENCE else "sikkerhet"
+            reason, tier = f"{word} {conf:.2f}".replace(".", ","), 2
         ranked.append(((tier, conf, r.segment_id), reason))
     ranked.sort(key=lambda r: r[0])
     chosen = ranked[:limit]
