@@ -153,3 +153,19 @@ def test_plain_letters_render_and_extract_like_the_seeds(tmp_path: Path) -> None
     assert "fastleger" in segs[long_paragraph]["text"]
     # a short letter with a blank line or a glyph between its parts loses nothing
     assert None not in found, [r["text"] for r, j in zip(letters[0].gold, found, strict=True) if j is None]
+
+
+def test_alternate_source_puts_each_training_letter_in_one_rendering(tmp_path: Path) -> None:
+    _labelled(tmp_path / "labelled", 20)
+    _derived(tmp_path / "labelled", tmp_path / "x.jsonl", "pdf")
+    _derived(tmp_path / "labelled", tmp_path / X.PLAIN_OUT.name, "plain")
+    splits = R.prepare(tmp_path / "labelled", gold_path=tmp_path / "none.jsonl")
+    train, held = R.structured_examples(splits, "alternate", tmp_path / "x.jsonl")
+    by_letter: dict[str, set[str]] = {}
+    for e in train:
+        by_letter.setdefault(e.doc.removesuffix("#plain"), set()).add(e.text.rsplit(" ", 1)[-1])
+    assert set(by_letter) == {e.doc for e in splits.train}
+    assert all(len(kinds) == 1 for kinds in by_letter.values())  # never both renderings
+    assert {"(pdf)"} in by_letter.values() and {"(plain)"} in by_letter.values()
+    mixed, held_mixed = R.structured_examples(splits, "mixed", tmp_path / "x.jsonl")
+    assert len(mixed) == 2 * len(train) and held_mixed == held

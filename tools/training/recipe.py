@@ -279,7 +279,8 @@ def train_structured(
         held_docs=[e.doc for e in held] if document_pass else None,
         stack_folds=2,
         theme_extra=(D.context_items(splits.train), [e.themes for e in splits.train])
-        if themes_also_labelled and splits.info.get("source_used", source) in ("extracted", "mixed")
+        if themes_also_labelled
+        and splits.info.get("source_used", source) in ("extracted", "mixed", "alternate")
         else None,
     )
     used = splits.info.get("source_used", source)
