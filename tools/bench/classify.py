@@ -48,8 +48,8 @@ def random_bert_base(out: Path, runtime: str) -> Classifier:
         num_attention_heads=12,
         intermediate_size=3072,
         max_position_embeddings=512,
-        num_labels=4,
     )
+    config.num_labels = 4
     BertForSequenceClassification(config).save_pretrained(out)
     manifest = {"kind": "bert", "model_version": "random-bert-base", "runtime": "torch"}
     if runtime == "onnx":

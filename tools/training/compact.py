@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import torch
-from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast, DataCollatorForLanguageModeling
+from transformers import BertConfig, BertForMaskedLM, DataCollatorForLanguageModeling
+from transformers import BertTokenizer as BertTokenizerFast  # one fast tokenizer class in transformers 5
 
 from services.classify.bert import MAX_LENGTH
 from services.classify.schema import heading_text
@@ -21,6 +23,11 @@ from tools.training.determinism import make_deterministic, seeded_generator
 from tools.training.vocab import learn_vocab
 
 UNLABELLED_DIR = REPO / "data" / "unlabelled"
+
+
+def as_dataset(rows: list[Any]) -> torch.utils.data.Dataset[Any]:
+    """A list is a map-style dataset (``len`` and indexing), which DataLoader's type does not say."""
+    return cast("torch.utils.data.Dataset[Any]", rows)
 
 
 @dataclass(frozen=True)
@@ -103,8 +110,8 @@ def pretrain_mlm(
     enc = [tok(h, t, truncation="longest_first", max_length=MAX_LENGTH) for h, t in items]
     model = BertForMaskedLM(compact_config(tok, size))
     collator = DataCollatorForLanguageModeling(tok, mlm_probability=0.15)
-    loader = torch.utils.data.DataLoader(
-        [dict(e) for e in enc],
+    loader: torch.utils.data.DataLoader[Any] = torch.utils.data.DataLoader(
+        as_dataset([dict(e) for e in enc]),
         batch_size=batch_size,
         shuffle=True,
         collate_fn=collator,

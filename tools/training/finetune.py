@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -13,7 +14,7 @@ from transformers.utils import logging as hf_logging
 
 from services.classify.schema import heading_text
 from shared.events import LABELS
-from tools.training.compact import MAX_LENGTH, train_loop
+from tools.training.compact import MAX_LENGTH, as_dataset, train_loop
 from tools.training.data import Example
 from tools.training.determinism import make_deterministic, seeded_generator
 
@@ -65,8 +66,12 @@ def fine_tune(
         enc["labels"] = torch.tensor([b[2] for b in batch])
         return dict(enc)
 
-    loader = torch.utils.data.DataLoader(
-        rows, batch_size=batch_size, shuffle=True, collate_fn=collate, generator=seeded_generator(seed)
+    loader: torch.utils.data.DataLoader[Any] = torch.utils.data.DataLoader(
+        as_dataset(rows),
+        batch_size=batch_size,
+        shuffle=True,
+        collate_fn=collate,
+        generator=seeded_generator(seed),
     )
     loss_fn = torch.nn.CrossEntropyLoss(weight=class_weights(examples) if weighted else None)
 
