@@ -81,6 +81,22 @@ def workers_for(settings: Settings) -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def extracted_summary(document_id: str, result: ExtractionResult) -> DocumentExtracted:
+    """The ``documents.extracted`` payload of one extraction result."""
+    return DocumentExtracted(
+        document_id=document_id,
+        metadata=DocumentMetadata(**vars(result.metadata)),
+        page_count=result.page_count,
+        sections=[
+            Section(heading_path=s.heading_path, page=s.page, segment_count=s.segment_count)
+            for s in result.sections
+        ],
+        segment_count=len(result.segments),
+        ocr_pages=result.ocr_pages,
+        extractor_version=EXTRACTOR_VERSION,
+    )
+
+
 def limits_for(settings: Settings) -> Limits:
     return Limits(
         timeout_s=settings.extract_timeout_s,
@@ -180,18 +196,7 @@ class Extractor:
             items.append((document_id, event))
         if items:
             await self.publisher.publish_many(self.topics.segments_extracted, items)
-        summary = DocumentExtracted(
-            document_id=document_id,
-            metadata=DocumentMetadata(**vars(result.metadata)),
-            page_count=result.page_count,
-            sections=[
-                Section(heading_path=s.heading_path, page=s.page, segment_count=s.segment_count)
-                for s in result.sections
-            ],
-            segment_count=total,
-            ocr_pages=result.ocr_pages,
-            extractor_version=EXTRACTOR_VERSION,
-        )
+        summary = extracted_summary(document_id, result)
         await self.publisher.publish(
             self.topics.documents_extracted,
             document_id,

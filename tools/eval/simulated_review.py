@@ -54,7 +54,8 @@ from typing import Any
 
 from services.classify.loader import load_classifier
 from services.classify.schema import Classifier, Prediction
-from services.extract.engine import EXTRACTOR_VERSION, extract_document
+from services.extract.consumer import extracted_summary
+from services.extract.engine import extract_document
 from services.extract.model import Limits
 from services.store.corrections.repository import CorrectionReads
 from services.store.corrections.review import agreement, review_queue, reviewed_pairs
@@ -65,11 +66,8 @@ from services.store.projection import Projection
 from shared.blobstore import LocalBlobStore
 from shared.events import (
     LABELS,
-    DocumentExtracted,
-    DocumentMetadata,
     DocumentReceived,
     Envelope,
-    Section,
     SegmentExtracted,
     make_event,
 )
@@ -159,18 +157,7 @@ def letter_events(
     result = extract_document(letter.pdf, Limits())
     total = len(result.segments)
     summary = make_event(
-        DocumentExtracted(
-            document_id=doc_id,
-            metadata=DocumentMetadata(**vars(result.metadata)),
-            page_count=result.page_count,
-            sections=[
-                Section(heading_path=s.heading_path, page=s.page, segment_count=s.segment_count)
-                for s in result.sections
-            ],
-            segment_count=total,
-            ocr_pages=result.ocr_pages,
-            extractor_version=EXTRACTOR_VERSION,
-        ),
+        extracted_summary(doc_id, result),
         "innspill/extract",
         doc_id,
         "extracted",
