@@ -23,7 +23,7 @@ SHARED_DATA = REPO.parent / "shared"
 
 def _docker_answers() -> bool:
     try:
-        import docker  # type: ignore[import-untyped]
+        import docker  # type: ignore[import-untyped]  # the docker SDK ships no type hints
 
         docker.from_env(timeout=2).ping()
         return True

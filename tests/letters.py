@@ -76,12 +76,12 @@ def render_letter_pdf(path: Path, letter: list[tuple[str, str]] | None = None, f
     total = {"pages": 0}
 
     def decorate(canvas: object, doc: object) -> None:
-        canvas.saveState()  # type: ignore[attr-defined]
-        canvas.setFont("Helvetica", 8)  # type: ignore[attr-defined]
-        canvas.drawString(72, A4[1] - 40, "Fjellbygd kommune - innspill")  # type: ignore[attr-defined]
-        canvas.drawRightString(A4[0] - 72, 30, f"Side {doc.page}")  # type: ignore[attr-defined]
-        canvas.restoreState()  # type: ignore[attr-defined]
-        total["pages"] = max(total["pages"], doc.page)  # type: ignore[attr-defined]
+        canvas.saveState()  # type: ignore[attr-defined]  # a private library attribute the test spies on
+        canvas.setFont("Helvetica", 8)  # type: ignore[attr-defined]  # a private library attribute the test spies on
+        canvas.drawString(72, A4[1] - 40, "Fjellbygd kommune - innspill")  # type: ignore[attr-defined]  # a private library attribute the test spies on
+        canvas.drawRightString(A4[0] - 72, 30, f"Side {doc.page}")  # type: ignore[attr-defined]  # a private library attribute the test spies on
+        canvas.restoreState()  # type: ignore[attr-defined]  # a private library attribute the test spies on
+        total["pages"] = max(total["pages"], doc.page)  # type: ignore[attr-defined]  # a private library attribute the test spies on
 
     SimpleDocTemplate(str(path), pagesize=A4, title=LETTER_TITLE).build(
         story, onFirstPage=decorate, onLaterPages=decorate

@@ -43,7 +43,7 @@ def received(
         bytes=2048,
         content_type="application/pdf",
         blob_uri=f"blob://sha256/{sha}",
-        source=source,  # type: ignore[arg-type]
+        source=source,  # type: ignore[arg-type]  # a test double or a deliberately loose value
         received_at=at(minute),
     )
     return timed(make_event(payload, "test"), at(minute))
@@ -65,7 +65,7 @@ def failed(name: str, minute: float, stage: str = "classify", code: str = "model
     payload = DocumentFailed(
         document_id=doc_id(name),
         stage=stage,
-        error_code=code,  # type: ignore[arg-type]
+        error_code=code,  # type: ignore[arg-type]  # a test double or a deliberately loose value
         message=f"{stage} failed",
     )
     return timed(make_event(payload, "test", "failed", doc_id(name), minute), at(minute))
@@ -94,7 +94,7 @@ def segment(
         heading_path=heading_path if heading_path is not None else (["Utfordringer"] if seq else []),
         text=text or f"Avsnitt {seq} fra {name}.",
         label=label,
-        scores=scores(label),  # type: ignore[arg-type]
+        scores=scores(label),  # type: ignore[arg-type]  # a test double or a deliberately loose value
         model_version=model,
         segment_count=n,
     )

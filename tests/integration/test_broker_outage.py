@@ -109,7 +109,7 @@ async def test_outage_readiness_quiet_logs_and_resume_within_10s(
                 pub = Publisher(settings, "test")
                 await pub.start(timeout_s=10)
                 doc, ev = received("før")
-                await pub.publish(topics_for(settings).documents_received, doc, ev)  # type: ignore[arg-type]
+                await pub.publish(topics_for(settings).documents_received, doc, ev)  # type: ignore[arg-type]  # a test double or a deliberately loose value
                 await pub.stop()
                 await wait_stored(client, doc, 30)
                 assert (await client.get("/readyz")).status_code == 200
@@ -140,7 +140,7 @@ async def test_outage_readiness_quiet_logs_and_resume_within_10s(
                 pub = Publisher(settings, "test2")
                 await pub.start(timeout_s=10)
                 doc2, ev2 = received("etter")
-                await pub.publish(topics_for(settings).documents_received, doc2, ev2)  # type: ignore[arg-type]
+                await pub.publish(topics_for(settings).documents_received, doc2, ev2)  # type: ignore[arg-type]  # a test double or a deliberately loose value
                 await pub.stop()
                 await wait_stored(client, doc2, 30)
                 resumed = time.monotonic() - back

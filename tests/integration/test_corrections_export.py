@@ -23,7 +23,7 @@ def correction(name: str, seq: int, minute: int, **kw: object) -> object:
         user="kari",
         at=at(minute),
         **kw,
-    )  # type: ignore[arg-type]
+    )  # type: ignore[arg-type]  # a test double or a deliberately loose value
     return make_event(payload, "test")
 
 

@@ -89,7 +89,7 @@ def letter_events(
     name: str, sender: str, kind: str, segs: list[tuple[str, dict[str, float], str]], minute: float
 ) -> list[Envelope[Any]]:
     ex = extracted(name, len(segs), minute + 1, sender=sender)
-    ex.data.metadata = DocumentMetadata(sender=sender, sender_kind=kind)  # type: ignore[arg-type]
+    ex.data.metadata = DocumentMetadata(sender=sender, sender_kind=kind)  # type: ignore[arg-type]  # a test double or a deliberately loose value
     out: list[Envelope[Any]] = [received(name, minute), ex]
     for i, (label, themes, text) in enumerate(segs):
         env = segment(name, i, len(segs), minute + 2, label=label, text=text, heading_path=[])

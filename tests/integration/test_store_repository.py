@@ -198,15 +198,15 @@ def test_document_row_created_by_first_segment(repo: Repository) -> None:
 
 def test_failure_after_success_stands_and_later_reclassification_clears_it(repo: Repository) -> None:
     repo.apply([received("eps", 0), extracted("eps", 2, 1), *segments("eps", 2, 2), failed("eps", 10)])
-    assert repo.get_document(doc_id("eps")).document.status == "failed"  # type: ignore[union-attr]
+    assert repo.get_document(doc_id("eps")).document.status == "failed"  # type: ignore[union-attr]  # the document exists at this point of the test
     repo.apply([segment("eps", 0, 2, minute=20, model="m-2"), segment("eps", 1, 2, minute=20, model="m-2")])
-    assert repo.get_document(doc_id("eps")).document.status == "classified"  # type: ignore[union-attr]
+    assert repo.get_document(doc_id("eps")).document.status == "classified"  # type: ignore[union-attr]  # the document exists at this point of the test
 
 
 def test_classified_marker_follows_the_final_segment_count(repo: Repository) -> None:
     # Segments claim 2 in all, so the document looks complete until the extraction says 3.
     repo.apply([segment("eta", 0, 2), segment("eta", 1, 2)])
-    assert repo.get_document(doc_id("eta")).document.status == "classified"  # type: ignore[union-attr]
+    assert repo.get_document(doc_id("eta")).document.status == "classified"  # type: ignore[union-attr]  # the document exists at this point of the test
     repo.apply([extracted("eta", 3, 1)])
     view = repo.get_document(doc_id("eta"))
     assert view is not None and view.document.status == "extracted"

@@ -40,7 +40,7 @@ def repo(engine: sa.Engine) -> Repository:
 
 def found(repo: Repository, q: str, **kw: str) -> list[tuple[str, int]]:
     names = doc_names()
-    _, hits = repo.search_segments(SegmentFilter(q=q, **kw), limit=1000)  # type: ignore[arg-type]
+    _, hits = repo.search_segments(SegmentFilter(q=q, **kw), limit=1000)  # type: ignore[arg-type]  # a test double or a deliberately loose value
     return [(names[h.segment.document_id], h.segment.seq) for h in hits]
 
 

@@ -36,7 +36,7 @@ def received(data: bytes, name: str, at: datetime, source: str = "http") -> Docu
         bytes=len(data),
         content_type="application/pdf",
         blob_uri=f"blob://sha256/{sha}",
-        source=source,  # type: ignore[arg-type]
+        source=source,  # type: ignore[arg-type]  # a test double or a deliberately loose value
         received_at=at,
     )
 

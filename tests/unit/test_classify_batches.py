@@ -71,7 +71,7 @@ def _event(offset: int, text: str, doc: str = "doc1") -> Event:
 
 def _worker(tmp_path: Path, publisher: FakePublisher, model: KeywordClassifier) -> SegmentClassifier:
     settings = Settings(data_dir=tmp_path, max_retries=2, retry_backoff_s=0.001)
-    return SegmentClassifier(settings, publisher, InferenceService(model))  # type: ignore[arg-type]
+    return SegmentClassifier(settings, publisher, InferenceService(model))  # type: ignore[arg-type]  # a test double or a deliberately loose value
 
 
 async def test_poison_is_parked_and_the_rest_published(tmp_path: Path) -> None:

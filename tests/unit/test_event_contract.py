@@ -119,14 +119,14 @@ def test_every_topic_has_a_schema_file_that_real_events_validate_against() -> No
         schema = json.loads((DOCS / "contract" / f"{generate.suffix(topics, topic)}.schema.json").read_text())
         jsonschema.Draft202012Validator.check_schema(schema)
         for payload in spec.payloads:
-            event = make_event(SAMPLES[payload], "innspill/test")  # type: ignore[arg-type]
+            event = make_event(SAMPLES[payload], "innspill/test")  # type: ignore[arg-type]  # a test double or a deliberately loose value
             jsonschema.validate(json.loads(event.model_dump_json()), schema)
             wrong = json.loads(event.model_dump_json()) | {"type": "innspill.something.else"}
             with pytest.raises(jsonschema.ValidationError):
                 jsonschema.validate(wrong, schema)
         if spec.also:  # a document correction under the segment correction's type lacks segment_id
             segment_event, document_event = (
-                json.loads(make_event(SAMPLES[p], "t").model_dump_json())  # type: ignore[arg-type]
+                json.loads(make_event(SAMPLES[p], "t").model_dump_json())  # type: ignore[arg-type]  # a test double or a deliberately loose value
                 for p in spec.payloads[:2]
             )
             with pytest.raises(jsonschema.ValidationError):

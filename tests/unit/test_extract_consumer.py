@@ -52,7 +52,7 @@ def settings(tmp_path: Path) -> Settings:  # overrides the broker-backed fixture
 
 async def test_segments_then_summary(settings: Settings, tmp_path: Path) -> None:
     pub = RecordingPublisher()
-    worker = Extractor(settings, pub)  # type: ignore[arg-type]
+    worker = Extractor(settings, pub)  # type: ignore[arg-type]  # a test double or a deliberately loose value
     data = samples.letter_pdf(tmp_path / "l.pdf").read_bytes()
     event = _received(data, worker.blobs)
     await worker.handle(event)
@@ -69,13 +69,13 @@ async def test_segments_then_summary(settings: Settings, tmp_path: Path) -> None
     assert any(sec.heading_path == [samples.Q1] for sec in summary.sections)
 
     again = RecordingPublisher()
-    await Extractor(settings, again).handle(event)  # type: ignore[arg-type]
+    await Extractor(settings, again).handle(event)  # type: ignore[arg-type]  # a test double or a deliberately loose value
     assert [ev.id for _, _, ev in again.sent] == [ev.id for _, _, ev in pub.sent], "replays keep event ids"
 
 
 async def test_failures_are_published_with_codes(settings: Settings) -> None:
     pub = RecordingPublisher()
-    worker = Extractor(settings, pub)  # type: ignore[arg-type]
+    worker = Extractor(settings, pub)  # type: ignore[arg-type]  # a test double or a deliberately loose value
     await worker.handle(_received(b"%PDF-1.4 broken", worker.blobs))
     await worker.handle(_received(b"never stored", worker.blobs, store=False))
     failed = [ev.data for t, _, ev in pub.sent]
@@ -89,7 +89,7 @@ async def test_output_too_large_for_the_broker_is_a_final_failure(settings: Sett
     from tests.unit.test_extract_hostile import huge_paragraph_docx
 
     pub = RecordingPublisher()
-    worker = Extractor(settings, pub)  # type: ignore[arg-type]
+    worker = Extractor(settings, pub)  # type: ignore[arg-type]  # a test double or a deliberately loose value
     data = huge_paragraph_docx(tmp_path / "huge.docx").read_bytes()
     await worker.handle(_received(data, worker.blobs, name="huge.docx"))
     topics = topics_for(settings)
@@ -112,7 +112,7 @@ async def test_documents_are_extracted_concurrently(tmp_path: Path) -> None:
         extract_workers=2,
     )
     pub = RecordingPublisher()
-    worker = Extractor(settings, pub)  # type: ignore[arg-type]
+    worker = Extractor(settings, pub)  # type: ignore[arg-type]  # a test double or a deliberately loose value
     assert worker.concurrency == 2
     letter = samples.letter_pdf(tmp_path / "l.pdf").read_bytes()
     events = [_received(letter + b"%" + bytes([i]), worker.blobs, f"l{i}.pdf") for i in range(6)]

@@ -166,7 +166,7 @@ class _Payload:
     def __init__(self, marker: Path) -> None:
         self.marker = marker
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
+    def __reduce__(self):  # type: ignore[no-untyped-def]  # a test double
         return (Path.write_text, (self.marker, "pickle from a PDF was executed"))
 
 
@@ -215,9 +215,9 @@ def test_pickled_cmap_named_by_a_pdf_is_refused(tmp_path: Path, monkeypatch: pyt
     from pdfminer.cmapdb import CMapDB
 
     asked: list[tuple[str, str]] = []
-    original = CMapDB._load_data.__func__  # type: ignore[attr-defined]
+    original = CMapDB._load_data.__func__  # type: ignore[attr-defined]  # a private library attribute the test spies on
 
-    def spy(cls, name):  # type: ignore[no-untyped-def]
+    def spy(cls, name):  # type: ignore[no-untyped-def]  # a test double
         try:
             return original(cls, name)
         except CMapDB.CMapNotFound:

@@ -19,7 +19,7 @@ MODEL_THEMES = [{"id": "personell", "score": 0.8}]
 
 
 def c(minute: int, eid: str, **kw: object) -> CorrectionFacts:
-    return CorrectionFacts(event_id=eid, at=T0 + timedelta(minutes=minute), user=f"u{minute}", **kw)  # type: ignore[arg-type]
+    return CorrectionFacts(event_id=eid, at=T0 + timedelta(minutes=minute), user=f"u{minute}", **kw)  # type: ignore[arg-type]  # a test double or a deliberately loose value
 
 
 def test_no_correction_keeps_the_model_values() -> None:
