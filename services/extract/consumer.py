@@ -27,6 +27,7 @@ from services.extract.model import (
     ExtractionError,
     ExtractionResult,
     Limits,
+    Segment,
 )
 from services.extract.sandbox import SandboxPool
 from shared.blobstore import BlobNotFound, InvalidBlobUri, blob_store_for
@@ -79,6 +80,21 @@ def workers_for(settings: Settings) -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def segment_payload(document_id: str, seq: int, seg: Segment, total: int) -> SegmentExtracted:
+    """The ``segments.extracted`` payload of one extracted segment (``total``: segments in the letter)."""
+    return SegmentExtracted(
+        segment_id=segment_id_for(document_id, seq),
+        document_id=document_id,
+        seq=seq,
+        page=seg.page,
+        heading_path=seg.heading_path,
+        text=seg.text,
+        kind=seg.kind,
+        ocr=seg.ocr,
+        segment_count=total,
+    )
 
 
 def extracted_summary(document_id: str, result: ExtractionResult) -> DocumentExtracted:
@@ -174,18 +190,7 @@ class Extractor:
         total = len(result.segments)
         items = []
         for seq, seg in enumerate(result.segments):
-            payload = SegmentExtracted(
-                segment_id=segment_id_for(document_id, seq),
-                document_id=document_id,
-                seq=seq,
-                page=seg.page,
-                heading_path=seg.heading_path,
-                text=seg.text,
-                kind=seg.kind,
-                ocr=seg.ocr,
-                segment_count=total,
-            )
-            event = make_event(payload, SOURCE, document_id, seq)
+            event = make_event(segment_payload(document_id, seq, seg, total), SOURCE, document_id, seq)
             size = len(encode(event))
             if size > MAX_EVENT_BYTES:
                 raise ExtractionError(

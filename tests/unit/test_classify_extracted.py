@@ -4,11 +4,11 @@ extracted, fallback when the file does not match the labelled data)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
+from tests.derived_fixtures import write_derived, write_labelled
 from tools.training import data as D
 from tools.training import extracted as X
 from tools.training import recipe as R
@@ -60,47 +60,9 @@ def test_rows_take_the_label_of_the_row_they_came_from() -> None:
     assert 2 not in got and 3 not in got  # a merged and a split segment: no clean label, left out
 
 
-def _write(folder: Path, docs: int) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = [
-        json.dumps(
-            {
-                "doc": f"t-{d}",
-                "seq": s,
-                "text": f"Tekst {d} {s}",
-                "heading_path": [],
-                "label": label,
-                "kind": "bullet",
-                "themes": [],
-            }
-        )
-        for d in range(docs)
-        for s, label in enumerate(("challenge", "measure", "example", "other"))
-    ]
-    (folder / "t.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def _derived(labelled: Path, out: Path) -> None:
-    rows = [
-        {
-            "doc": e.doc,
-            "seq": e.seq,
-            "text": e.text + " (pdf)",
-            "heading_path": [],
-            "kind": "list_item",
-            "label": e.label,
-            "themes": [],
-            "gold_seq": e.seq,
-        }
-        for e in D.load_labelled(labelled)
-    ]
-    header = {"format": X.FORMAT, "labelled_hash": X.labelled_hash(labelled), "rows": len(rows)}
-    out.write_text("\n".join(json.dumps(r) for r in [header, *rows]) + "\n", encoding="utf-8")
-
-
 def test_recipe_trains_on_extracted_rows_and_calibrates_on_held_out_ones(tmp_path: Path) -> None:
-    _write(tmp_path / "labelled", 10)
-    _derived(tmp_path / "labelled", tmp_path / "x.jsonl")
+    write_labelled(tmp_path / "labelled", 10)
+    write_derived(tmp_path / "labelled", tmp_path / "x.jsonl", "pdf", "list_item")
     splits = R.prepare(tmp_path / "labelled", gold_path=tmp_path / "none.jsonl")
     held_docs = {e.doc for e in splits.held}
     train, held = R.structured_examples(splits, "extracted", tmp_path / "x.jsonl")
@@ -116,9 +78,9 @@ def test_recipe_trains_on_extracted_rows_and_calibrates_on_held_out_ones(tmp_pat
 
 
 def test_out_of_date_file_falls_back_to_labelled_rows(tmp_path: Path) -> None:
-    _write(tmp_path / "labelled", 10)
-    _derived(tmp_path / "labelled", tmp_path / "x.jsonl")
-    _write(tmp_path / "labelled", 11)  # a new letter since the file was built
+    write_labelled(tmp_path / "labelled", 10)
+    write_derived(tmp_path / "labelled", tmp_path / "x.jsonl", "pdf", "list_item")
+    write_labelled(tmp_path / "labelled", 11)  # a new letter since the file was built
     splits = R.prepare(tmp_path / "labelled", gold_path=tmp_path / "none.jsonl")
     train, held = R.structured_examples(splits, "both", tmp_path / "x.jsonl")
     assert train == splits.train and held == splits.held

@@ -4,13 +4,13 @@ that trains on both renderings."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.derived_fixtures import write_derived, write_labelled
 from tools.eval import plain as P
 from tools.extract.render import soffice
 from tools.training import data as D
@@ -78,48 +78,10 @@ def test_shipped_plain_file_is_in_sync_with_the_labelled_data() -> None:
     assert sum((e.doc, e.text) not in structured for e in rows) > 0.05 * len(rows)
 
 
-def _labelled(folder: Path, docs: int) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = [
-        json.dumps(
-            {
-                "doc": f"t-{d}",
-                "seq": s,
-                "text": f"Tekst {d} {s}",
-                "heading_path": [],
-                "label": label,
-                "kind": "bullet",
-                "themes": [],
-            }
-        )
-        for d in range(docs)
-        for s, label in enumerate(("challenge", "measure", "example", "other"))
-    ]
-    (folder / "t.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def _derived(labelled: Path, out: Path, suffix: str) -> None:
-    rows = [
-        {
-            "doc": e.doc,
-            "seq": e.seq,
-            "text": f"{e.text} ({suffix})",
-            "heading_path": [],
-            "kind": "paragraph",
-            "label": e.label,
-            "themes": [],
-            "gold_seq": e.seq,
-        }
-        for e in D.load_labelled(labelled)
-    ]
-    header = {"format": X.FORMAT, "labelled_hash": X.labelled_hash(labelled), "rows": len(rows)}
-    out.write_text("\n".join(json.dumps(r) for r in [header, *rows]) + "\n", encoding="utf-8")
-
-
 def test_mixed_source_trains_and_calibrates_on_both_renderings(tmp_path: Path) -> None:
-    _labelled(tmp_path / "labelled", 10)
-    _derived(tmp_path / "labelled", tmp_path / "x.jsonl", "pdf")
-    _derived(tmp_path / "labelled", tmp_path / X.PLAIN_OUT.name, "plain")
+    write_labelled(tmp_path / "labelled", 10)
+    write_derived(tmp_path / "labelled", tmp_path / "x.jsonl", "pdf", "paragraph")
+    write_derived(tmp_path / "labelled", tmp_path / X.PLAIN_OUT.name, "plain", "paragraph")
     splits = R.prepare(tmp_path / "labelled", gold_path=tmp_path / "none.jsonl")
     held_docs = {e.doc for e in splits.held}
     train, held = R.structured_examples(splits, "mixed", tmp_path / "x.jsonl")
@@ -131,8 +93,8 @@ def test_mixed_source_trains_and_calibrates_on_both_renderings(tmp_path: Path) -
 
 
 def test_mixed_source_without_a_plain_file_uses_the_structured_rendering(tmp_path: Path) -> None:
-    _labelled(tmp_path / "labelled", 10)
-    _derived(tmp_path / "labelled", tmp_path / "x.jsonl", "pdf")
+    write_labelled(tmp_path / "labelled", 10)
+    write_derived(tmp_path / "labelled", tmp_path / "x.jsonl", "pdf", "paragraph")
     splits = R.prepare(tmp_path / "labelled", gold_path=tmp_path / "none.jsonl")
     train, held = R.structured_examples(splits, "mixed", tmp_path / "x.jsonl")
     assert splits.info["source_used"] == "extracted"
@@ -156,9 +118,9 @@ def test_plain_letters_render_and_extract_like_the_seeds(tmp_path: Path) -> None
 
 
 def test_alternate_source_puts_each_training_letter_in_one_rendering(tmp_path: Path) -> None:
-    _labelled(tmp_path / "labelled", 20)
-    _derived(tmp_path / "labelled", tmp_path / "x.jsonl", "pdf")
-    _derived(tmp_path / "labelled", tmp_path / X.PLAIN_OUT.name, "plain")
+    write_labelled(tmp_path / "labelled", 20)
+    write_derived(tmp_path / "labelled", tmp_path / "x.jsonl", "pdf", "paragraph")
+    write_derived(tmp_path / "labelled", tmp_path / X.PLAIN_OUT.name, "plain", "paragraph")
     splits = R.prepare(tmp_path / "labelled", gold_path=tmp_path / "none.jsonl")
     train, held = R.structured_examples(splits, "alternate", tmp_path / "x.jsonl")
     by_letter: dict[str, set[str]] = {}

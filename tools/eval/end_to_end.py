@@ -87,19 +87,10 @@ def extract_cached(pdf: Path, cache: Path) -> list[dict[str, Any]]:
 
 def align(gold: list[dict[str, Any]], segs: list[dict[str, Any]]) -> list[int | None]:
     """Index of the extracted segment each gold segment became (similarity >= 0.9), else None."""
-    from tools.extract.fidelity import _norm, best_match
+    from tools.extract.fidelity import _norm, match_gold
 
     texts = [_norm(s["text"]) for s in segs]
-    used: set[int] = set()
-    out: list[int | None] = []
-    for g in gold:
-        i, ratio = best_match(_norm(g["text"]), texts)
-        if i >= 0:
-            twins = [j for j, t in enumerate(texts) if t == texts[i] and j not in used]
-            i = twins[0] if twins else i
-            used.add(i)
-        out.append(i if ratio >= THRESHOLD else None)
-    return out
+    return [i if ratio >= THRESHOLD else None for i, ratio in match_gold([g["text"] for g in gold], texts)]
 
 
 def classify_letter(clf: Classifier, segs: list[dict[str, Any]]) -> list[Prediction]:

@@ -54,7 +54,7 @@ from typing import Any
 
 from services.classify.loader import load_classifier
 from services.classify.schema import Classifier, Prediction
-from services.extract.consumer import extracted_summary
+from services.extract.consumer import extracted_summary, segment_payload
 from services.extract.engine import extract_document
 from services.extract.model import Limits
 from services.store.corrections.repository import CorrectionReads
@@ -68,7 +68,6 @@ from shared.events import (
     LABELS,
     DocumentReceived,
     Envelope,
-    SegmentExtracted,
     make_event,
 )
 from shared.ids import document_id_for, segment_id_for, sha256_hex
@@ -170,17 +169,7 @@ def letter_events(
     events: list[Envelope[Any]] = [received, summary]
     for seq, (seg, pred) in enumerate(zip(result.segments, preds, strict=True)):
         extracted = make_event(
-            SegmentExtracted(
-                segment_id=segment_id_for(doc_id, seq),
-                document_id=doc_id,
-                seq=seq,
-                page=seg.page,
-                heading_path=seg.heading_path,
-                text=seg.text,
-                kind=seg.kind,
-                ocr=seg.ocr,
-                segment_count=total,
-            ),
+            segment_payload(doc_id, seq, seg, total),
             "innspill/extract",
             doc_id,
             seq,

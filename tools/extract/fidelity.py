@@ -84,6 +84,22 @@ def paths_equal(a: list[str], b: list[str]) -> bool:
     return len(a) == len(b) and all(similarity(_norm(x), _norm(y)) >= THRESHOLD for x, y in zip(a, b))
 
 
+def match_gold(gold_texts: list[str], texts: list[str]) -> list[tuple[int, float]]:
+    """For each gold text, the index of the most similar extracted text (-1 if none) and its ratio.
+    ``texts`` must already be normalised with :func:`_norm`. Repeated texts ("Samhandling" under two
+    questions) go to the first copy not yet matched."""
+    used: set[int] = set()
+    out: list[tuple[int, float]] = []
+    for text in gold_texts:
+        i, ratio = best_match(_norm(text), texts)
+        if i >= 0:
+            twins = [j for j, t in enumerate(texts) if t == texts[i] and j not in used]
+            i = twins[0] if twins else i
+            used.add(i)
+        out.append((i, ratio))
+    return out
+
+
 def furniture_chars(text: str, letterhead: str) -> int:
     n = sum(len(m.group(0)) for m in _PAGE_FOOTER.finditer(text))
     if _PAGE_NUMBER.fullmatch(text):
@@ -96,14 +112,7 @@ def score_document(result: ExtractionResult, gold: list[dict], letterhead: str) 
     recovered = path_ok = 0
     misses: list[str] = []
     wrong_paths: list[dict] = []
-    used: set[int] = set()
-    for g in gold:
-        i, ratio = best_match(_norm(g["text"]), texts)
-        if i >= 0:
-            # Repeated texts ("Samhandling" under two questions): take the first copy not yet matched.
-            twins = [j for j, t in enumerate(texts) if t == texts[i] and j not in used]
-            i = twins[0] if twins else i
-            used.add(i)
+    for g, (i, ratio) in zip(gold, match_gold([g["text"] for g in gold], texts), strict=True):
         if ratio >= THRESHOLD:
             recovered += 1
             if paths_equal(result.segments[i].heading_path, g["heading_path"]):

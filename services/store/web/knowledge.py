@@ -20,23 +20,13 @@ from services.store.queries import Queries
 from services.store.themes.points import PointStore
 from services.store.themes.repository import ThemeCounts
 from services.store.themes.taxonomy import load_taxonomy
+from services.store.web.norwegian import SENDER_KIND_NAMES
 from shared.events import LABELS, SENDER_KINDS
 from shared.settings import Settings
 
 #: Extra static files of these pages (reachable without a token like the others: they hold no data).
 KNOWLEDGE_STATIC = ("/static/review.js", "/static/knowledge.css")
 
-SENDER_KIND_NAMES = {
-    "kommune": "kommune",
-    "fylkeskommune": "fylkeskommune",
-    "helseforetak": "helseforetak",
-    "helsefellesskap": "helsefellesskap",
-    "organisasjon": "organisasjon",
-    "statlig": "statlig",
-    "privat": "privat",
-    "person": "person",
-    "ukjent": "ukjent",
-}
 REVIEW_PAGE_SIZE = 50
 
 
