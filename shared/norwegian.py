@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import threading
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -123,8 +124,27 @@ def _decode(lemma: str, code: str) -> str:
     return (lemma[: len(lemma) - drop] if drop else lemma) + code[1:]
 
 
-@lru_cache(maxsize=1)
+_LEXICON_LOCK = threading.Lock()
+_loaded: list[_Lexicon] = []
+
+
 def _lexicon() -> _Lexicon:
+    """The word table, loaded once per process. A lock, not only a cache: a server's first burst of
+    requests arrives on many threads at once, and each would otherwise load the table itself (seconds of
+    CPU and ~100 MB each)."""
+    if not _loaded:
+        with _LEXICON_LOCK:
+            if not _loaded:
+                _loaded.append(_load_lexicon())
+    return _loaded[0]
+
+
+def warm() -> None:
+    """Load the word table now (at service start) rather than on the first request that needs it."""
+    _lexicon()
+
+
+def _load_lexicon() -> _Lexicon:
     lex = _Lexicon()
     # Forms and their best part-of-speech rank in two flat dicts (no tuple per form): the table has over
     # half a million forms, and this keeps the services that load it about 50 MB smaller.

@@ -11,6 +11,7 @@ from services.store import schemas
 from services.store.exports import csv_chunks, csv_header, export_filename, export_lang, xlsx_report
 from services.store.filters import FilterError, parse_segment_filter, segment_filter_params
 from services.store.queries import MAX_OFFSET, Queries, SegmentFilter
+from services.store.read_cache import cached_read
 from services.store.status import Status
 from services.store.themes.taxonomy import load_taxonomy
 from shared.http import ApiError
@@ -23,7 +24,9 @@ Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip")]
 ExportLang = Annotated[str | None, Query(max_length=5, description="Column headers: nb (default) or en")]
 
 
-def segment_filter(params: Annotated[dict[str, str | None], Depends(segment_filter_params)]) -> SegmentFilter:
+async def segment_filter(
+    params: Annotated[dict[str, str | None], Depends(segment_filter_params)],
+) -> SegmentFilter:
     try:
         return parse_segment_filter(**params)
     except FilterError as exc:
@@ -31,6 +34,23 @@ def segment_filter(params: Annotated[dict[str, str | None], Depends(segment_filt
 
 
 Filters = Annotated[SegmentFilter, Depends(segment_filter)]
+
+
+class SegmentPages:
+    """``GET /segments`` pages as JSON bytes, cached like the query under them (read_cache.py): a burst of
+    the same request serialises the page once, not once per client."""
+
+    def __init__(self, repo: Queries) -> None:
+        self.repo = repo
+        self.engine = repo.engine
+
+    @cached_read
+    def json(self, f: SegmentFilter, limit: int, offset: int) -> bytes:
+        total, hits = self.repo.search_segments(f, limit=limit, offset=offset)
+        page = schemas.SegmentPage(
+            total=total, limit=limit, offset=offset, items=[schemas.hit_out(h) for h in hits]
+        )
+        return page.model_dump_json().encode("utf-8")
 
 
 def make_router(repo: Queries) -> APIRouter:
@@ -63,13 +83,12 @@ def make_router(repo: Queries) -> APIRouter:
             raise ApiError(404, "not_found", f"no document with id {document_id!r}")
         return schemas.detail(view)
 
+    pages = SegmentPages(repo)
+
     @router.get("/segments", response_model=schemas.SegmentPage, tags=["segments"])
-    def search_segments(f: Filters, limit: Limit = 50, offset: Offset = 0) -> schemas.SegmentPage:
+    def search_segments(f: Filters, limit: Limit = 50, offset: Offset = 0) -> Response:
         """Classified segments matching all given filters, newest document first, in reading order."""
-        total, hits = repo.search_segments(f, limit=limit, offset=offset)
-        return schemas.SegmentPage(
-            total=total, limit=limit, offset=offset, items=[schemas.hit_out(h) for h in hits]
-        )
+        return Response(pages.json(f, limit, offset), media_type="application/json")
 
     @router.get("/stats", response_model=schemas.Stats, tags=["segments"])
     def stats() -> schemas.Stats:

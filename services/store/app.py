@@ -18,6 +18,7 @@ from services.store.sweeper import start_sweeper
 from services.store.themes.endpoints import make_points_router, make_themes_router
 from services.store.themes.points import PointStore
 from services.store.web.pages import install_ui, public_paths
+from shared import norwegian as nb
 from shared.http import install_common, serve
 from shared.logging import configure_logging
 from shared.settings import Settings, get_settings
@@ -34,6 +35,8 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(migrate, engine)
+        # Search needs the word table; load it before the first burst of queries, not during it.
+        await asyncio.to_thread(nb.warm)
         if consume:
             await runner.start()
         # The sweeper re-drives documents that stopped short of a final status (services/store/sweeper.py).

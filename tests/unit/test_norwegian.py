@@ -75,3 +75,27 @@ def test_stopwords_and_content_terms() -> None:
 def test_stem_and_frequency() -> None:
     assert nb.stem("tjenestene").startswith("tjenest")
     assert nb.zipf("sykehus") > 4.0 > nb.zipf("fastlegeordning")
+
+
+def test_word_table_loads_once_under_a_burst_of_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server's first burst arrives on many threads at once; the table must load once, not per thread."""
+    import threading
+    import time
+
+    calls: list[int] = []
+
+    def slow_load() -> object:
+        calls.append(1)
+        time.sleep(0.05)
+        return object()
+
+    monkeypatch.setattr(nb, "_loaded", [])
+    monkeypatch.setattr(nb, "_load_lexicon", slow_load)
+    got: list[object] = []
+    threads = [threading.Thread(target=lambda: got.append(nb._lexicon())) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert len(got) == 16 and all(g is got[0] for g in got)

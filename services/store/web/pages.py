@@ -170,18 +170,19 @@ def install_ui(app: FastAPI, repo: Queries, settings: Settings) -> None:
             request, name, context, status_code=status_code, headers=SECURITY_HEADERS
         )
 
-    @app.middleware("http")
     async def _login_redirect(request: Request, call_next: Any) -> Response:
         # Browsers without the token are sent to the login form instead of getting a JSON 401.
         if (
-            token
-            and request.method == "GET"
+            request.method == "GET"
             and is_ui_page(request.url.path)
             and not token_matches(request, token, session_key(settings))
         ):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"{LOGIN_PATH}?next={quote(target, safe='')}", status_code=303)
         return await call_next(request)
+
+    if token:  # without a token there is no login: no middleware on every request's path
+        app.middleware("http")(_login_redirect)
 
     router = APIRouter(include_in_schema=False)
 
