@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     kafka_session_timeout_s: float = 6.0
     kafka_rebalance_timeout_s: float = 6.0
     kafka_heartbeat_interval_s: float = 1.0
+    kafka_fetch_max_wait_ms: int = Field(
+        100,
+        ge=1,
+        le=1500,
+        description="Longest a consumer's fetch waits at the broker for new records. faust fixes 1500 ms; "
+        "a broker that does not answer a waiting fetch when records arrive (Tansu) then adds that much "
+        "to every hop, so the stream services ask for this instead.",
+    )
     kafka_exactly_once: bool = Field(
         False, description="Use Kafka transactions (real Apache Kafka only; Tansu rejects them)."
     )
