@@ -247,7 +247,57 @@ def test_long_paragraph_joins_a_point_made_in_one_of_its_sentences() -> None:
             "Deling av pasientopplysninger mellom kommune og sykehus må bli enkelt.",
         ),
     ]
-    sentence = group_segments(segs, min_senders=2)
+    # the two share one concept (shared records) and no word: a sentence link needs sentence_min_shared=1
+    one = Config(sentence_min_shared=1)
+    sentence = group_segments(segs, min_senders=2, config=one)
     assert sentence and {m.segment_id for m in sentence[0].members} == {"l1", "b1"}
     # the same pair without sentence matching: the long paragraph's other topics dilute and block it
-    assert group_segments(segs, min_senders=2, config=Config(sentences=False)) == []
+    assert group_segments(segs, min_senders=2, config=Config(sentences=False, sentence_min_shared=1)) == []
+    # the default asks a sentence pair for three shared features (measured on whole letters: a by-the-way
+    # sentence sharing one broad concept linked paragraphs about other things), so this pair stays apart
+    assert group_segments(segs, min_senders=2) == []
+
+
+def test_compound_term_does_not_also_count_as_its_parts() -> None:
+    from services.store.points.lexicon import load_lexicon, segment_positions
+
+    lex = load_lexicon()
+    found = lex.match(segment_positions("Vi trenger flere helsesykepleiere i skolen."))
+    assert "helsesykepleier" in found and "sykepleier" not in found
+    assert "sykehuskapasitet" not in lex.match(segment_positions("Akuttsengene står tomme."))
+
+
+def test_joint_labels_group_a_challenge_with_a_measure_on_the_same_object() -> None:
+    from services.store.points.grouping import Config
+
+    segs = [
+        seg("j1", "A", "Vi trenger én felles journal som fastlegen og hjemmesykepleien kan bruke."),
+        seg("j2", "B", "Fastlegen og hjemmesykepleien kan ikke lese den samme journalen.", label="challenge"),
+        seg("j3", "C", "Fastlegen og hjemmesykepleien må få én felles pasientjournal."),
+    ]
+    apart = group_segments(segs, min_senders=1)
+    assert point_of(apart, "j1").id != point_of(apart, "j2").id
+    joint = group_segments(segs, min_senders=1, config=Config(joint_labels=("challenge", "measure")))
+    p = point_of(joint, "j2")
+    assert {m.segment_id for m in p.members} == {"j1", "j2", "j3"} and p.label == "measure"
+    only = PointGrouper(Config(joint_labels=("challenge", "measure")))
+    only.fit(segs)
+    assert [
+        q.label for q in only.points(min_senders=1, label="challenge")
+    ] == []  # the point reads as a measure
+
+
+def test_sender_recovery_reads_points_as_the_check_does() -> None:
+    from tools.points.evaluate import load_set, sender_recovery
+
+    rows = load_set("letters_dev")
+    planted = [r for r in rows if r.point]
+    assert len({r.doc for r in rows}) >= 20 and len({r.point for r in planted}) >= 8
+    names = sorted({str(r.point) for r in planted})
+    perfect = [[r.id for r in planted if r.point == p] for p in names]
+    assert all(k == n and f == 0 for _p, n, k, f in sender_recovery(rows, perfect))
+    # one foreign sender in a point's group makes its sender count wrong
+    senders = {r.sender for r in planted if r.point == names[0]}
+    first = perfect[0] + [next(r.id for r in rows if not r.point and r.sender not in senders)]
+    rec = {p: (n, k, f) for p, n, k, f in sender_recovery(rows, [first, *perfect[1:]])}
+    assert rec[names[0]] == (len(senders), len(senders), 1)

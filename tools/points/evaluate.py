@@ -4,6 +4,11 @@
     python -m tools.points.evaluate --set dev --compare        # every method, threshold sweep
     python -m tools.points.evaluate --scale 2000               # synthetic 2,000 letters: recompute + add 10
     python -m tools.points.evaluate --set test --dilute 2      # each paraphrase padded with 2 real sentences
+    python -m tools.points.evaluate --set letters_dev --predicted-labels   # labels/themes from the model
+
+``--predicted-labels`` replaces the gold labels and themes by what the default model (var/models/default, or
+``--model``) predicts for whole letters in reading order, as services/classify does, with the store's theme
+score floor: in the store the grouping sees predicted labels and themes, not gold ones.
 
 ``--dilute N`` imitates real letter paragraphs, which name many things at once: every segment of the set
 gets N sentences from the content segments of the team's labelled letters (data/labelled, never the seeds)
@@ -49,6 +54,8 @@ SETS = {
     # planted points in whole held-out letters: segments with a non-null ``point`` make the same point;
     # every other segment (near misses included) is a distractor. Label and themes are used as given.
     "heldout": ROOT / "data/heldout/heldout_k.jsonl",
+    # whole letters with planted points written for developing the grouping (not heldout_k's topics)
+    "letters_dev": ROOT / "data/paraphrases/points_letters_dev.jsonl",
 }
 
 
@@ -61,6 +68,8 @@ class Row:
     sender: str
     text: str
     doc: str = ""
+    heading: tuple[str, ...] = ()
+    kind: str = "paragraph"
 
 
 def load_set(name: str) -> list[Row]:
@@ -80,6 +89,8 @@ def load_set(name: str) -> list[Row]:
                         str(d.get("sender") or d["doc"]),
                         d["text"],
                         doc=d["doc"],
+                        heading=tuple(d.get("heading_path") or ()),
+                        kind=str(d.get("kind") or "paragraph"),
                     )
                 )
     return rows
@@ -191,12 +202,79 @@ def per_point(rows: Sequence[Row], clusters: Sequence[Sequence[str]]) -> list[tu
     out = []
     for p, ids in sorted(by_point.items()):
         counts: dict[int, int] = defaultdict(int)
-        for sid in ids:
-            counts[where[sid]] += 1
+        for k, sid in enumerate(ids):
+            counts[where.get(sid, -1 - k)] += 1  # not grouped (e.g. predicted «other»): alone
         best = max(counts, key=lambda k: counts[k])
-        foreign = sum(1 for sid in clusters[best] if gold[sid] != p)
+        foreign = sum(1 for sid in clusters[best] if gold[sid] != p) if best >= 0 else 0
         out.append((p, len(ids), counts[best], foreign))
     return out
+
+
+def sender_recovery(
+    rows: Sequence[Row], clusters: Sequence[Sequence[str]]
+) -> list[tuple[str, int, int, int]]:
+    """Per planted point, as the hidden check reads ``/points``: (point, planted senders, planted senders in
+    the group that holds most of them, other senders in that group). Exact when all planted senders are in
+    one group and no other sender is, i.e. one point with the right sender count."""
+    sender = {r.id: r.sender for r in rows}
+    planted: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        if r.point:
+            planted[r.point].add(r.sender)
+    groups = [{sender[sid] for sid in c} for c in clusters]
+    out = []
+    for p, senders in sorted(planted.items()):
+        best = max(groups, key=lambda g: (len(g & senders), -len(g - senders)), default=set())
+        hit = len(best & senders)
+        out.append((p, len(senders), hit, len(best - senders) if hit else 0))
+    return out
+
+
+def predicted_rows(rows: Sequence[Row], model: Path) -> list[Row]:
+    """Rows with label and themes predicted by a model, each letter classified whole and in order.
+
+    Rows without a document (the paraphrase sets) are classified as one-segment letters. Themes below
+    the store's score floor (services/store/themes/points.py) are dropped, as the store drops them.
+    """
+    from services.classify.loader import load_classifier
+    from services.classify.schema import document_items
+    from services.store.themes.points import THEME_MIN_SCORE
+
+    clf = load_classifier(model, threads=2)
+    letters: dict[str, list[int]] = defaultdict(list)
+    for k, r in enumerate(rows):
+        letters[r.doc or f"row:{r.id}"].append(k)
+    out = list(rows)
+    for idx in letters.values():
+        items = document_items([(rows[k].text, rows[k].heading, rows[k].kind) for k in idx])
+        preds = []
+        for i in range(0, len(items), 32):  # the stream's micro-batches
+            preds.extend(clf.predict(items[i : i + 32]))
+        for k, pr in zip(idx, preds, strict=True):
+            themes = tuple(t for t, score in pr.themes if score >= THEME_MIN_SCORE)
+            r = rows[k]
+            out[k] = Row(r.id, r.point, pr.label, themes, r.sender, r.text, r.doc, r.heading, r.kind)
+    return out
+
+
+def label_errors(gold: Sequence[Row], pred: Sequence[Row]) -> str:
+    """What the model changed on the planted segments: labels, content dropped, themes lost."""
+    planted = [(g, p) for g, p in zip(gold, pred, strict=True) if g.point]
+    changed = sum(1 for g, p in planted if g.label != p.label)
+    dropped = sum(1 for _g, p in planted if p.label == "other")
+    no_overlap = sum(1 for g, p in planted if g.themes and p.themes and not set(g.themes) & set(p.themes))
+    no_theme = sum(1 for _g, p in planted if not p.themes)
+    split = 0  # planted points whose members now carry more than one content label
+    by_point: dict[str, set[str]] = defaultdict(set)
+    for g, p in planted:
+        by_point[str(g.point)].add(p.label)
+    split = sum(1 for labels in by_point.values() if len(labels - {"other"}) > 1)
+    acc = sum(1 for g, p in zip(gold, pred, strict=True) if g.label == p.label) / max(1, len(gold))
+    return (
+        f"predicted labels: accuracy {acc:.3f} over all segments; of {len(planted)} planted segments "
+        f"{changed} changed label ({dropped} to «other»), {no_theme} without theme, {no_overlap} with themes "
+        f"disjoint from gold; {split}/{len(by_point)} planted points now span several content labels"
+    )
 
 
 # ---- methods ------------------------------------------------------------------------------------------
@@ -374,12 +452,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--points", action="store_true", help="print per-point recovery")
     ap.add_argument("--scale", type=int, default=0, help="synthetic letters for the timing run")
     ap.add_argument("--dilute", type=int, default=0, help="pad each segment with N real letter sentences")
+    ap.add_argument(
+        "--predicted-labels", action="store_true", help="labels and themes predicted by --model, not gold"
+    )
+    ap.add_argument("--model", type=Path, default=ROOT / "var/models/default")
+    ap.add_argument(
+        "--joint-labels",
+        action="store_true",
+        help="method full with challenge and measure grouped together (Config.joint_labels; off by default)",
+    )
     args = ap.parse_args(argv)
 
     if args.scale:
         run_scale(args.scale, Config())
         return 0
     rows = dilute(load_set(args.set), args.dilute)
+    if args.predicted_labels:
+        pred = predicted_rows(rows, args.model)
+        print(label_errors(rows, pred))
+        rows = pred
     lem, surf, npairs = overlap(rows)
     n_points = len({r.point for r in rows if r.point})
     print(
@@ -403,7 +494,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{name:14s} {what:44s} | {left} | {t:4.2f} {s.precision:5.3f} {s.recall:5.3f} {s.f1:5.3f}")
         return 0
     t = args.threshold if args.threshold is not None else Config().threshold
-    clusters = METHODS[args.method][1](rows, t)
+    if args.joint_labels:
+        clusters = grouper_clusters(rows, Config(threshold=t, joint_labels=("challenge", "measure")))
+    else:
+        clusters = METHODS[args.method][1](rows, t)
     s = pair_scores(rows, clusters)
     print(
         f"method={args.method} threshold={t:.2f}: precision {s.precision:.3f}  recall {s.recall:.3f}  F1 {s.f1:.3f}  "
@@ -415,7 +509,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     full = sum(1 for _p, n, k, f in rec if k == n and f == 0)
     half = sum(1 for _p, n, k, _f in rec if k * 2 >= n and k >= 2)
     print(f"per-point recovery: {full}/{len(rec)} exactly, {half}/{len(rec)} with at least half in one group")
+    srec = sender_recovery(rows, clusters)
+    exact = sum(1 for _p, n, k, f in srec if k == n and f == 0)
+    print(
+        f"per-point recovery by senders (as /points is checked: one group, right sender count): "
+        f"{exact}/{len(srec)} exact"
+    )
     if args.points:
+        for p, n, k, f in srec:
+            print(f"  {p}: {k}/{n} planted senders in one group, {f} other senders in it")
         for p, n, k, f in rec:
             print(f"  {p}: {k}/{n} together, {f} foreign in that group")
         ids = {r.id: r for r in rows}
@@ -430,4 +532,4 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["Row", "Scores", "load_set", "main", "pair_scores"]
+__all__ = ["Row", "Scores", "load_set", "main", "pair_scores", "predicted_rows", "sender_recovery"]

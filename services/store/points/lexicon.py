@@ -1,8 +1,10 @@
 """Concept lexicon: sets of Norwegian expressions for one health-policy idea, matched on lemmas.
 
 An expression matches a segment when each of its content lemmas occurs in the segment (as a word or as
-a compound part, so «journal» matches «pasientjournalen») within a window of a few content words. The
-lexicon lives in concepts.json next to this module; ``load_lexicon(path)`` reads another one.
+a compound part, so «journal» matches «pasientjournalen») within a window of a few content words. A word
+that is itself a one-word term counts only as its longest term (``Lexicon.whole_words``): «akuttsengene»
+is the municipal acute beds, not also hospital «seng». The lexicon lives in concepts.json next to this
+module; ``load_lexicon(path)`` reads another one.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class Lexicon:
 
     _single: dict[str, frozenset[str]] = field(default_factory=dict)
     _required: list[tuple[str, ...]] = field(default_factory=list)  # words an expression cannot do without
+    whole_words: bool = True  # one-word terms: per word only the longest (see match)
 
     def match(self, positions: list[frozenset[str]]) -> set[str]:
         """Concept ids found in a segment given, per content word, the set {lemma, compound parts}."""
@@ -50,10 +53,18 @@ class Lexicon:
                 present[t].append(i)
         found: set[str] = set()
         single = self._single
-        for key in present:
-            hit = single.get(key)
-            if hit:
-                found |= hit
+        if self.whole_words:
+            # a compound that is itself a term does not also count as its parts («helsesykepleier» is not
+            # «sykepleier», «akuttseng» is not a hospital bed): per word, only the longest term found
+            for terms in positions:
+                keys = [t for t in terms if t in single]
+                if keys:
+                    found |= single[max(keys, key=lambda k: (len(k), k))]
+        else:
+            for key in present:
+                hit = single.get(key)
+                if hit:
+                    found |= hit
         required = self._required
         for key in present:
             for idx in self._by_key.get(key, ()):
