@@ -20,6 +20,7 @@ from services.classify.schema import Item, ModelError, canonical_kind, document_
 from shared.events import LABELS
 from shared.http import ApiError, install_common, serve
 from shared.logging import configure_logging
+from shared.memory import release_free_memory
 from shared.settings import Settings, get_settings
 from shared.stream_runner import StreamRunner
 
@@ -99,6 +100,7 @@ def create_app(
             except ModelError as exc:
                 log.error("cannot start classify: %s", exc)
                 raise RuntimeError(f"classify cannot start: {exc}") from exc
+            release_free_memory()  # what unpickling the model left behind (services must stay <= 300 MB)
         log.info(
             "model loaded",
             extra={"model_version": model().model_version, "model_dir": str(settings.resolved_model_dir)},

@@ -21,6 +21,7 @@ from services.store.web.pages import install_ui, public_paths
 from shared import norwegian as nb
 from shared.http import install_common, serve
 from shared.logging import configure_logging
+from shared.memory import release_free_memory
 from shared.settings import Settings, get_settings
 
 
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
         await asyncio.to_thread(migrate, engine)
         # Search needs the word table; load it before the first burst of queries, not during it.
         await asyncio.to_thread(nb.warm)
+        release_free_memory()
         if consume:
             await runner.start()
         # The sweeper re-drives documents that stopped short of a final status (services/store/sweeper.py).

@@ -3,6 +3,8 @@
     python -m tools.bench.pipeline --letters 200            # starts its own stack (as `make up` does)
     python -m tools.bench.pipeline --letters 200 --use-running [--ingest-url ... --store-url ...]
     python -m tools.bench.pipeline --letters 500 --burst    # all uploads at once: backpressure check
+    python -m tools.bench.pipeline --letters 80 --no-baseline --extract-workers 1 --classify-replicas 2
+                                                            # one row of the scaling table
 
 Prints, in one run:
   * the in-process baseline: the same extraction + classification, one process pinned to one core;
@@ -257,8 +259,12 @@ class Target:
 
 
 @contextmanager
-def own_stack(workdir: Path) -> Iterator[Target]:
-    """Start broker, topics and the four services (as ``make up`` does) on free ports in ``workdir``."""
+def own_stack(
+    workdir: Path, extract_workers: int | None = None, classify_replicas: int = 1
+) -> Iterator[Target]:
+    """Start broker, topics and the four services (as ``make up`` does) on free ports in ``workdir``;
+    ``extract_workers`` overrides ``INNSPILL_EXTRACT_WORKERS``, ``classify_replicas`` > 1 starts more
+    classify processes in the same consumer group (as ``docker compose --scale classify=N`` would)."""
     from tools.cli.broker import free_port
     from tools.cli.stack import running_stack
 
@@ -274,10 +280,14 @@ def own_stack(workdir: Path) -> Iterator[Target]:
             "extract_port": free_port(),
             "classify_port": free_port(),
             "store_port": free_port(),
+            **({"extract_workers": extract_workers} if extract_workers is not None else {}),
         }
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with running_stack(settings, settings.data_dir / "logs", explicit_bootstrap=False) as stack:
+        for n in range(2, classify_replicas + 1):
+            name = stack.start_service("classify", name=f"classify-{n}", port=free_port())
+            wait_healthy(stack.replica_url(name))
         pids = {name: proc.pid for name, proc in stack.procs.items()}
         if stack.broker is not None:
             pids["broker"] = stack.broker.pid
@@ -288,6 +298,18 @@ def own_stack(workdir: Path) -> Iterator[Target]:
             {"Authorization": f"Bearer {token}"} if token else {},
             pids,
         )
+
+
+def wait_healthy(url: str, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not become healthy in {timeout_s:.0f} s")
 
 
 # --- sending and following -----------------------------------------------------------------------------------
@@ -422,6 +444,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--store-url", default=None)
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--workdir", type=Path, default=None, help="keep letters, data and logs here")
+    ap.add_argument(
+        "--extract-workers", type=int, default=None, help="sandboxed extract workers (default: the setting)"
+    )
+    ap.add_argument(
+        "--classify-replicas", type=int, default=1, help="classify processes in one consumer group"
+    )
     args = ap.parse_args(argv)
 
     settings = get_settings()
@@ -462,8 +490,14 @@ def main(argv: list[str] | None = None) -> int:
                 )
             else:
                 t0 = time.monotonic()
-                with own_stack(work) as tgt:
-                    print(f"stack started in {time.monotonic() - t0:.1f} s (broker + 4 services)")
+                with own_stack(work, args.extract_workers, args.classify_replicas) as tgt:
+                    workers = (
+                        args.extract_workers if args.extract_workers is not None else settings.extract_workers
+                    )
+                    print(
+                        f"stack started in {time.monotonic() - t0:.1f} s (broker + 4 services; extract workers "
+                        f"{workers or os.cpu_count()}, classify replicas {args.classify_replicas})"
+                    )
                     yield tgt
 
         with target() as tgt, Sampler(tgt.pids) as sampler:
