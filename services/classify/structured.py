@@ -112,6 +112,12 @@ def context_tokens(item: Item) -> str:
     return " ".join(toks)
 
 
+def neighbour_texts(items: list[Item]) -> list[str]:
+    """The lemmas of the segments before and after: the theme tagger's view of the passage around a
+    segment (a short bullet or a sentence that continues the previous one takes its themes from there)."""
+    return [lemma_text(" ".join(t for t in (it.prev_text, it.next_text) if t)) for it in items]
+
+
 def contexts(items: list[Item]) -> list[str]:
     return [context_tokens(it) for it in items]
 
@@ -134,6 +140,10 @@ class StructuredClassifier:
         self.labels = bundle["labels"]
         self.themes = bundle.get("themes")
         self.theme_ids: list[str] = list(bundle.get("theme_ids") or [])
+        #: The theme tagger's own extra features (the neighbours' text) and their weight; None in bundles
+        #: made before it had them.
+        self.theme_context = bundle.get("theme_context")
+        self.theme_context_weight = float(bundle.get("theme_context_weight", 1.0))
         self.temperature = float(manifest.get("temperature", 1.0))
         #: The document pass (None: labels come from the first stage alone) and its own temperature.
         self.stack = bundle.get("stack")
@@ -202,6 +212,8 @@ class StructuredClassifier:
         if self.themes is None or not self.theme_ids:
             return np.zeros((len(items), 0))
         x = self.features.transform(items) if x is None else x
+        if self.theme_context is not None:
+            x = theme_matrix_with_context(x, self.theme_context.transform(items), self.theme_context_weight)
         return np.asarray(self.themes.predict_proba(x))
 
     def predict(self, items: list[Item]) -> list[Prediction]:
@@ -290,6 +302,14 @@ def stack_matrix(
             listy * nxt if with_kind else np.zeros((n, 0)),
         ]
     )
+
+
+def theme_matrix_with_context(x: Any, context: Any, weight: float) -> Any:
+    """The theme tagger's input: the shared features, then the neighbour-text features scaled by
+    ``weight`` (so they inform the tagger without outweighing the segment's own text)."""
+    import scipy.sparse
+
+    return scipy.sparse.hstack([x, weight * context]).tocsr()
 
 
 def temper(probs: np.ndarray, temperature: float) -> np.ndarray:

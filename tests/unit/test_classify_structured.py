@@ -198,3 +198,35 @@ def test_document_pass_uses_the_neighbours(model: Path) -> None:
     second = clf.stacked_proba(items[1:2], raw[1:2])
     moved = replace(items[1], prev_text=ROWS[6][0], prev_kind="paragraph")
     assert not np.allclose(second, clf.stacked_proba([moved], clf.raw_proba([moved])))
+
+
+def test_theme_tagger_reads_the_neighbours_text(model: Path) -> None:
+    clf = load_classifier(model)
+    assert isinstance(clf, StructuredClassifier)
+    assert clf.theme_context is not None and clf.theme_context_weight == S.THEME_CONTEXT_WEIGHT
+    item = Item.of("Dette må løses.", [], "paragraph", seq=1, count=3)
+    alone = clf.theme_proba([item])
+    with_context = clf.theme_proba(
+        [replace(item, prev_text=ROWS[2][0], next_text=ROWS[3][0], prev_kind="list_item")]
+    )
+    j = clf.theme_ids.index("digitalisering")
+    # a segment between two about records leans further toward digitalisering than one alone
+    assert with_context[0, j] > alone[0, j]
+
+
+def test_theme_thresholds_shrink_toward_one_common_threshold() -> None:
+    ids = ["a", "b"]
+    # theme a separates best at 0.8, theme b at 0.3; over both themes 0.3 does best
+    probs = np.array([[0.85, 0.35], [0.75, 0.32], [0.1, 0.31], [0.2, 0.1], [0.1, 0.36], [0.1, 0.05]])
+    y = np.array([[1, 1], [0, 1], [0, 1], [0, 0], [0, 1], [0, 0]])
+    own = S.theme_thresholds(probs, y, ids, shrink=1.0)
+    common = S.theme_thresholds(probs, y, ids, shrink=0.0)
+    half = S.theme_thresholds(probs, y, ids, shrink=0.5)
+    assert own["a"] == pytest.approx(0.8) and own["b"] <= 0.3
+    assert common["a"] == common["b"]
+    assert half["a"] == pytest.approx((own["a"] + common["a"]) / 2)
+    # a theme missing from the held-out letters: 0.5 per theme alone, else the common threshold
+    assert S.theme_thresholds(probs, np.array([[1, 0]] * 6), ids, shrink=1.0)["b"] == 0.5
+    assert S.theme_thresholds(probs, np.array([[1, 0]] * 6), ids, shrink=0.5)["b"] == pytest.approx(
+        S.theme_thresholds(probs, np.array([[1, 0]] * 6), ids, shrink=0.0)["a"]
+    )

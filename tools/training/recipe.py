@@ -300,9 +300,14 @@ def train_structured(
         + (" as extracted from PDFs" if splits.info.get("source_used", source) != "labelled" else ""),
         "needs_review": f"top score below {fields['review_threshold']} (at most 18 % of held-out segments)",
         "themes": "one-vs-rest logistic regression over the label model's features"
+        + (
+            f" and the neighbouring segments' lemmas (weight {fields['theme_context_weight']})"
+            if fields.get("theme_context_weight")
+            else ""
+        )
         + (", trained on the extracted and the labelled rows" if themes_also_labelled else "")
-        + "; per-theme "
-        "thresholds chosen on the held-out split: "
+        + f"; per-theme thresholds chosen on the held-out split (each theme's best F1, moved "
+        f"{1 - fields.get('theme_shrink', 1.0):.0%} of the way toward the best common threshold): "
         + ", ".join(f"{k} {v}" for k, v in fields["theme_thresholds"].items()),
         "train_seconds": round(time.perf_counter() - started, 1),
     }
