@@ -25,9 +25,11 @@ import gzip
 import re
 import threading
 import unicodedata
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 
 __all__ = [
@@ -108,13 +110,70 @@ _KNOWN_PART_ZIPF = 3.0  # ... and this common when the whole word is in the dict
 _MIN_PART = 3
 
 
+def _utf8(word: str) -> bytes:
+    return word.encode("utf-8")
+
+
+class _Packed:
+    """Distinct strings, sorted, in one UTF-8 blob with an offset array: no Python object per string.
+    UTF-8 byte order is code point order, so a binary search over the bytes finds a string's index."""
+
+    __slots__ = ("blob", "starts")
+
+    def __init__(self, words: Iterable[str]) -> None:
+        encoded = sorted({_utf8(w) for w in words})
+        self.blob = b"".join(encoded)
+        self.starts = array("I", accumulate((len(e) for e in encoded), initial=0))
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def _at(self, i: int) -> bytes:
+        return self.blob[self.starts[i] : self.starts[i + 1]]
+
+    def text(self, i: int) -> str:
+        return self._at(i).decode("utf-8")
+
+    def index(self, word: str) -> int | None:
+        key = word.encode("utf-8")
+        lo, hi = 0, len(self)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._at(mid) < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo if lo < len(self) and self._at(lo) == key else None
+
+
 @dataclass
 class _Lexicon:
-    """Form -> lemma table with lemma frequencies, loaded once."""
+    """Form -> lemma table with lemma frequencies, loaded once, packed.
 
-    forms: dict[str, str] = field(default_factory=dict)
-    lemma_zipf: dict[str, float] = field(default_factory=dict)
+    As dicts of str the table took about 68 MB in every process that loads it (classify, store); packed
+    (sorted UTF-8 blobs, offset and index arrays) about 15 MB, for a binary search per lookup that the
+    callers' caches mostly spare."""
+
+    lemmas: _Packed = field(default_factory=lambda: _Packed(()))
+    zipf10: array = field(default_factory=lambda: array("B"))  # per lemma: zipf frequency x 10
+    forms: _Packed = field(default_factory=lambda: _Packed(()))
+    form_lemma: array = field(default_factory=lambda: array("I"))  # per form: index into lemmas
     nn: dict[str, str] = field(default_factory=dict)
+
+    def zipf(self, lemma_: str) -> float:
+        i = self.lemmas.index(lemma_)
+        return 0.0 if i is None else self.zipf10[i] / 10
+
+    def is_lemma(self, word: str) -> bool:
+        return self.lemmas.index(word) is not None
+
+    def lemma_of_form(self, word: str) -> str | None:
+        """The lemma of a listed form; a lemma's own spelling is not listed as a form (it is itself)."""
+        i = self.forms.index(word)
+        return None if i is None else self.lemmas.text(self.form_lemma[i])
+
+    def __bool__(self) -> bool:
+        return len(self.lemmas) > 0
 
 
 def _decode(lemma: str, code: str) -> str:
@@ -145,9 +204,9 @@ def warm() -> None:
 
 
 def _load_lexicon() -> _Lexicon:
-    lex = _Lexicon()
-    # Forms and their best part-of-speech rank in two flat dicts (no tuple per form): the table has over
-    # half a million forms, and this keeps the services that load it about 50 MB smaller.
+    # Built in plain dicts first (forms and their best part-of-speech rank apart, no tuple per form),
+    # then packed; the dicts are freed before the table is used.
+    lemma_z: dict[str, int] = {}
     forms: dict[str, str] = {}
     rank: dict[str, int] = {}
     overrides: dict[str, str] = {}
@@ -159,9 +218,8 @@ def _load_lexicon() -> _Lexicon:
                     overrides[lemma_] = enc
                     continue
                 pos_rank = _POS_RANK.get(pos, 9)
-                zf = int(z) / 10
-                if zf > lex.lemma_zipf.get(lemma_, -1.0):
-                    lex.lemma_zipf[lemma_] = zf
+                if int(z) > lemma_z.get(lemma_, -1):
+                    lemma_z[lemma_] = int(z)
                 # A form that is itself a lemma keeps that lemma (rank -1 beats every POS).
                 if rank.get(lemma_, 99) > -1:
                     forms[lemma_], rank[lemma_] = lemma_, -1
@@ -172,7 +230,17 @@ def _load_lexicon() -> _Lexicon:
                             forms[form], rank[form] = lemma_, pos_rank
     del rank
     forms.update(overrides)
-    lex.forms = forms
+    lex = _Lexicon()
+    # An override may name a lemma that has no row of its own: it joins the lemmas with frequency 0.
+    names = sorted({*lemma_z, *forms.values()}, key=_utf8)
+    position = {w: i for i, w in enumerate(names)}
+    lex.lemmas = _Packed(names)
+    lex.zipf10 = array("B", (lemma_z.get(w, 0) for w in names))
+    # A lemma's own spelling maps to itself and is answered by ``lemmas``; only other forms are listed.
+    listed = sorted((f for f, lem in forms.items() if f != lem), key=_utf8)
+    lex.forms = _Packed(listed)
+    lex.form_lemma = array("I", (position[forms[f]] for f in listed))
+    del forms, lemma_z, names, position, listed
     if NN_FILE.exists():
         for line in NN_FILE.read_text(encoding="utf-8").splitlines():
             line = line.strip()
@@ -217,7 +285,7 @@ def stem(word: str) -> str:
 
 def zipf(word: str) -> float:
     """wordfreq zipf frequency of a lemma as recorded in the table (0.0 when unseen or unknown)."""
-    return _lexicon().lemma_zipf.get(word, 0.0)
+    return _lexicon().zipf(word)
 
 
 def _known(word: str) -> str | None:
@@ -226,8 +294,12 @@ def _known(word: str) -> str | None:
     nb = lex.nn.get(word)
     if nb is not None:
         return nb
-    lem = lex.forms.get(word)
-    return None if lem is None else lex.nn.get(lem, lem)
+    lem = lex.lemma_of_form(word)
+    if lem is None:
+        if not lex.is_lemma(word):
+            return None
+        lem = word
+    return lex.nn.get(lem, lem)
 
 
 def _nn_lemma(word: str) -> str | None:
@@ -281,7 +353,7 @@ def lemma(word: str) -> str:
     parts = _split_piece(w)
     if len(parts) > 1:
         return _join_parts(w, parts)
-    return stem(w) if _lexicon().forms else w
+    return stem(w) if _lexicon() else w
 
 
 def _join_parts(word: str, parts: list[str]) -> str:
@@ -339,7 +411,7 @@ def _split_piece(word: str) -> list[str]:
                 continue
             # A non-final part must be a base form (lemma or listed nynorsk word), not an inflection.
             lem = _known(piece)
-            if lem is None or not _part_ok(lem) or not (piece in lex.lemma_zipf or piece in lex.nn):
+            if lem is None or not _part_ok(lem) or not (lex.is_lemma(piece) or piece in lex.nn):
                 continue
             for link in _LINKS:
                 k = j + len(link)

@@ -6,6 +6,7 @@ with a message saying what is wrong and how to build the default (``python -m to
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ from pydantic import BaseModel, Field
 from services.classify.consumer import APP_ID, build_consumer
 from services.classify.inference import InferenceService
 from services.classify.schema import Item, ModelError, canonical_kind, document_items
+from shared import norwegian as nb
 from shared.events import LABELS
 from shared.http import ApiError, install_common, serve
 from shared.logging import configure_logging
@@ -93,6 +95,9 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if state["inference"] is None:
+            # The word table first, and its build garbage returned, before the model adds its own.
+            await asyncio.to_thread(nb.warm)
+            release_free_memory()
             try:
                 state["inference"] = InferenceService.from_dir(
                     settings.resolved_model_dir, settings.classify_threads

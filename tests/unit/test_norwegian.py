@@ -99,3 +99,22 @@ def test_word_table_loads_once_under_a_burst_of_threads(monkeypatch: pytest.Monk
         t.join()
     assert len(calls) == 1
     assert len(got) == 16 and all(g is got[0] for g in got)
+
+
+def test_packed_strings_find_every_word_and_nothing_else() -> None:
+    words = ["ære", "øl", "å", "zebra", "a", "helse", "helsefellesskap", "Ås"]
+    packed = nb._Packed(words)
+    assert len(packed) == len(words)
+    for w in words:
+        i = packed.index(w)
+        assert i is not None and packed.text(i) == w
+    for absent in ["", "b", "helsefelles", "æ", "zz"]:
+        assert packed.index(absent) is None
+
+
+def test_a_lemma_is_its_own_lemma_without_being_listed_as_a_form() -> None:
+    lex = nb._lexicon()
+    assert lex.is_lemma("sykehus") and lex.lemma_of_form("sykehus") is None
+    assert nb.lemma("sykehus") == "sykehus"
+    assert lex.lemma_of_form("sykehusene") == "sykehus"
+    assert nb.zipf("sykehus") > 3.0 and nb.zipf("qqqzzz") == 0.0
