@@ -155,4 +155,18 @@ class StreamRunner:
         return self.probe.ok and self.state == "running"
 
     def health(self) -> dict[str, Any]:
-        return {"consumer": self.state, "broker": self.probe.ok and self.publisher.started}
+        return {
+            "consumer": self.state,
+            "broker": self.probe.ok and self.publisher.started,
+            "partitions": self.assigned_partitions(),
+        }
+
+    def assigned_partitions(self) -> int:
+        """Partitions the consumer group gave this process (0 before it joined or after it left): a
+        replica that reports 0 takes no work yet."""
+        if self.app is None or self.state != "running":
+            return 0
+        try:
+            return len(self.app.consumer.assignment())
+        except Exception:  # faust not (or no longer) started: nothing assigned
+            return 0

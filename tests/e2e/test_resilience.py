@@ -34,7 +34,22 @@ def stack(kafka_bootstrap: str, tmp_path: Path, e2e_database: str) -> Iterator[S
     ) as s:
         s.start_service("classify", name="classify-2", port=free_port())
         s.wait_healthy("classify-2")
+        wait_both_assigned(s, ("classify", "classify-2"))
         yield s
+
+
+def wait_both_assigned(stack: Stack, names: tuple[str, ...], timeout_s: float = 90) -> None:
+    """Healthy is not yet in the group: wait until the rebalance gave every replica partitions (letters now
+    flow through the stack fast enough to be done before a late replica joins)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        parts = [
+            httpx.get(f"{stack.replica_url(n)}/healthz", timeout=5).json().get("partitions", 0) for n in names
+        ]
+        if all(p > 0 for p in parts):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"replicas {names} did not all get partitions in {timeout_s:.0f} s")
 
 
 def upload(stack: Stack, tmp: Path, n: int) -> str:
