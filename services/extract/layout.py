@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from services.extract.model import Line
+from services.extract.textrules import first_word, starts_lower
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -26,6 +27,9 @@ class Layout:
     edges: dict[int, tuple[float, float]] = field(default_factory=dict)
     #: Pages whose line pitch differs from the document's (OCR pages, other layouts).
     page_pitch: dict[int, float] = field(default_factory=dict)
+    #: Characters per line where the text was wrapped by character count (a plain-text export, an
+    #: e-mail printed to PDF) rather than by width; None for typeset text.
+    wrap_chars: int | None = None
 
     @classmethod
     def measure(cls, lines: list[Line]) -> Layout:
@@ -43,10 +47,17 @@ class Layout:
         for ln in body:
             bold_weight[ln.bold] += len(ln.text)
         pitches: Counter[float] = Counter()
+        #: Pitches between a line and one that runs on into a lower-case word: inside a paragraph for
+        #: sure, so short paragraphs with blank lines between them do not read as double spacing.
+        within: Counter[float] = Counter()
         for a, b in pairwise(body):
             d = b.top - a.top
             if a.page == b.page and 0.6 * body_size < d < 4 * body_size and abs(a.x0 - b.x0) < 3 * body_size:
                 pitches[round(d * 2) / 2] += 1
+                if starts_lower(b.text) and not a.text.rstrip().endswith((".", ":")):
+                    within[round(d * 2) / 2] += 1
+        if within.total() >= 3:
+            pitches = within
         pitch = pitches.most_common(1)[0][0] if pitches else 1.2 * body_size
         edges: dict[int, tuple[float, float]] = {}
         all_left = [ln.x0 for ln in body]
@@ -65,6 +76,7 @@ class Layout:
             pitch=pitch,
             edges=edges,
             page_pitch=page_pitch,
+            wrap_chars=_wrap_chars(body),
         )
 
     def pitch_for(self, page: int) -> float:
@@ -103,6 +115,30 @@ class Layout:
     def width(self, page: int) -> float:
         left, right = self.edge(page)
         return max(right - left, 1.0)
+
+
+def _wrap_chars(lines: list[Line]) -> int | None:
+    """The fixed line width in characters, where the text reads as wrapped by character count: no line
+    is longer than the longest, and a line that runs on into a lower-case word (surely one paragraph)
+    is nearly always too long to take that word. In typeset text the character count of full lines
+    varies with the letters, so many run-on lines would have had room for the next word by count."""
+    if len(lines) < 8:
+        return None
+    widest = max(len(ln.text.rstrip()) for ln in lines)
+    if widest < 30:
+        return None
+    runs = [
+        len(a.text.rstrip()) + 1 + len(first_word(b.text))
+        for a, b in pairwise(lines)
+        if a.page == b.page
+        and starts_lower(b.text)
+        and not a.text.rstrip().endswith("-")
+        and len(a.text.rstrip()) >= 0.5 * widest  # narrower columns (table cells) wrap on their own
+    ]
+    if len(runs) < 6:
+        return None
+    too_long = sum(1 for r in runs if r > widest)
+    return widest if too_long >= 0.9 * len(runs) else None
 
 
 def _ocr_page_pitches(lines: list[Line]) -> dict[int, float]:

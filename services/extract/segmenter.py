@@ -3,8 +3,10 @@
 A block is what becomes one segment. Lines are joined into a block unless something says a new one
 starts: a bullet or item number, a line-end colon, a change of typography, a page or column change, or
 a sentence end on a line that leaves room for the next line's first word (or is followed by a wider
-gap than the document's usual line pitch). Blank-line gaps alone do not split a sentence, because some
-letters are double-spaced throughout.
+gap than the document's usual line pitch), an empty line's gap (unless the letter is double-spaced
+throughout). Text that arrives as plain lines (an e-mail or a text export printed to PDF) has nothing
+else: where the layout finds it wrapped by character count (``Layout.wrap_chars``), room for the next
+word is counted in characters, which tells a line broken by hand from a wrapped one exactly.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ _DASH_BULLETS = "-–—*"
 class BlockBuilder:
     """Lines in reading order to blocks: ``feed`` one line at a time, ``close`` at the end."""
 
-    def __init__(self, layout: Layout, vocab: Vocabulary) -> None:
+    def __init__(self, layout: Layout, vocab: Vocabulary, cell: bool = False) -> None:
         self.layout = layout
         self.vocab = vocab
+        #: Lines of one table cell: they wrap at the cell's width, not the page's.
+        self.cell = cell
         self.blocks: list[Block] = []
         self.current: Block | None = None
         self.closing = False
@@ -35,9 +39,65 @@ class BlockBuilder:
         return (b.top - a.top) / max(self.layout.pitch_for(a.page), 1.0)
 
     def _short(self, a: Line, b: Line) -> bool:
-        """The next line's first word would have fitted at the end of this one."""
+        """The next line's first word would have fitted at the end of this one (counted in characters
+        where the text was wrapped by count, measured on the page otherwise)."""
+        wrap = self.layout.wrap_chars
+        if wrap is not None and not (a.ocr or b.ocr or self.cell):
+            return len(a.text.rstrip()) + 1 + len(tr.first_word(b.text)) <= wrap
         need = (len(tr.first_word(b.text)) + 1) * self.layout.char_width(a)
         return self.layout.room_left(a) > need + 0.02 * self.layout.width(a.page)
+
+    def _broken_by_hand(self, block: Block, a: Line, b: Line) -> bool:
+        """The block's own lines or the next line are wider than this line plus the next line's first
+        word: the text around is wide enough, so the line was broken by hand (a list item without a
+        bullet glyph under "... ber vi om:"). Measured against the lines at hand rather than the page,
+        so a narrow column (a table flattened into lines) that wraps early does not count."""
+        if self.cell or a.ocr or b.ocr or a.page != b.page:
+            return False
+        near = [ln for ln in block.lines if ln.page == a.page] + [b]
+        if self._in_list():
+            near += [ln for ln in self.blocks[-1].lines if ln.page == a.page]  # the lead-in or item above
+        if self.layout.wrap_chars is not None:
+            need_chars = len(a.text.rstrip()) + 1 + len(tr.first_word(b.text))
+            return max(len(ln.text.rstrip()) for ln in near) >= need_chars
+        # Right ends, not widths: a first-line indent makes a full line narrower.
+        need = (len(tr.first_word(b.text)) + 1) * self.layout.char_width(a)
+        return max(ln.x1 for ln in near) > a.x1 + need + 0.02 * self.layout.width(a.page)
+
+    @staticmethod
+    def _date_line(text: str) -> bool:
+        """A place and a date, or a bare date, as a line of its own."""
+        text = text.strip()
+        if tr.word_count(text) > 5 or tr.is_terminated(text) or not tr.date_only(text):
+            return False
+        # The date closes the line, after a place or a label without figures of its own.
+        return any(
+            m.end() == len(text) and not any(ch.isdigit() for ch in text[: m.start()])
+            for pat in tr.DATE_PATTERNS
+            for m in pat.finditer(text)
+        )
+
+    def _in_list(self) -> bool:
+        """The block before ended a lead-in ("... ber vi om:") or was an item that starts in lower case."""
+        before = self.blocks[-1] if self.blocks else None
+        return before is not None and (before.text.endswith(":") or tr.starts_lower(before.text))
+
+    def _room_on_page(self, a: Line, b: Line) -> bool:
+        """The next line's first word would have fitted before the page's right margin (not in a cell)."""
+        return not (self.cell or a.ocr or b.ocr) and a.page == b.page and self._short(a, b)
+
+    def _ends_at_blank(self, block: Block, a: Line, b: Line) -> bool:
+        """Whether a blank line ends the block. Text exports also leave blank lines inside a sentence
+        (where the source had a page break), so a lower-case word after one continues the sentence,
+        unless it is the next item of a list without bullets (after a lead-in or a lower-case item)."""
+        if not tr.starts_lower(b.text):
+            return True
+        return a.text.rstrip().endswith(":") or tr.starts_lower(block.text) or tr.is_terminated(a.text)
+
+    def _blank_between(self, a: Line, b: Line) -> bool:
+        """Two line pitches or more between lines of body text that is not double-spaced: an empty
+        line, which separates paragraphs in text that has no other way to show them."""
+        return a.page == b.page and self._pitches(a, b) >= 1.8 and not self.layout.double_spaced
 
     def _very_short(self, a: Line) -> bool:
         return self.layout.room_left(a) > 0.35 * self.layout.width(a.page)
@@ -86,11 +146,22 @@ class BlockBuilder:
             return True
         if not self.layout.same_style(a, b) and not (a.ocr or b.ocr):
             return True
+        if self._blank_between(a, b) and not self.cell and self._ends_at_blank(block, a, b):
+            return True
         at = a.text.rstrip()
+        # Text wrapped by character count: a line that had room for the next word was broken by hand.
+        hard = self.layout.wrap_chars is not None and not (a.ocr or b.ocr or self.cell) and self._short(a, b)
         if at.endswith(":"):
             # "...tjenestene: kompetansetilskudd" runs on; so does a colon the text wrapped after at the
             # right margin ("Deres ref.:" / "22/3107").
-            return not tr.starts_lower(b.text) and (self._short(a, b) or a.page != b.page or big)
+            if tr.starts_lower(b.text):
+                # A lead-in that left room for the word after it was broken by hand.
+                return (
+                    self._broken_by_hand(block, a, b)
+                    or not (self.cell or a.ocr or b.ocr)
+                    and self._short(a, b)
+                )
+            return self._short(a, b) or a.page != b.page or big
         if b.text.lstrip().startswith("(") and not tr.is_terminated(at):
             return False  # a parenthesis continues the line above
         if at.endswith(";") and tr.word_count(block.text) <= 3:
@@ -98,15 +169,37 @@ class BlockBuilder:
         if tr.is_closing(at):
             return True
         if self.closing:
-            return big or a.page != b.page
+            # A signature block: each signer and the organisation on a line of their own; a title in
+            # lower case under a name may belong to it ("Kari Nordmann" / "kommunalsjef").
+            if big or hard:
+                return True
+            if tr.starts_lower(b.text):
+                return False
+            return a.page != b.page or (self._short(a, b) and self._very_short(a))
+        if hard and not tr.starts_lower(b.text):
+            return True
         terminated = tr.is_terminated(at)
         indented = not (a.ocr or b.ocr) and b.x0 - a.x0 > 0.2 * a.size and not block.bullet
         if indented and (terminated or big) and not tr.starts_lower(b.text):
             return True  # a first-line indent opens a paragraph
         if tr.is_numbered(b.text):
             return terminated or big or self._short(a, b) or a.page != b.page
+        if not self.cell and self._date_line(b.text) and (len(block.lines) > 1 or not self._date_line(at)):
+            return True  # "Oslo, 3. mars 2023" on a line of its own under an address or reference
+        if not self.cell and self._date_line(at) and len(block.lines) == 1:
+            return True
         if tr.starts_lower(b.text):
-            return False
+            # Typeset text: a line that left clear room for the next word was broken by hand (a list
+            # item without a bullet glyph, "... ber vi om:" / "en nasjonal vurdering av ...").
+            # In typeset text a short last line of a longer block is more often a text export's own
+            # line break re-wrapped at the page's margin ("... Legevaktlegene" / "kan bruke ...").
+            # Only after an item that itself starts in lower case: a name over a title in lower case
+            # ("Kari Nordmann" / "kommunalsjef") is one signature.
+            if not tr.starts_lower(block.text):
+                return False
+            if self.layout.wrap_chars is None and len(block.lines) > 1:
+                return False
+            return self._broken_by_hand(block, a, b) or (self._in_list() and self._room_on_page(a, b))
         if block.bullet and a.page == b.page and self._short(a, b):
             return True  # a list item's line that left room for the next word ended the item
         if block.numbered and at.endswith("?") and not big and b.text.rstrip().endswith("?"):
@@ -118,6 +211,8 @@ class BlockBuilder:
             return big or self._short(a, b) or self.layout.double_spaced
         if self._very_short(a):
             return True
+        # A line without a full stop that left room for the next, capitalised word: a title or heading
+        # over its text, or an item without a bullet.
         return (big or self.layout.double_spaced) and self._short(a, b)
 
     # -- building ----------------------------------------------------------------------------------
@@ -165,9 +260,9 @@ class BlockBuilder:
         self._finish()
 
 
-def segment_lines(lines: list[Line], layout: Layout, vocab: Vocabulary) -> list[Block]:
+def segment_lines(lines: list[Line], layout: Layout, vocab: Vocabulary, cell: bool = False) -> list[Block]:
     """Blocks of a plain run of lines (one table cell, or a page stream without tables)."""
-    builder = BlockBuilder(layout, vocab)
+    builder = BlockBuilder(layout, vocab, cell)
     prev: Line | None = None
     for line in lines:
         builder.feed(line, prev)

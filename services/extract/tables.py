@@ -172,7 +172,7 @@ def table_blocks(table: Table, layout: Layout, vocab: Vocabulary) -> list[Block]
             header = headers[col] if col < len(headers) else ""
             path = [header] if header else []
             if row_labels and col == 0:
-                blocks = segment_lines(cell, layout, vocab)
+                blocks = segment_lines(cell, layout, vocab, cell=True)
                 for b in blocks:
                     b.kind = TABLE_HEADER
                     b.extra_path = path
@@ -180,7 +180,7 @@ def table_blocks(table: Table, layout: Layout, vocab: Vocabulary) -> list[Block]
                 continue
             if label:
                 path = path + [label]
-            for b in segment_lines(cell, layout, vocab):
+            for b in segment_lines(cell, layout, vocab, cell=True):
                 if b.kind == PARAGRAPH:
                     b.kind = TABLE_CELL
                 b.extra_path = path
