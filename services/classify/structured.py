@@ -94,6 +94,61 @@ def _shape(text: str | None) -> list[str]:
     return out
 
 
+#: Lemmas that say what a sentence does, by function (general Norwegian, bokmål lemmas as ``lemma_text``
+#: gives them; nynorsk forms arrive as their bokmål lemma).
+FUNCTION_CUES: dict[str, frozenset[str]] = {
+    "must": frozenset({"måtte", "burde", "skulle"}),
+    "can": frozenset({"kunne", "ville"}),
+    "propose": frozenset(
+        {
+            "foreslå",
+            "forslag",
+            "anbefale",
+            "anbefaling",
+            "oppfordre",
+            "tilrå",
+            "ønske",
+            "innføre",
+            "prioritere",
+        }
+    ),
+    "need": frozenset({"behov", "trenge", "mangle", "mangel", "savne", "nødvendig"}),
+    "problem": frozenset(
+        {"utfordring", "utfordrende", "kreve", "krevende", "problem", "vanskelig", "svikt", "risiko", "press"}
+    ),
+    "example": frozenset({"eksempel", "eksempelvis", "erfaring", "prosjekt", "pilot", "gjennomføre"}),
+}
+_CUE_OF = {lemma: cue for cue, lemmas in FUNCTION_CUES.items() for lemma in lemmas}
+
+
+@lru_cache(maxsize=8192)
+def function_tokens(text: str) -> str:
+    """What the sentence does, from its own words only (no heading): its first lemmas by position, the
+    function cues it holds (modal verbs, proposals, needs, problems, examples), whether a cue comes early
+    (the main clause) or late, and pairs of cues. Lets the label model weigh the sentence's own evidence
+    against the heading it stands under."""
+    words = lemma_text(text).split()
+    toks = [f"f{i}_{w}" for i, w in enumerate(words[:3])]
+    if len(words) >= 2:
+        toks.append(f"fb_{words[0]}_{words[1]}")
+    cues: list[str] = []
+    for i, w in enumerate(words):
+        cue = _CUE_OF.get(w)
+        if cue is None:
+            continue
+        where = "early" if i < 6 else "late"
+        toks.append(f"c_{cue}_{where}")
+        if cue not in cues:
+            cues.append(cue)
+    toks += [f"cc_{a}_{b}" for j, a in enumerate(cues) for b in cues[j + 1 :]]
+    toks.append(f"ncue_{min(len(cues), 3)}")
+    return " ".join(toks)
+
+
+def functions(items: list[Item]) -> list[str]:
+    return [function_tokens(it.text) for it in items]
+
+
 def context_tokens(item: Item) -> str:
     """Structure as tokens: kind, neighbours' kinds, place in the letter, heading depth, text form."""
     toks = [f"k_{item.kind or 'unknown'}", f"pk_{item.prev_kind or 'none'}", f"nk_{item.next_kind or 'none'}"]

@@ -230,3 +230,59 @@ def test_theme_thresholds_shrink_toward_one_common_threshold() -> None:
     assert S.theme_thresholds(probs, np.array([[1, 0]] * 6), ids, shrink=0.5)["b"] == pytest.approx(
         S.theme_thresholds(probs, np.array([[1, 0]] * 6), ids, shrink=0.0)["a"]
     )
+
+
+def test_function_tokens_come_from_the_sentence_alone() -> None:
+    from services.classify.structured import function_tokens
+
+    toks = function_tokens("Staten må sikre finansiering av legevakt.").split()
+    assert "c_must_early" in toks and toks[0].startswith("f0_")
+    problem = function_tokens("Det er krevende å rekruttere, og vi mangler leger.").split()
+    assert {"c_problem_early", "c_need_late"} <= set(problem)
+    assert "cc_problem_need" in problem
+    assert function_tokens("Med vennlig hilsen").split()[-1] == "ncue_0"
+
+
+def test_heading_noise_copies_are_seeded_whole_letters() -> None:
+    items = [
+        Item.of(f"Setning {d}-{i}", [f"Overskrift {d}-{i % 2}"], "paragraph")
+        for d in range(6)
+        for i in range(4)
+    ]
+    docs = [f"d{d}" for d in range(6) for _ in range(4)]
+    copies, which, names = S.heading_noise_copies(items, docs, 0.5, seed=13)
+    again = S.heading_noise_copies(items, docs, 0.5, seed=13)
+    assert (copies, which, names) == again
+    assert copies and len(copies) % 4 == 0 and len(copies) < len(items)
+    for copy, i, name in zip(copies, which, names, strict=True):
+        assert copy.text == items[i].text and name == f"{docs[i]}#noise"
+        # a copy never keeps its own letter's heading
+        assert copy.heading_path == () or not copy.heading_path[0].startswith(f"Overskrift {docs[i][1:]}-")
+    assert S.heading_noise_copies(items, docs, 0.0, seed=13) == ([], [], [])
+
+
+def test_heading_weight_scales_the_heading_blocks() -> None:
+    items = [Item.of("Staten må sikre legevakt.", ["Utfordringer"], "paragraph")] * 3
+    full = S._features(("lemma_words", "heading"), heading_weight=1.0).fit_transform(items)
+    low = S._features(("lemma_words", "heading"), heading_weight=0.2).fit_transform(items)
+    assert full.shape == low.shape
+    assert np.isclose(low.sum(), full.sum() - 0.8 * 3)  # each row's unit-norm heading block shrinks
+
+
+def test_shuffle_headings_swaps_sections_between_letters() -> None:
+    from tools.eval.end_to_end import shuffle_headings
+
+    letters = {
+        name: [
+            {"text": f"{name} a", "heading_path": [f"{name} H1"], "kind": "paragraph"},
+            {"text": f"{name} b", "heading_path": [f"{name} H1"], "kind": "paragraph"},
+            {"text": f"{name} c", "heading_path": [], "kind": "letter"},
+        ]
+        for name in ("x", "y", "z")
+    }
+    out = shuffle_headings(letters, 13)
+    assert out == shuffle_headings(letters, 13)
+    for name, segs in out.items():
+        assert [s["text"] for s in segs] == [s["text"] for s in letters[name]]
+        assert segs[0]["heading_path"] == segs[1]["heading_path"] != [f"{name} H1"]
+        assert segs[2]["heading_path"] == []

@@ -9,6 +9,8 @@ them, gold from ``gold_themes.jsonl`` (labels and hand-made themes). ``--letters
 JSONL file, e.g. ``data/heldout/heldout_k.jsonl``. ``--team-held-out``: the team's
 letters that the training split holds out (by document, the recipe's fraction and seed), each rendered in
 its own house style by ``letter_render``; gold is every labelled row as printed. With neither flag, both.
+``--shuffle-headings [SEED]``: each section's heading path is swapped for one of another letter of the
+same set after extraction (seeded): how much the labels lean on the heading rather than the sentence.
 ``--plain``: the team's and ``--letters`` letters are rendered as plain text lines instead
 (``tools.eval.plain``: no bold headings, no list or table structure), the way the seeds are: a fair
 test for letters that arrive as text (scans after OCR, e-mails printed to PDF) that is not the seeds.
@@ -101,10 +103,39 @@ def classify_letter(clf: Classifier, segs: list[dict[str, Any]]) -> list[Predict
     return preds
 
 
-def run_set(clf: Classifier, letters: list[Letter], cache: Path) -> Scored:
+def shuffle_headings(
+    extracted: dict[str, list[dict[str, Any]]], seed: int
+) -> dict[str, list[dict[str, Any]]]:
+    """The letters' segments with each section's heading path (every distinct non-empty path in a
+    letter) replaced by a section's heading path from another letter of the set, drawn with ``seed``:
+    the sentences stay, the headings above them no longer say what they are. A model that finds its
+    evidence in the sentence should lose little here."""
+    import random
+
+    pools = {
+        name: sorted({tuple(s["heading_path"]) for s in segs if s["heading_path"]})
+        for name, segs in extracted.items()
+    }
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name, segs in extracted.items():
+        others = [p for other, paths in sorted(pools.items()) if other != name for p in paths]
+        rng = random.Random(f"{seed}:{name}")
+        swap = {p: list(rng.choice(others)) for p in pools[name]} if others else {}
+        out[name] = [
+            {**s, "heading_path": swap.get(tuple(s["heading_path"]), list(s["heading_path"]))} for s in segs
+        ]
+    return out
+
+
+def run_set(clf: Classifier, letters: list[Letter], cache: Path, shuffle_seed: int | None = None) -> Scored:
+    """Extract, classify and align every letter; ``shuffle_seed`` (not None) swaps the heading paths
+    between letters first (``shuffle_headings``)."""
     scored = Scored()
+    extracted = {letter.name: extract_cached(letter.pdf, cache) for letter in letters}
+    if shuffle_seed is not None:
+        extracted = shuffle_headings(extracted, shuffle_seed)
     for letter in letters:
-        segs = extract_cached(letter.pdf, cache)
+        segs = extracted[letter.name]
         preds = classify_letter(clf, segs)
         idx = align(letter.gold, segs)
         scored.letters[letter.name] = [
@@ -325,6 +356,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="render the team's and --letters letters as plain text lines, as the seeds are rendered",
     )
+    ap.add_argument(
+        "--shuffle-headings",
+        type=int,
+        nargs="?",
+        const=13,
+        default=None,
+        metavar="SEED",
+        help="swap each section's heading path for one from another letter of the set (seeded, default "
+        "13) after extraction: how much the labels lean on headings rather than sentences",
+    )
     ap.add_argument("--model", type=Path, default=settings.resolved_model_dir)
     ap.add_argument("--labelled", type=Path, default=settings.labelled_dir)
     ap.add_argument("--held-out", type=float, default=0.15, help="fraction of team letters held out")
@@ -340,26 +381,31 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict[str, Any] = {"model_version": clf.model_version}
     rendering = "plain text" if args.plain else "structured"
     figures["rendering"] = "plain" if args.plain else "structured"
+    if args.shuffle_headings is not None:
+        rendering += f", headings shuffled (seed {args.shuffle_headings})"
+        figures["shuffle_headings"] = args.shuffle_headings
     cache = args.out / "extracted"
     if args.seeds or both:
         if not (settings.seeds_dir / "gold.jsonl").is_file():
             print(f"no seed gold at {settings.seeds_dir}", file=sys.stderr)
             return 2
         letters = seed_letters(settings.seeds_dir, args.out)
-        figures["seeds"] = report("seeds (end to end)", run_set(clf, letters, cache), theme_ids)
+        figures["seeds"] = report(
+            "seeds (end to end)", run_set(clf, letters, cache, args.shuffle_headings), theme_ids
+        )
     if args.team_held_out or both:
         docs = held_out_docs(args.labelled, args.held_out, args.split_seed)
         letters = team_letters(args.labelled, docs, args.out, plain=args.plain)
         figures["team_held_out"] = report(
             f"team held-out ({len(letters)} letters, {rendering}, end to end)",
-            run_set(clf, letters, cache),
+            run_set(clf, letters, cache, args.shuffle_headings),
             theme_ids,
         )
     for path in args.letters:
         letters = team_letters([path], None, args.out, plain=args.plain)
         figures[path.stem] = report(
             f"{path.name} ({len(letters)} letters, {rendering}, end to end)",
-            run_set(clf, letters, cache),
+            run_set(clf, letters, cache, args.shuffle_headings),
             theme_ids,
         )
     if args.card:
@@ -370,13 +416,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.model} has no metrics.json to add the figures to", file=sys.stderr)
             return 2
         # merged with figures already there, so a --plain run adds its sets ("..._plain") next to the others
-        suffix = "_plain" if args.plain else ""
+        suffix = ("_plain" if args.plain else "") + ("_shuffled" if args.shuffle_headings is not None else "")
         card["end_to_end"] = {
             **(card.get("end_to_end") or {}),
             **{
-                (k if k == "seeds" else f"{k}{suffix}"): v
+                (k if k == "seeds" and args.shuffle_headings is None else f"{k}{suffix}"): v
                 for k, v in figures.items()
-                if k not in ("model_version", "rendering")
+                if k not in ("model_version", "rendering", "shuffle_headings")
             },
         }
         write_card(args.model, card)
