@@ -51,6 +51,14 @@ BODY = [
 ]
 
 
+def lines_ending_at(texts: list[tuple[str, float]]) -> list[Line]:
+    """One line per (text, right edge), a line pitch apart, from the left margin."""
+    return [
+        Line(text=t, page=1, x0=57.0, x1=x1, top=80.0 + i * PITCH, bottom=91.0 + i * PITCH, size=11)
+        for i, (t, x1) in enumerate(texts)
+    ]
+
+
 def test_text_wrapped_by_character_count_is_recognised() -> None:
     lines = plain_page(BODY, width=60)
     assert Layout.measure(lines).wrap_chars == max(len(ln.text) for ln in lines)
@@ -105,10 +113,7 @@ def test_list_items_without_bullets_under_a_lead_in() -> None:
         ("Kari Nordmann", 140.0),
         ("kommunalsjef helse og omsorg", 250.0),
     ]
-    lines = [
-        Line(text=t, page=1, x0=57.0, x1=x1, top=80.0 + i * PITCH, bottom=91.0 + i * PITCH, size=11)
-        for i, (t, x1) in enumerate(texts)
-    ]
+    lines = lines_ending_at(texts)
     for ln in lines[3:]:  # paragraph space after the opening paragraph
         ln.top, ln.bottom = ln.top + 6, ln.bottom + 6
     layout = Layout.measure(lines)
@@ -133,8 +138,5 @@ def test_a_place_and_date_line_under_a_reference_stands_alone() -> None:
         ("Moelv, 14.11.2023", 140.0),
         ("Innspill til Nasjonal helse- og samhandlingsplan", 330.0),
     ]
-    lines = [
-        Line(text=t, page=1, x0=57.0, x1=x1, top=80.0 + i * PITCH, bottom=91.0 + i * PITCH, size=11)
-        for i, (t, x1) in enumerate(texts)
-    ]
+    lines = lines_ending_at(texts)
     assert blocks(lines) == [t for t, _ in texts]
