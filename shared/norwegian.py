@@ -135,7 +135,7 @@ class _Packed:
         return self._at(i).decode("utf-8")
 
     def index(self, word: str) -> int | None:
-        key = word.encode("utf-8")
+        key = _utf8(word)
         lo, hi = 0, len(self)
         while lo < hi:
             mid = (lo + hi) // 2

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import faust
 from faust.transport.drivers import aiokafka as faust_kafka
@@ -31,12 +31,12 @@ def consumer_group(settings: Settings, service: str) -> str:
 class _ConsumerThread(faust_kafka.AIOKafkaConsumerThread):
     """faust's consumer thread with a configurable fetch wait (faust passes a fixed 1500 ms)."""
 
-    fetch_max_wait_ms = 100
+    fetch_max_wait_ms: int  # set by _Consumer from the app
 
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         # aiokafka reads this when the consumer starts (its Fetcher is built in start()); there is no
-        # public setter, and faust offers no setting for it. tests/unit/test_streams.py guards the name.
+        # public setter, and faust offers no setting for it. tests/unit/test_stream_fetch_wait.py guards the name.
         consumer._fetch_max_wait_ms = self.fetch_max_wait_ms
         return consumer
 
@@ -44,7 +44,7 @@ class _ConsumerThread(faust_kafka.AIOKafkaConsumerThread):
 class _Consumer(faust_kafka.Consumer):
     def _new_consumer_thread(self) -> faust_kafka.AIOKafkaConsumerThread:
         thread = _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
-        thread.fetch_max_wait_ms = getattr(self.app, "fetch_max_wait_ms", thread.fetch_max_wait_ms)
+        thread.fetch_max_wait_ms = cast("StreamApp", self.app).fetch_max_wait_ms
         return thread
 
 
@@ -59,7 +59,7 @@ class StreamApp(faust.App):
     260-560 ms from producer to agent with faust's 1500 ms, 8-58 ms with 100 ms. That was paid on every
     hop (ingest -> extract -> classify -> store)."""
 
-    fetch_max_wait_ms = 100
+    fetch_max_wait_ms = 100  # make_faust_app sets it from the settings
 
     def _new_transport(self) -> Any:
         return _Transport(self.conf.broker_consumer, self)

@@ -112,15 +112,16 @@ def shuffle_headings(
     evidence in the sentence should lose little here."""
     import random
 
+    from tools.training.structured import swaps_from_other_letters
+
     pools = {
         name: sorted({tuple(s["heading_path"]) for s in segs if s["heading_path"]})
         for name, segs in extracted.items()
     }
     out: dict[str, list[dict[str, Any]]] = {}
     for name, segs in extracted.items():
-        others = [p for other, paths in sorted(pools.items()) if other != name for p in paths]
         rng = random.Random(f"{seed}:{name}")
-        swap = {p: list(rng.choice(others)) for p in pools[name]} if others else {}
+        swap = {p: list(q) for p, q in swaps_from_other_letters(pools, name, rng).items()}
         out[name] = [
             {**s, "heading_path": swap.get(tuple(s["heading_path"]), list(s["heading_path"]))} for s in segs
         ]

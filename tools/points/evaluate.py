@@ -264,10 +264,10 @@ def label_errors(gold: Sequence[Row], pred: Sequence[Row]) -> str:
     dropped = sum(1 for _g, p in planted if p.label == "other")
     no_overlap = sum(1 for g, p in planted if g.themes and p.themes and not set(g.themes) & set(p.themes))
     no_theme = sum(1 for _g, p in planted if not p.themes)
-    split = 0  # planted points whose members now carry more than one content label
     by_point: dict[str, set[str]] = defaultdict(set)
     for g, p in planted:
         by_point[str(g.point)].add(p.label)
+    # planted points whose members now carry more than one content label
     split = sum(1 for labels in by_point.values() if len(labels - {"other"}) > 1)
     acc = sum(1 for g, p in zip(gold, pred, strict=True) if g.label == p.label) / max(1, len(gold))
     return (

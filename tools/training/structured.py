@@ -12,7 +12,7 @@ import json
 import random
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import joblib
 import numpy as np
@@ -154,6 +154,30 @@ def _features(groups: tuple[str, ...], *, chars: bool = True, heading_weight: fl
     return FeatureUnion(parts, transformer_weights=weights if heading_weight != 1.0 else None)
 
 
+P = TypeVar("P")
+
+
+def swaps_from_other_letters(paths: dict[str, list[P]], letter: str, rng: random.Random) -> dict[P, P]:
+    """For each heading path of ``letter``, one drawn (with ``rng``) from the other letters' paths; empty
+    when no other letter has any. Letters are taken in sorted order, so the draw depends on the seed only."""
+    others = [p for other in sorted(paths) if other != letter for p in paths[other]]
+    return {p: rng.choice(others) for p in paths[letter]} if others else {}
+
+
+def with_noise_copies(
+    features: Any, x: Any, items: list[Item], labels: list[str], docs: list[str], share: float, seed: int
+) -> tuple[Any, list[str]]:
+    """The label model's training matrix and labels with ``heading_noise_copies`` of ``share`` of the
+    letters appended (unchanged when ``share`` is 0)."""
+    copies, which, _ = heading_noise_copies(items, docs, share, seed)
+    if not copies:
+        return x, labels
+    return scipy.sparse.vstack([x, features.transform(copies)]).tocsr(), [
+        *labels,
+        *(labels[j] for j in which),
+    ]
+
+
 def heading_noise_copies(
     items: list[Item], docs: list[str], share: float, seed: int
 ) -> tuple[list[Item], list[int], list[str]]:
@@ -178,10 +202,7 @@ def heading_noise_copies(
         if rng.random() >= share:
             continue
         drop = rng.random() < 0.5
-        swap: dict[tuple[str, ...], tuple[str, ...]] = {}
-        if not drop:
-            others = [p for other in letters if other != d for p in paths[other]]
-            swap = {p: rng.choice(others) for p in paths[d]} if others else {}
+        swap = {} if drop else swaps_from_other_letters(paths, d, rng)
         for i in by_doc[d]:
             path = items[i].heading_path
             new = () if drop else swap.get(path, path)
@@ -330,12 +351,15 @@ def cross_val_proba(
     for fit_idx, pred_idx in GroupKFold(n_splits=folds).split(items, labels, docs):
         feats = _features(groups, heading_weight=heading_weight)
         fit_items = [items[i] for i in fit_idx]
-        fit_labels = [labels[i] for i in fit_idx]
-        x = feats.fit_transform(fit_items)
-        copies, which, _ = heading_noise_copies(fit_items, [docs[i] for i in fit_idx], heading_noise, seed)
-        if copies:
-            x = scipy.sparse.vstack([x, feats.transform(copies)]).tocsr()
-            fit_labels = fit_labels + [fit_labels[j] for j in which]
+        x, fit_labels = with_noise_copies(
+            feats,
+            feats.fit_transform(fit_items),
+            fit_items,
+            [labels[i] for i in fit_idx],
+            [docs[i] for i in fit_idx],
+            heading_noise,
+            seed,
+        )
         clf = label_model(c, seed).fit(x, fit_labels)
         out[pred_idx] = ordered(clf, feats.transform([items[i] for i in pred_idx]))
     return out
@@ -418,14 +442,10 @@ def fit_and_save(
     x_train = features.fit_transform(train_items)
     x_held = features.transform(held_items) if held_items else None
     noise_docs = train_docs or [str(i) for i in range(len(train_items))]
-    copies, which, _ = heading_noise_copies(train_items, noise_docs, heading_noise, seed)
-    if copies:  # the label model only; the theme tagger keeps the rows as they are
-        labels = label_model(c, seed).fit(
-            scipy.sparse.vstack([x_train, features.transform(copies)]).tocsr(),
-            [*train_labels, *(train_labels[j] for j in which)],
-        )
-    else:
-        labels = label_model(c, seed).fit(x_train, train_labels)
+    # the label model only; the theme tagger keeps the rows as they are
+    labels = label_model(c, seed).fit(
+        *with_noise_copies(features, x_train, train_items, train_labels, noise_docs, heading_noise, seed)
+    )
     theme_items = list(train_items)
     if theme_extra is not None:  # more rows for the theme tagger only (e.g. the labelled versions)
         extra_items, extra_themes = theme_extra
