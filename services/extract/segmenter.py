@@ -92,7 +92,9 @@ class BlockBuilder:
         unless it is the next item of a list without bullets (after a lead-in or a lower-case item)."""
         if not tr.starts_lower(b.text):
             return True
-        return a.text.rstrip().endswith(":") or tr.starts_lower(block.text) or tr.is_terminated(a.text)
+        # A bulleted item's next item has its own glyph: a lower-case line after it continues it.
+        lower_item = tr.starts_lower(block.text) and not block.bullet
+        return a.text.rstrip().endswith(":") or lower_item or tr.is_terminated(a.text)
 
     def _blank_between(self, a: Line, b: Line) -> bool:
         """Two line pitches or more between lines of body text that is not double-spaced: an empty
@@ -146,6 +148,8 @@ class BlockBuilder:
             return True
         if not self.layout.same_style(a, b) and not (a.ocr or b.ocr):
             return True
+        if tr.ends_open(a.text) and a.page == b.page and not self._very_short(a):
+            return False  # «... Stange og» / «Løten.»: the sentence runs on
         if self._blank_between(a, b) and not self.cell and self._ends_at_blank(block, a, b):
             return True
         at = a.text.rstrip()

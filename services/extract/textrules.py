@@ -98,6 +98,58 @@ def date_only(text: str) -> bool:
     return False
 
 
+# Words a Norwegian sentence or title does not end on (conjunctions, prepositions, articles): a line
+# ending on one runs on, however much room it left.
+_OPEN_ENDS = frozenset(
+    [
+        "og",
+        "eller",
+        "samt",
+        "men",
+        "enn",
+        "både",
+        "i",
+        "på",
+        "av",
+        "for",
+        "til",
+        "med",
+        "fra",
+        "frå",
+        "om",
+        "ved",
+        "mot",
+        "mellom",
+        "hos",
+        "uten",
+        "utan",
+        "innen",
+        "etter",
+        "under",
+        "over",
+        "som",
+        "at",
+        "å",
+        "en",
+        "et",
+        "ei",
+        "den",
+        "det",
+        "dei",
+        "de",
+        "sin",
+        "sitt",
+        "sine",
+    ]
+)
+
+
+def ends_open(text: str) -> bool:
+    """The line's last word leaves the sentence open («... Stange og»)."""
+    words = text.rstrip().split()
+    return bool(words) and words[-1] in _OPEN_ENDS
+
+
 def first_word(text: str) -> str:
     parts = text.split()
     return parts[0] if parts else ""

@@ -140,3 +140,83 @@ def test_a_place_and_date_line_under_a_reference_stands_alone() -> None:
     ]
     lines = lines_ending_at(texts)
     assert blocks(lines) == [t for t, _ in texts]
+
+
+def double_spaced_passage(single: list[str], double: list[str], width: int = 60) -> list[Line]:
+    """Single-spaced paragraphs with blank lines between them, then a passage where a blank line
+    follows every line, even inside sentences (a text export does this to some passages)."""
+    lines = plain_page(single, width=width, blank=True)
+    top = lines[-1].top + 2 * PITCH
+    for para in double:
+        for text in textwrap.wrap(para, width=width):
+            lines.append(
+                Line(text=text, page=1, x0=57.0, x1=57.0 + _width(text), top=top, bottom=top + 11, size=11)
+            )
+            top += 2 * PITCH
+    return lines
+
+
+def test_a_double_spaced_passage_keeps_its_sentences_whole() -> None:
+    double = [
+        "Den interkommunale legevakten betjener fem kommuner med til sammen omtrent seksti tusen "
+        "innbyggere, og den tar også imot hytteturister og andre tilreisende gjennom hele året.",
+        "Erfaringene så langt viser at samarbeidet gir:",
+        "Bedre vurderinger ute hos pasienten, fordi legen kan rykke ut sammen med sykepleier i egen "
+        "bil når det trengs, både på dagtid og om natten.",
+    ]
+    lines = double_spaced_passage(BODY, double)
+    layout = Layout.measure(lines)
+    assert not layout.double_spaced  # the letter as a whole is single-spaced
+    assert blocks(lines) == [*BODY, *double]
+
+
+OPENING = [
+    ("Vi har i mange år arbeidet tett med sykehuset om pasienter som skrives ut til kommunen, og", 515.0),
+    ("samarbeidet er godt forankret både i ledelsen og blant de ansatte i tjenestene som tar imot", 515.0),
+    ("pasientene, men det er fortsatt mye som kan bli bedre for dem det gjelder mest av alt her.", 515.0),
+    ("Vi har i mange år arbeidet tett med sykehuset om pasienter som skrives ut til kommunen, og", 515.0),
+    ("samarbeidet er godt forankret både i ledelsen og blant de ansatte i tjenestene som tar imot", 515.0),
+    ("pasientene, men det er fortsatt mye som kan bli bedre.", 330.0),
+]
+
+
+def double_spaced_after_opening(texts: list[tuple[str, float]]) -> list[str]:
+    """Blocks of a single-spaced opening paragraph and then ``texts`` a blank line apart each (a text
+    export re-set in another font, so its lines end well short of the margin)."""
+    lines = lines_ending_at([*OPENING, *texts])
+    for k, ln in enumerate(lines[len(OPENING) :], start=1):
+        ln.top, ln.bottom = ln.top + k * PITCH, ln.bottom + k * PITCH
+    layout = Layout.measure(lines)
+    return [b.text for b in build_blocks([lines], {}, layout, Vocabulary(ln.text for ln in lines))][1:]
+
+
+def test_a_bulleted_item_runs_on_after_a_blank_line_in_lower_case() -> None:
+    """The next item of a bulleted list has its own glyph: a lower-case line after it continues it."""
+    out = double_spaced_after_opening(
+        [
+            ("Tilbudet har gitt oss dette:", 200.0),
+            ("o felles forståelse av oppgavene i kommunen, og i samarbeid med", 390.0),
+            ("spesialisthelsetjenesten.", 180.0),
+            ("o raskere hjelp ved akutt sykdom", 230.0),
+        ]
+    )
+    assert out == [
+        "Tilbudet har gitt oss dette:",
+        "felles forståelse av oppgavene i kommunen, og i samarbeid med spesialisthelsetjenesten.",
+        "raskere hjelp ved akutt sykdom",
+    ]
+
+
+def test_a_line_ending_on_a_conjunction_runs_on_into_a_capitalised_word() -> None:
+    out = double_spaced_after_opening(
+        [
+            ("• Legevakten dekker innbyggerne i Ringvik, Solberg, Havnes og", 420.0),
+            ("Nordvik. Den ligger ved sykehuset og har egen bil for utrykning.", 440.0),
+            ("• Kommunene deler også en jordmor", 260.0),
+        ]
+    )
+    assert out == [
+        "Legevakten dekker innbyggerne i Ringvik, Solberg, Havnes og Nordvik. Den ligger ved sykehuset og "
+        "har egen bil for utrykning.",
+        "Kommunene deler også en jordmor",
+    ]
