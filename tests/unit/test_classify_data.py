@@ -25,6 +25,19 @@ def test_split_is_by_document_and_repeatable() -> None:
     assert {e.doc for e in split_by_document(ex, 0.15, seed=14)[1]} != {e.doc for e in held}
 
 
+def test_a_new_batch_leaves_the_other_batches_held_out_letters_alone() -> None:
+    def batch(name: str, n: int) -> list[Example]:
+        return [Example(f"{name}-{d:02d}", 0, f"tekst {name} {d}", (), "other") for d in range(1, n + 1)]
+
+    before = batch("kommune_a", 20) + batch("helse_b", 14)
+    after = before + batch("brev_m", 17)
+    held_before = {e.doc for e in split_by_document(before, 0.15, seed=13)[1]}
+    held_after = {e.doc for e in split_by_document(after, 0.15, seed=13)[1]}
+    assert held_after - held_before and all(d.startswith("brev_m-") for d in held_after - held_before)
+    assert held_before <= held_after
+    assert {d.split("-")[0] for d in held_before} == {"kommune_a", "helse_b"}  # every writer held out
+
+
 def test_data_hash_ignores_order_but_not_content() -> None:
     ex = _examples(3, 2)
     assert data_hash(ex) == data_hash(list(reversed(ex)))

@@ -121,17 +121,33 @@ def context_items(examples: list[Example], drop_kind: float = 0.0, seed: int = 1
     return [it for it in out if it is not None]
 
 
+def batch_of(doc: str) -> str:
+    """The batch (one writer's file) a letter belongs to: its id before the last «-» (``brev_l-07``)."""
+    return doc.rsplit("-", 1)[0] if "-" in doc else ""
+
+
 def split_by_document(
     examples: list[Example], test_fraction: float = 0.15, seed: int = 13
 ) -> tuple[list[Example], list[Example]]:
-    """Hold out a seeded random ``test_fraction`` of the documents (at least one)."""
+    """Hold out a seeded random ``test_fraction`` of the documents of each batch (at least one overall).
+
+    Drawn per batch, so every writer is in the held-out letters and a new batch leaves the other
+    batches' held-out letters where they were: figures before and after adding a batch stay comparable.
+    """
     docs = sorted({e.doc for e in examples})
     if len(docs) < 2:
         return list(examples), []
-    rng = random.Random(seed)
-    rng.shuffle(docs)
-    n_test = max(1, round(len(docs) * test_fraction))
-    held = set(docs[:n_test])
+    by_batch: dict[str, list[str]] = {}
+    for doc in docs:
+        by_batch.setdefault(batch_of(doc), []).append(doc)
+    held: set[str] = set()
+    for batch, members in sorted(by_batch.items()):
+        rng = random.Random(f"{seed}:{batch}")
+        rng.shuffle(members)
+        held.update(members[: round(len(members) * test_fraction)])
+    if not held:
+        rng = random.Random(seed)
+        held.add(rng.choice(docs))
     train = [e for e in examples if e.doc not in held]
     test = [e for e in examples if e.doc in held]
     return train, test
