@@ -223,7 +223,8 @@ def report(name: str, scored: Scored, theme_ids: list[str]) -> dict[str, Any]:
     pairs = scored.pairs()
     overall = label_scores(pairs)
     cal = calibration(pairs)
-    themes = theme_scores(pairs, theme_ids)
+    themed = any("themes" in g for g, _ in pairs)  # a set labelled without themes is not scored on them
+    themes = theme_scores(pairs, theme_ids) if themed else None
     print(
         f"OVERALL n {len(pairs)}  recovered {overall['recovered']:.3f}  macro-F1 {overall['macro_f1']:.3f}  "
         f"accuracy {overall['accuracy']:.3f}"
@@ -235,10 +236,13 @@ def report(name: str, scored: Scored, theme_ids: list[str]) -> dict[str, Any]:
         f"{cal.get('accuracy')}; needs_review flags {cal.get('flagged_share')} of segments and catches "
         f"{cal.get('wrong_caught')} of the wrong ones; wrong with top >= 0.8: {cal.get('wrong_with_top_ge_0.8')}"
     )
-    print(
-        f"themes: micro-F1 {themes['micro_f1']:.3f}  macro-F1 {themes['macro_f1']:.3f}  per theme: "
-        + ", ".join(f"{t} {v['f1']:.2f}/{v['support']}" for t, v in themes["per_theme"].items())
-    )
+    if themes is None:
+        print("themes: this set has no gold themes")
+    else:
+        print(
+            f"themes: micro-F1 {themes['micro_f1']:.3f}  macro-F1 {themes['macro_f1']:.3f}  per theme: "
+            + ", ".join(f"{t} {v['f1']:.2f}/{v['support']}" for t, v in themes["per_theme"].items())
+        )
     return {"letters": per_letter, "overall": overall, "calibration": cal, "themes": themes}
 
 

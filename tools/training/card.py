@@ -112,7 +112,7 @@ def render(card: dict[str, Any]) -> str:
             out.append(
                 f"| {name} | {len(f['letters'])} | {o['recovered']:.3f} | **{o['macro_f1']:.3f}** | {per} | "
                 f"{cal.get('ece')} | {cal.get('flagged_share')} / {cal.get('wrong_caught')} | "
-                f"{th['micro_f1']:.3f} / {th['macro_f1']:.3f} |"
+                + (f"{th['micro_f1']:.3f} / {th['macro_f1']:.3f} |" if th else "no gold themes |")
             )
         out.append("")
         for name, f in e2e.items():
