@@ -301,3 +301,36 @@ def test_sender_recovery_reads_points_as_the_check_does() -> None:
     first = perfect[0] + [next(r.id for r in rows if not r.point and r.sender not in senders)]
     rec = {p: (n, k, f) for p, n, k, f in sender_recovery(rows, [first, *perfect[1:]])}
     assert rec[names[0]] == (len(senders), len(senders), 1)
+
+
+def test_test_letters_plant_each_point_once_in_each_of_several_letters() -> None:
+    from tools.points.evaluate import load_set
+
+    rows = load_set("letters_test")
+    planted = [r for r in rows if r.point]
+    by_point: dict[str, set[str]] = {}
+    for r in planted:
+        by_point.setdefault(str(r.point), set()).add(r.doc)
+    assert len(by_point) >= 8 and all(len(docs) >= 4 for docs in by_point.values())
+    assert sum(1 for r in planted) == sum(
+        len(d) for d in by_point.values()
+    )  # one segment per letter per point
+    assert len({r.doc for r in rows}) >= 20
+
+
+def test_evaluate_config_overrides_are_typed_like_the_defaults() -> None:
+    import pytest
+
+    from tools.points.evaluate import config_overrides
+
+    got = config_overrides(
+        ["threshold=0.3", "sentences=false", "joint_labels=challenge,measure", "max_neighbours=5"]
+    )
+    assert got == {
+        "threshold": 0.3,
+        "sentences": False,
+        "joint_labels": ("challenge", "measure"),
+        "max_neighbours": 5,
+    }
+    with pytest.raises(SystemExit, match="no field"):
+        config_overrides(["no_such_knob=1"])

@@ -22,6 +22,7 @@ point=null are distractors/singletons); a predicted pair is two segments in the 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import random
@@ -33,6 +34,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -56,6 +58,8 @@ SETS = {
     "heldout": ROOT / "data/heldout/heldout_k.jsonl",
     # whole letters with planted points written for developing the grouping (not heldout_k's topics)
     "letters_dev": ROOT / "data/paraphrases/points_letters_dev.jsonl",
+    # whole letters with planted points and near misses, written for testing only (never tuned on)
+    "letters_test": ROOT / "data/paraphrases/points_letters_test.jsonl",
 }
 
 
@@ -442,6 +446,24 @@ def run_scale(n_letters: int, cfg: Config) -> None:
     )
 
 
+def config_overrides(pairs: Sequence[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` strings as Config fields, each value parsed as the field's default is typed."""
+    defaults = Config()
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, _, raw = pair.partition("=")
+        if not hasattr(defaults, key):
+            raise SystemExit(f"--config: Config has no field {key!r}")
+        current = getattr(defaults, key)
+        if isinstance(current, bool):
+            out[key] = raw.strip().lower() in ("1", "true", "yes", "on")
+        elif isinstance(current, tuple):
+            out[key] = tuple(x for x in raw.split(",") if x)
+        else:
+            out[key] = type(current)(raw)
+    return out
+
+
 # ---- main ---------------------------------------------------------------------------------------------
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -460,6 +482,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--joint-labels",
         action="store_true",
         help="method full with challenge and measure grouped together (Config.joint_labels; off by default)",
+    )
+    ap.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="method full with this Config field changed (repeatable), e.g. --config cannot_link=true",
     )
     args = ap.parse_args(argv)
 
@@ -494,8 +523,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{name:14s} {what:44s} | {left} | {t:4.2f} {s.precision:5.3f} {s.recall:5.3f} {s.f1:5.3f}")
         return 0
     t = args.threshold if args.threshold is not None else Config().threshold
-    if args.joint_labels:
-        clusters = grouper_clusters(rows, Config(threshold=t, joint_labels=("challenge", "measure")))
+    if args.joint_labels or args.config:
+        fields = config_overrides(args.config)
+        if args.joint_labels:
+            fields["joint_labels"] = ("challenge", "measure")
+        clusters = grouper_clusters(rows, dataclasses.replace(Config(threshold=t), **fields))
     else:
         clusters = METHODS[args.method][1](rows, t)
     s = pair_scores(rows, clusters)
