@@ -98,50 +98,10 @@ def date_only(text: str) -> bool:
     return False
 
 
-# Words a Norwegian sentence or title does not end on (conjunctions, prepositions, articles): a line
-# ending on one runs on, however much room it left.
-_OPEN_ENDS = frozenset(
-    [
-        "og",
-        "eller",
-        "samt",
-        "men",
-        "enn",
-        "både",
-        "i",
-        "på",
-        "av",
-        "for",
-        "til",
-        "med",
-        "fra",
-        "frå",
-        "om",
-        "ved",
-        "mot",
-        "mellom",
-        "hos",
-        "uten",
-        "utan",
-        "innen",
-        "etter",
-        "under",
-        "over",
-        "som",
-        "at",
-        "å",
-        "en",
-        "et",
-        "ei",
-        "den",
-        "det",
-        "dei",
-        "de",
-        "sin",
-        "sitt",
-        "sine",
-    ]
-)
+# Words a Norwegian sentence or title does not end on: conjunctions, the infinitive mark and articles. Not
+# prepositions, which Norwegian strands at a clause's end («som begge parter har tilgang til», «den kommunen
+# hun bur i»), nor possessives, which follow their noun («kompetansen sin»): list items ending so were lost.
+_OPEN_ENDS = frozenset(["og", "eller", "samt", "men", "både", "å", "en", "et", "ei"])
 
 
 def ends_open(text: str) -> bool:

@@ -220,3 +220,19 @@ def test_a_line_ending_on_a_conjunction_runs_on_into_a_capitalised_word() -> Non
         "har egen bil for utrykning.",
         "Kommunene deler også en jordmor",
     ]
+
+
+def test_a_clause_ending_on_a_stranded_preposition_ends_its_item() -> None:
+    """Norwegian ends clauses on prepositions («som begge parter har tilgang til»): no run-on there."""
+    out = double_spaced_after_opening(
+        [
+            ("Avtalen sikrer at:", 160.0),
+            ("• tiltakene følges med tall som begge parter har tilgang til", 390.0),
+            ("Kommunen planlegger å utvide det mobile teamet til natt fra neste år.", 470.0),
+        ]
+    )
+    assert out == [
+        "Avtalen sikrer at:",
+        "tiltakene følges med tall som begge parter har tilgang til",
+        "Kommunen planlegger å utvide det mobile teamet til natt fra neste år.",
+    ]
