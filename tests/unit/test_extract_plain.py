@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import textwrap
 
+import pytest
+
 from services.extract.layout import Layout
 from services.extract.model import Line, Vocabulary
 from services.extract.pdf_pipeline import build_blocks
@@ -190,49 +192,51 @@ def double_spaced_after_opening(texts: list[tuple[str, float]]) -> list[str]:
     return [b.text for b in build_blocks([lines], {}, layout, Vocabulary(ln.text for ln in lines))][1:]
 
 
-def test_a_bulleted_item_runs_on_after_a_blank_line_in_lower_case() -> None:
-    """The next item of a bulleted list has its own glyph: a lower-case line after it continues it."""
-    out = double_spaced_after_opening(
+RUN_ON_CASES = {
+    # a bulleted item's next item has its own glyph: a lower-case line after a blank line continues it
+    "bulleted item, lower case after a blank line": (
         [
             ("Tilbudet har gitt oss dette:", 200.0),
             ("o felles forståelse av oppgavene i kommunen, og i samarbeid med", 390.0),
             ("spesialisthelsetjenesten.", 180.0),
             ("o raskere hjelp ved akutt sykdom", 230.0),
-        ]
-    )
-    assert out == [
-        "Tilbudet har gitt oss dette:",
-        "felles forståelse av oppgavene i kommunen, og i samarbeid med spesialisthelsetjenesten.",
-        "raskere hjelp ved akutt sykdom",
-    ]
-
-
-def test_a_line_ending_on_a_conjunction_runs_on_into_a_capitalised_word() -> None:
-    out = double_spaced_after_opening(
+        ],
+        [
+            "Tilbudet har gitt oss dette:",
+            "felles forståelse av oppgavene i kommunen, og i samarbeid med spesialisthelsetjenesten.",
+            "raskere hjelp ved akutt sykdom",
+        ],
+    ),
+    # no sentence ends on a conjunction: the line runs on into a capitalised word
+    "line ending on a conjunction": (
         [
             ("• Legevakten dekker innbyggerne i Ringvik, Solberg, Havnes og", 420.0),
             ("Nordvik. Den ligger ved sykehuset og har egen bil for utrykning.", 440.0),
             ("• Kommunene deler også en jordmor", 260.0),
-        ]
-    )
-    assert out == [
-        "Legevakten dekker innbyggerne i Ringvik, Solberg, Havnes og Nordvik. Den ligger ved sykehuset og "
-        "har egen bil for utrykning.",
-        "Kommunene deler også en jordmor",
-    ]
-
-
-def test_a_clause_ending_on_a_stranded_preposition_ends_its_item() -> None:
-    """Norwegian ends clauses on prepositions («som begge parter har tilgang til»): no run-on there."""
-    out = double_spaced_after_opening(
+        ],
+        [
+            "Legevakten dekker innbyggerne i Ringvik, Solberg, Havnes og Nordvik. Den ligger ved sykehuset og "
+            "har egen bil for utrykning.",
+            "Kommunene deler også en jordmor",
+        ],
+    ),
+    # Norwegian ends clauses on prepositions («som begge parter har tilgang til»): no run-on there
+    "clause ending on a stranded preposition": (
         [
             ("Avtalen sikrer at:", 160.0),
             ("• tiltakene følges med tall som begge parter har tilgang til", 390.0),
             ("Kommunen planlegger å utvide det mobile teamet til natt fra neste år.", 470.0),
-        ]
-    )
-    assert out == [
-        "Avtalen sikrer at:",
-        "tiltakene følges med tall som begge parter har tilgang til",
-        "Kommunen planlegger å utvide det mobile teamet til natt fra neste år.",
-    ]
+        ],
+        [
+            "Avtalen sikrer at:",
+            "tiltakene følges med tall som begge parter har tilgang til",
+            "Kommunen planlegger å utvide det mobile teamet til natt fra neste år.",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(RUN_ON_CASES))
+def test_where_a_line_runs_on_in_a_double_spaced_passage(case: str) -> None:
+    lines, expected = RUN_ON_CASES[case]
+    assert double_spaced_after_opening(lines) == expected
