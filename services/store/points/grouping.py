@@ -43,7 +43,7 @@ Method (chosen by measurement on data/paraphrases/points_dev.jsonl; ``python -m 
    if that reaches the threshold; the rest are clustered among themselves into new points. Old points keep
    their ids and members. A full recompute can carry ids over from previous points (greatest overlap).
 
-The lexicon (concepts.json, 205 concepts and 3,690 terms over all 15 themes of data/taxonomy/themes.json) is
+The lexicon (concepts.json, 205 concepts and 3,678 terms over all 15 themes of data/taxonomy/themes.json) is
 written from domain knowledge. Round 5 widened it from 142 concepts and 1,893 terms (synonyms, nynorsk forms
 and everyday phrasings for every object concept, 63 new concepts theme by theme, near misses such as
 nursing-home places vs sheltered housing split into different objects), written without sight of
