@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from services.extract.model import Line
-from services.extract.textrules import first_word, starts_lower
+from services.extract.textrules import chars_with_next_word, starts_lower
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -128,7 +128,7 @@ def _wrap_chars(lines: list[Line]) -> int | None:
     if widest < 30:
         return None
     runs = [
-        len(a.text.rstrip()) + 1 + len(first_word(b.text))
+        chars_with_next_word(a.text, b.text)
         for a, b in pairwise(lines)
         if a.page == b.page
         and starts_lower(b.text)

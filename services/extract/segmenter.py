@@ -43,9 +43,12 @@ class BlockBuilder:
         where the text was wrapped by count, measured on the page otherwise)."""
         wrap = self.layout.wrap_chars
         if wrap is not None and not (a.ocr or b.ocr or self.cell):
-            return len(a.text.rstrip()) + 1 + len(tr.first_word(b.text)) <= wrap
-        need = (len(tr.first_word(b.text)) + 1) * self.layout.char_width(a)
-        return self.layout.room_left(a) > need + 0.02 * self.layout.width(a.page)
+            return tr.chars_with_next_word(a.text, b.text) <= wrap
+        return self.layout.room_left(a) > self._room_needed(a, b)
+
+    def _room_needed(self, a: Line, b: Line) -> float:
+        """Width the next line's first word (and a space) would take at the end of line a, with a margin."""
+        return (len(tr.first_word(b.text)) + 1) * self.layout.char_width(a) + 0.02 * self.layout.width(a.page)
 
     def _broken_by_hand(self, block: Block, a: Line, b: Line) -> bool:
         """The block's own lines or the next line are wider than this line plus the next line's first
@@ -58,11 +61,9 @@ class BlockBuilder:
         if self._in_list():
             near += [ln for ln in self.blocks[-1].lines if ln.page == a.page]  # the lead-in or item above
         if self.layout.wrap_chars is not None:
-            need_chars = len(a.text.rstrip()) + 1 + len(tr.first_word(b.text))
-            return max(len(ln.text.rstrip()) for ln in near) >= need_chars
+            return max(len(ln.text.rstrip()) for ln in near) >= tr.chars_with_next_word(a.text, b.text)
         # Right ends, not widths: a first-line indent makes a full line narrower.
-        need = (len(tr.first_word(b.text)) + 1) * self.layout.char_width(a)
-        return max(ln.x1 for ln in near) > a.x1 + need + 0.02 * self.layout.width(a.page)
+        return max(ln.x1 for ln in near) > a.x1 + self._room_needed(a, b)
 
     @staticmethod
     def _date_line(text: str) -> bool:

@@ -115,6 +115,11 @@ def first_word(text: str) -> str:
     return parts[0] if parts else ""
 
 
+def chars_with_next_word(line: str, next_line: str) -> int:
+    """Characters the line would have had if the next line's first word had stayed on it."""
+    return len(line.rstrip()) + 1 + len(first_word(next_line))
+
+
 def join_lines(a: str, b: str, hyphen_keep: bool) -> str:
     """Join two lines of one paragraph: one space, or none after a line-end hyphen.
 

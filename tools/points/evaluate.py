@@ -488,7 +488,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="method full with this Config field changed (repeatable), e.g. --config cannot_link=true",
+        help="method full with this Config field changed (repeatable), e.g. --config sentence_min_shared=2",
     )
     args = ap.parse_args(argv)
 

@@ -44,18 +44,19 @@ Method (chosen by measurement on data/paraphrases/points_dev.jsonl; ``python -m 
    their ids and members. A full recompute can carry ids over from previous points (greatest overlap).
 
 The lexicon (concepts.json, 205 concepts and 3,678 terms over all 15 themes of data/taxonomy/themes.json) is
-written from domain knowledge. Round 5 widened it from 142 concepts and 1,893 terms (synonyms, nynorsk forms
-and everyday phrasings for every object concept, 63 new concepts theme by theme, near misses such as
-nursing-home places vs sheltered housing split into different objects), written without sight of
-heldout_k or points_letters_test. Exact sender recovery (``evaluate --points``, gold labels): letters_dev
-6 -> 8 of 10, test 5 -> 7 of 28, test2 14 -> 15 of 25, dev 21 -> 19 of 27, heldout_k 2 -> 2 of 8,
-letters_test 0 -> 0 of 9; pairwise precision / recall at the threshold: dev 0.827 / 0.838 -> 0.787 / 0.787,
-test 0.725 / 0.524 -> 0.743 / 0.506, test2 0.777 / 0.743 -> 0.759 / 0.743. Measured and not adopted in that
-round: a cannot-link rule (clusters holding a pair that names different objects never merge), a second
-merge stage by cohesion, attaching lone segments on a lower bar when they name the cluster's topic, and
-idf blended with word frequency in general Norwegian (it broke the unit fixtures' concept-linked
-paraphrases and moved the sets by at most one point). ``Config.background_idf`` can blend in word idf from the team's labelled letters
-(idf.json, ``python -m tools.points.build_idf``); measured on dev/test it did not help, so it is off.
+written from domain knowledge. ``Config.background_idf`` can blend in word idf from the team's labelled
+letters (idf.json, ``python -m tools.points.build_idf``); measured on dev/test it did not help, so it is off.
+Round 5 widened the lexicon from 142 concepts and 1,893 terms (synonyms, nynorsk forms and everyday
+phrasings for every object concept, 63 new concepts theme by theme, near misses such as nursing-home places
+vs sheltered housing split into different objects), written without sight of heldout_k or
+points_letters_test. Exact sender recovery (``evaluate --points``, gold labels): letters_dev 6 -> 8 of 10,
+test 5 -> 7 of 28, test2 14 -> 15 of 25, dev 21 -> 19 of 27, heldout_k 2 -> 2 of 8, letters_test 0 -> 0 of
+9; pairwise precision / recall at the threshold: dev 0.827 / 0.838 -> 0.787 / 0.787, test 0.725 / 0.524 ->
+0.743 / 0.506, test2 0.777 / 0.743 -> 0.759 / 0.743. Measured and not adopted in that round: a cannot-link
+rule (clusters holding a pair that names different objects never merge), a second merge stage by
+cohesion, attaching lone segments on a lower bar when they name the cluster's topic, and idf blended with
+word frequency in general Norwegian (it broke the unit fixtures' concept-linked paraphrases and moved the
+sets by at most one point).
 
 Point ids are ``pt-`` + a hash of the first member's segment_id (give segments in arrival order).
 """
