@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
+import pytest
 import scipy.sparse as sp
 
 from services.store.points.grouping import (
+    Config,
     Point,
     PointGrouper,
     Segment,
@@ -14,6 +18,9 @@ from services.store.points.grouping import (
     group_segments,
 )
 
+HANDSET = Config(scorer="handset")
+SCORERS = pytest.mark.parametrize("cfg", [Config(), HANDSET], ids=["learned", "handset"])
+
 
 def seg(sid: str, sender: str, text: str, label: str = "measure", themes: tuple[str, ...] = ()) -> Segment:
     return Segment(
@@ -21,19 +28,42 @@ def seg(sid: str, sender: str, text: str, label: str = "measure", themes: tuple[
     )
 
 
-# One point (shared patient records) in three wordings, plus unrelated and near-miss segments.
+# One point (shared patient records) in three wordings, plus unrelated and near-miss segments. Themes as the
+# classifier tags them: the store groups segments that carry themes.
+RECORDS = ("digitalisering", "samhandling")
 JOURNAL = [
     seg(
         "a1",
         "Elvebakken kommune",
         "Vi trenger én felles journal som fastlegen og hjemmesykepleien kan bruke.",
+        themes=RECORDS,
     ),
-    seg("b1", "Helse Fjellvik HF", "Deling av pasientopplysninger mellom kommune og sykehus må bli enkelt."),
-    seg("c1", "Pasientlaget Nord", "Kjernejournalen bør utvides så legene ser hva andre har registrert."),
+    seg(
+        "b1",
+        "Helse Fjellvik HF",
+        "Sykehus og kommune må kunne dele opplysningene i pasientjournalen.",
+        themes=RECORDS,
+    ),
+    seg(
+        "c1",
+        "Pasientlaget Nord",
+        "Kjernejournalen bør utvides så legene ser hva andre har registrert.",
+        themes=RECORDS,
+    ),
 ]
 OTHER = [
-    seg("d1", "Elvebakken kommune", "Frivilligsentralen trenger mer penger til besøksvenner."),
-    seg("e1", "Strandvik kommune", "Det bør innføres én time fysisk aktivitet hver dag i skolen."),
+    seg(
+        "d1",
+        "Elvebakken kommune",
+        "Frivilligsentralen trenger mer penger til besøksvenner.",
+        themes=("forebygging", "eldre"),
+    ),
+    seg(
+        "e1",
+        "Strandvik kommune",
+        "Det bør innføres én time fysisk aktivitet hver dag i skolen.",
+        themes=("forebygging", "barn"),
+    ),
 ]
 
 
@@ -41,8 +71,9 @@ def point_of(points: list[Point], sid: str) -> Point:
     return next(p for p in points if any(m.segment_id == sid for m in p.members))
 
 
-def test_planted_point_in_different_words_groups() -> None:
-    points = group_segments(JOURNAL + OTHER, min_senders=2)
+@SCORERS
+def test_planted_point_in_different_words_groups(cfg: Config) -> None:
+    points = group_segments(JOURNAL + OTHER, min_senders=2, config=cfg)
     assert len(points) == 1
     p = points[0]
     assert {m.segment_id for m in p.members} == {"a1", "b1", "c1"}
@@ -51,7 +82,8 @@ def test_planted_point_in_different_words_groups() -> None:
     assert "felles journal" in p.keywords
 
 
-def test_near_miss_same_words_different_purpose_does_not_merge() -> None:
+@SCORERS
+def test_near_miss_same_words_different_purpose_does_not_merge(cfg: Config) -> None:
     near = [
         seg("r1", "Elvebakken kommune", "Vi ber om øremerkede midler til rekruttering av sykepleiere."),
         seg("r2", "Strandvik kommune", "Vi ber om øremerkede midler til digitalisering av hjemmetjenesten."),
@@ -61,13 +93,14 @@ def test_near_miss_same_words_different_purpose_does_not_merge() -> None:
             "Vi ber om øremerkede midler til rekruttering og stabilisering av fastleger.",
         ),
     ]
-    points = group_segments(near, min_senders=1)
+    points = group_segments(near, min_senders=1, config=cfg)
     assert point_of(points, "r1").id != point_of(points, "r2").id
     # different professions: nurses vs GPs are different points even with the same instrument
     assert point_of(points, "r1").id != point_of(points, "r3").id
 
 
-def test_labels_and_themes_separate() -> None:
+@SCORERS
+def test_labels_and_themes_separate(cfg: Config) -> None:
     segs = [
         seg("x1", "A", "Vi trenger én felles journal for kommune og sykehus."),
         seg(
@@ -75,14 +108,14 @@ def test_labels_and_themes_separate() -> None:
         ),
         seg("x3", "C", "Med vennlig hilsen", label="other"),
     ]
-    points = group_segments(segs, min_senders=1)
+    points = group_segments(segs, min_senders=1, config=cfg)
     assert point_of(points, "x1").id != point_of(points, "x2").id
     assert all(m.segment_id != "x3" for p in points for m in p.members)
     themed = [
         seg("t1", "A", "Vi trenger én felles journal for kommune og sykehus.", themes=("digitalisering",)),
         seg("t2", "B", "Deling av pasientopplysninger må bli enklere.", themes=("eldre",)),
     ]
-    assert len(group_segments(themed, min_senders=2)) == 0
+    assert len(group_segments(themed, min_senders=2, config=cfg)) == 0
 
 
 def test_min_senders() -> None:
@@ -94,19 +127,34 @@ def test_min_senders() -> None:
             "Deling av pasientopplysninger mellom kommune og sykehus må bli enkelt.",
         ),
     ]
-    assert group_segments(same_sender, min_senders=2) == []
-    one = group_segments(same_sender, min_senders=1)
+    assert group_segments(same_sender, min_senders=2, config=HANDSET) == []
+    one = group_segments(same_sender, min_senders=1, config=HANDSET)
     assert len(one) == 1 and one[0].sender_count == 1 and len(one[0].members) == 2
 
 
-def test_incremental_add_keeps_old_ids_and_members() -> None:
-    g = PointGrouper()
+def test_learned_scorer_never_links_two_segments_of_one_sender() -> None:
+    a1, _b1, c1 = JOURNAL
+    # the same two texts link when two senders write them, and not when one sender writes both
+    assert len(group_segments([a1, c1], min_senders=2)) == 1
+    again = dataclasses.replace(c1, sender=a1.sender, document_id=a1.document_id)
+    assert group_segments([a1, again], min_senders=2) == []
+    assert len(group_segments([a1, again], min_senders=1)) == 2
+
+
+@SCORERS
+def test_incremental_add_keeps_old_ids_and_members(cfg: Config) -> None:
+    g = PointGrouper(cfg)
     g.fit(JOURNAL + OTHER)
     before = g.assignments()
     journal_id = before["a1"]
     g.add(
         [
-            seg("f1", "Sørby kommune", "Pasientjournalen må kunne deles på tvers av sykehus og kommune."),
+            seg(
+                "f1",
+                "Sørby kommune",
+                "Fastlegen og hjemmesykepleien må bruke én felles journal.",
+                themes=RECORDS,
+            ),
             seg(
                 "g1",
                 "Sørby kommune",
@@ -123,19 +171,21 @@ def test_incremental_add_keeps_old_ids_and_members() -> None:
     assert top.id == journal_id and top.sender_count == 4
 
 
-def test_functional_incremental_and_recompute_carry_ids() -> None:
-    everything = group_segments(JOURNAL + OTHER, min_senders=1)
+@SCORERS
+def test_functional_incremental_and_recompute_carry_ids(cfg: Config) -> None:
+    everything = group_segments(JOURNAL + OTHER, min_senders=1, config=cfg)
     journal_id = point_of(everything, "a1").id
     later = add_segments(
         everything,
         [seg("h1", "Nordøy kommune", "Felles journal for alle nivåer er det viktigste tiltaket.")],
         min_senders=1,
+        config=cfg,
     )
     assert point_of(later, "h1").id == journal_id
     assert {p.id for p in everything} <= {p.id for p in later}
     # a recompute in another order would found the point on another segment; previous keeps the id
     shuffled = list(reversed(JOURNAL + OTHER))
-    again = group_segments(shuffled, min_senders=1, previous=everything)
+    again = group_segments(shuffled, min_senders=1, previous=everything, config=cfg)
     assert point_of(again, "a1").id == journal_id
 
 
@@ -188,7 +238,8 @@ def test_specific_objects_match_abbreviations_and_nynorsk() -> None:
     assert "prosjektfinansiering" in concepts("Tilskotsordninga er mellombels.")
 
 
-def test_alis_and_lis1_near_miss_do_not_group() -> None:
+@SCORERS
+def test_alis_and_lis1_near_miss_do_not_group(cfg: Config) -> None:
     segs = [
         seg("x1", "Fjordheim kommune", "Flere ALIS-avtaler med fast lønn gjør allmennmedisin attraktivt."),
         seg(
@@ -198,7 +249,9 @@ def test_alis_and_lis1_near_miss_do_not_group() -> None:
         ),
         seg("x3", "Bergli kommune", "Det må opprettes flere LIS1-stillinger i kommunene i distriktet."),
     ]
-    groups = {frozenset(m.segment_id for m in p.members) for p in group_segments(segs, min_senders=1)}
+    groups = {
+        frozenset(m.segment_id for m in p.members) for p in group_segments(segs, min_senders=1, config=cfg)
+    }
     assert frozenset({"x1", "x2"}) in groups
     assert not any("x3" in g and len(g) > 1 for g in groups)
 
@@ -212,7 +265,7 @@ def test_background_idf_is_blended_into_word_weights() -> None:
     text = f"{common} frisklivssentral"
     w = {}
     for a in (0.0, 1.0):
-        g = PointGrouper(Config(background_idf=a))
+        g = PointGrouper(Config(scorer="handset", background_idf=a))
         g._ingest([seg("y1", "A", text), seg("y2", "B", "frisklivssentral tannhelse")])
         weights = g.vocab.weights(g.cfg)
         w[a] = weights[g.vocab.ids["t:" + common]] / weights[g.vocab.ids["t:frisklivssentral"]]
@@ -248,14 +301,19 @@ def test_long_paragraph_joins_a_point_made_in_one_of_its_sentences() -> None:
         ),
     ]
     # the two share one concept (shared records) and no word: a sentence link needs sentence_min_shared=1
-    one = Config(sentence_min_shared=1)
+    one = Config(scorer="handset", sentence_min_shared=1)
     sentence = group_segments(segs, min_senders=2, config=one)
     assert sentence and {m.segment_id for m in sentence[0].members} == {"l1", "b1"}
     # the same pair without sentence matching: the long paragraph's other topics dilute and block it
-    assert group_segments(segs, min_senders=2, config=Config(sentences=False, sentence_min_shared=1)) == []
+    assert (
+        group_segments(
+            segs, min_senders=2, config=Config(scorer="handset", sentences=False, sentence_min_shared=1)
+        )
+        == []
+    )
     # the default asks a sentence pair for three shared features (measured on whole letters: a by-the-way
     # sentence sharing one broad concept linked paragraphs about other things), so this pair stays apart
-    assert group_segments(segs, min_senders=2) == []
+    assert group_segments(segs, min_senders=2, config=HANDSET) == []
 
 
 def test_compound_term_does_not_also_count_as_its_parts() -> None:
@@ -275,12 +333,14 @@ def test_joint_labels_group_a_challenge_with_a_measure_on_the_same_object() -> N
         seg("j2", "B", "Fastlegen og hjemmesykepleien kan ikke lese den samme journalen.", label="challenge"),
         seg("j3", "C", "Fastlegen og hjemmesykepleien må få én felles pasientjournal."),
     ]
-    apart = group_segments(segs, min_senders=1)
+    apart = group_segments(segs, min_senders=1, config=HANDSET)
     assert point_of(apart, "j1").id != point_of(apart, "j2").id
-    joint = group_segments(segs, min_senders=1, config=Config(joint_labels=("challenge", "measure")))
+    joint = group_segments(
+        segs, min_senders=1, config=Config(scorer="handset", joint_labels=("challenge", "measure"))
+    )
     p = point_of(joint, "j2")
     assert {m.segment_id for m in p.members} == {"j1", "j2", "j3"} and p.label == "measure"
-    only = PointGrouper(Config(joint_labels=("challenge", "measure")))
+    only = PointGrouper(Config(scorer="handset", joint_labels=("challenge", "measure")))
     only.fit(segs)
     assert [
         q.label for q in only.points(min_senders=1, label="challenge")

@@ -40,6 +40,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from services.store.points.grouping import (
+    HANDSET_THRESHOLD,
     Config,
     PointGrouper,
     Segment,
@@ -52,6 +53,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SETS = {
     "dev": ROOT / "data/paraphrases/points_dev.jsonl",
     "test": ROOT / "data/paraphrases/points_test.jsonl",
+    # written after the lexicon (its writer never saw it): to choose the semantic space's weights
+    "train": ROOT / "data/paraphrases/points_train.jsonl",
+    "letters_train": ROOT / "data/paraphrases/points_letters_train.jsonl",
     "test2": ROOT / "data/paraphrases/points_test2.jsonl",
     # planted points in whole held-out letters: segments with a non-null ``point`` make the same point;
     # every other segment (near misses included) is a distractor. Label and themes are used as given.
@@ -304,6 +308,10 @@ def grouper_clusters(rows: Sequence[Row], cfg: Config, themes: bool = True) -> l
     return [[m.segment_id for m in p.members] for p in points]
 
 
+def _handset(threshold: float, **fields: Any) -> Config:
+    return Config(threshold=threshold, scorer="handset", **fields)
+
+
 METHODS: dict[str, tuple[str, Callable[[Sequence[Row], float], list[list[str]]]]] = {
     "tfidf": ("plain TF-IDF cosine, surface words, all labels", lambda r, t: tfidf_clusters(r, t)),
     "tfidf_label": ("plain TF-IDF, within label", lambda r, t: tfidf_clusters(r, t, by_label=True)),
@@ -311,32 +319,36 @@ METHODS: dict[str, tuple[str, Callable[[Sequence[Row], float], list[list[str]]]]
         "lemmas, idf, weak words down, within label",
         lambda r, t: grouper_clusters(
             r,
-            Config(threshold=t, parts=False, concepts=False, require_topic=False, themes=False),
+            _handset(t, parts=False, concepts=False, require_topic=False, themes=False),
             themes=False,
         ),
     ),
     "lemma_parts": (
         "+ compound parts",
         lambda r, t: grouper_clusters(
-            r, Config(threshold=t, concepts=False, require_topic=False, themes=False), themes=False
+            r, _handset(t, concepts=False, require_topic=False, themes=False), themes=False
         ),
     ),
     "concepts": (
         "+ concept lexicon features",
         lambda r, t: grouper_clusters(
-            r, Config(threshold=t, require_topic=False, themes=False, conflicts=()), themes=False
+            r, _handset(t, require_topic=False, themes=False, conflicts=()), themes=False
         ),
     ),
     "concepts_gate": (
         "+ must share a topic concept",
-        lambda r, t: grouper_clusters(r, Config(threshold=t, themes=False, conflicts=()), themes=False),
+        lambda r, t: grouper_clusters(r, _handset(t, themes=False, conflicts=()), themes=False),
     ),
     "conflicts": (
         "+ different object/profession never groups",
-        lambda r, t: grouper_clusters(r, Config(threshold=t, themes=False), themes=False),
+        lambda r, t: grouper_clusters(r, _handset(t, themes=False), themes=False),
+    ),
+    "handset": (
+        "+ themes must overlap (hand-set scorer, rounds 1-5)",
+        lambda r, t: grouper_clusters(r, _handset(t)),
     ),
     "full": (
-        "+ themes must overlap (the default)",
+        "learned pair scorer + semantic space (default)",
         lambda r, t: grouper_clusters(r, Config(threshold=t)),
     ),
 }
@@ -457,6 +469,8 @@ def config_overrides(pairs: Sequence[str]) -> dict[str, Any]:
         current = getattr(defaults, key)
         if isinstance(current, bool):
             out[key] = raw.strip().lower() in ("1", "true", "yes", "on")
+        elif current is None:  # optional numbers (threshold)
+            out[key] = float(raw)
         elif isinstance(current, tuple):
             out[key] = tuple(x for x in raw.split(",") if x)
         else:
@@ -469,7 +483,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", choices=sorted(SETS), default="dev")
     ap.add_argument("--method", choices=sorted(METHODS), default="full")
-    ap.add_argument("--threshold", type=float, default=None, help="default: Config().threshold")
+    ap.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="default: the scorer's own (pair_model.json; hand-set 0.24)",
+    )
     ap.add_argument("--compare", action="store_true", help="all methods: best recall at precision >= 0.8")
     ap.add_argument("--points", action="store_true", help="print per-point recovery")
     ap.add_argument("--scale", type=int, default=0, help="synthetic letters for the timing run")
@@ -493,7 +512,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     if args.scale:
-        run_scale(args.scale, Config())
+        run_scale(args.scale, dataclasses.replace(Config(), **config_overrides(args.config)))
         return 0
     rows = dilute(load_set(args.set), args.dilute)
     if args.predicted_labels:
@@ -522,13 +541,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             t, s = bf
             print(f"{name:14s} {what:44s} | {left} | {t:4.2f} {s.precision:5.3f} {s.recall:5.3f} {s.f1:5.3f}")
         return 0
-    t = args.threshold if args.threshold is not None else Config().threshold
-    if args.joint_labels or args.config:
+    if args.joint_labels or args.config or args.method == "full":
         fields = config_overrides(args.config)
         if args.joint_labels:
             fields["joint_labels"] = ("challenge", "measure")
-        clusters = grouper_clusters(rows, dataclasses.replace(Config(threshold=t), **fields))
+        cfg = dataclasses.replace(Config(threshold=args.threshold), **fields)
+        t = PointGrouper(cfg).threshold
+        clusters = grouper_clusters(rows, cfg)
     else:
+        t = args.threshold if args.threshold is not None else HANDSET_THRESHOLD
         clusters = METHODS[args.method][1](rows, t)
     s = pair_scores(rows, clusters)
     print(

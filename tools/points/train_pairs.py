@@ -1,0 +1,156 @@
+"""Train the point grouping's pair scorer (services/store/points/pairs.py) on the team's paraphrase sets.
+
+    python -m tools.points.train_pairs [--gold-labels] [--model var/models/default]
+
+Training sets: points_dev, points_letters_dev, points_train, points_letters_train (data/paraphrases). Never the
+sets that measure it: points_test, points_test2, points_letters_test, heldout_k, nor the seeds.
+
+By default each set's labels and themes are the ones the default classifier predicts for it (letters
+classified whole, as services/classify does), since that is what the store groups; ``--gold-labels`` uses
+the written ones. A pair is one candidate pair of two different senders with at least one planted segment
+(pairs.py); it is positive when both make the same planted point.
+
+The linkage threshold is chosen by leaving one set out at a time: train on the others, cluster the one
+left out, and take the threshold that brings back the most planted points exactly (one group holding all
+their senders and no other: how /points is checked); ties go to the best mean F0.5 over pairs with a
+planted member (precision weighted above recall: an analyst must be able to trust a point's members). The final model
+is trained on all four sets and written to services/store/points/pair_model.json with those figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from services.store.points.grouping import Config, PointGrouper
+from services.store.points.pairs import FEATURES, MODEL_FILE, PairModel
+from tools.points.evaluate import (
+    ROOT,
+    Row,
+    load_set,
+    pair_scores,
+    planted_precision,
+    predicted_rows,
+    sender_recovery,
+    to_segments,
+)
+
+TRAIN_SETS: tuple[str, ...] = ("dev", "letters_dev", "train", "letters_train")
+THRESHOLDS: tuple[float, ...] = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65)
+_BLANK = PairModel(weights=np.zeros(len(FEATURES)), bias=0.0, threshold=0.5)
+
+
+def set_rows(name: str, gold: bool, model: Path) -> list[Row]:
+    rows = load_set(name)
+    return rows if gold else predicted_rows(rows, model)
+
+
+def pairs_of(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray]:
+    """Features and targets of the candidate pairs of a set (different senders, a planted member)."""
+    point = {r.id: r.point for r in rows}
+    g = PointGrouper(Config(), pair_model=_BLANK)
+    g._ingest(to_segments(rows))
+    xs: list[np.ndarray] = []
+    ys: list[int] = []
+    for b in g.blocks.values():
+        rows_idx = list(range(len(b.segs)))
+        seen: set[tuple[int, int]] = set()
+        for i, j, x in g.pair_candidates(b, rows_idx, rows_idx):
+            for a, c, f in zip(i.tolist(), j.tolist(), x, strict=True):
+                key = (min(a, c), max(a, c))
+                sa, sc = b.segs[a], b.segs[c]
+                if a == c or key in seen or (sa.sender or sa.document_id) == (sc.sender or sc.document_id):
+                    continue
+                pa, pc = point[sa.segment_id], point[sc.segment_id]
+                if not (pa or pc):
+                    continue
+                seen.add(key)
+                xs.append(f)
+                ys.append(int(pa is not None and pa == pc))
+    if not xs:
+        return np.zeros((0, len(FEATURES))), np.zeros(0, dtype=np.int64)
+    return np.vstack(xs), np.asarray(ys, dtype=np.int64)
+
+
+def fit(x: np.ndarray, y: np.ndarray, threshold: float, c: float) -> PairModel:
+    clf = LogisticRegression(C=c, max_iter=5000).fit(x, y)
+    return PairModel(
+        weights=clf.coef_[0].astype(np.float64), bias=float(clf.intercept_[0]), threshold=threshold
+    )
+
+
+def cluster_scores(rows: Sequence[Row], model: PairModel, threshold: float) -> dict[str, float]:
+    g = PointGrouper(Config(threshold=threshold), pair_model=model)
+    g.fit(to_segments(rows))
+    clusters = [[m.segment_id for m in p.members] for p in g.points(min_senders=1)]
+    s = pair_scores(rows, clusters)
+    pp, _tp, _fp = planted_precision(rows, clusters)
+    exact = sum(1 for _p, n, k, f in sender_recovery(rows, clusters) if k == n and f == 0)
+    f_half = 1.25 * pp * s.recall / (0.25 * pp + s.recall) if pp + s.recall else 0.0
+    return {"planted_precision": pp, "recall": s.recall, "f_half": f_half, "exact": exact}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--gold-labels", action="store_true", help="written labels and themes, not predicted")
+    ap.add_argument("--model", type=Path, default=ROOT / "var/models/default", help="classifier for labels")
+    ap.add_argument("--C", type=float, default=1.0, help="inverse regularisation of the logistic regression")
+    ap.add_argument("--out", type=Path, default=MODEL_FILE)
+    args = ap.parse_args(argv)
+    if not args.gold_labels and not args.model.exists():
+        raise SystemExit(f"no classifier at {args.model}: run `make model` or pass --gold-labels")
+
+    rows = {name: set_rows(name, args.gold_labels, args.model) for name in TRAIN_SETS}
+    data = {name: pairs_of(r) for name, r in rows.items()}
+    for name, (_x, y) in data.items():
+        print(f"{name:14s} {len(y):6d} candidate pairs, {int(y.sum()):4d} positive")
+
+    # threshold: leave one set out
+    table: dict[float, list[dict[str, float]]] = {t: [] for t in THRESHOLDS}
+    for left in TRAIN_SETS:
+        x = np.vstack([data[n][0] for n in TRAIN_SETS if n != left])
+        y = np.concatenate([data[n][1] for n in TRAIN_SETS if n != left])
+        model = fit(x, y, 0.5, args.C)
+        for t in THRESHOLDS:
+            table[t].append(cluster_scores(rows[left], model, t))
+    print("left-out sets, mean over the four: threshold  planted precision  recall  F0.5  exact points")
+    summary: dict[str, dict[str, float]] = {}
+    for t, scores in table.items():
+        mean = {k: float(np.mean([s[k] for s in scores])) for k in scores[0]}
+        mean["exact"] = float(sum(s["exact"] for s in scores))
+        summary[f"{t:.2f}"] = {k: round(v, 3) for k, v in mean.items()}
+        print(
+            f"  {t:.2f}  {mean['planted_precision']:.3f}  {mean['recall']:.3f}  {mean['f_half']:.3f}  "
+            f"{int(mean['exact'])}"
+        )
+    best = max(THRESHOLDS, key=lambda t: (summary[f"{t:.2f}"]["exact"], summary[f"{t:.2f}"]["f_half"], -t))
+
+    x = np.vstack([d[0] for d in data.values()])
+    y = np.concatenate([d[1] for d in data.values()])
+    final = fit(x, y, best, args.C)
+    final = PairModel(
+        weights=final.weights,
+        bias=final.bias,
+        threshold=best,
+        about={
+            "trained_on": list(TRAIN_SETS),
+            "labels": "gold" if args.gold_labels else "predicted by the default classifier",
+            "pairs": int(len(y)),
+            "positive": int(y.sum()),
+            "C": args.C,
+            "threshold_by_left_out_set": summary,
+        },
+    )
+    final.save(args.out)
+    weights = ", ".join(f"{n} {w:+.2f}" for n, w in zip(FEATURES, final.weights, strict=True))
+    print(f"threshold {best:.2f}; weights: {weights}; bias {final.bias:+.2f} -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
