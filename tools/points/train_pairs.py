@@ -20,6 +20,7 @@ is trained on all four sets and written to services/store/points/pair_model.json
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -43,6 +44,14 @@ from tools.points.evaluate import (
 TRAIN_SETS: tuple[str, ...] = ("dev", "letters_dev", "train", "letters_train")
 THRESHOLDS: tuple[float, ...] = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65)
 _BLANK = PairModel(weights=np.zeros(len(FEATURES)), bias=0.0, threshold=0.5)
+
+
+def classifier_version(model: Path) -> str:
+    """The classifier's model_version (innspill_model.json), or its folder name."""
+    manifest = model / "innspill_model.json"
+    if manifest.exists():
+        return str(json.loads(manifest.read_text(encoding="utf-8")).get("model_version") or model.name)
+    return model.name
 
 
 def set_rows(name: str, gold: bool, model: Path) -> list[Row]:
@@ -139,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         threshold=best,
         about={
             "trained_on": list(TRAIN_SETS),
-            "labels": "gold" if args.gold_labels else "predicted by the default classifier",
+            "labels": "gold" if args.gold_labels else f"predicted by {classifier_version(args.model)}",
             "pairs": int(len(y)),
             "positive": int(y.sum()),
             "C": args.C,
