@@ -125,3 +125,40 @@ def test_training_pairs_have_both_classes() -> None:
     x, y = pairs_of(load_set("letters_dev"))
     assert x.shape == (len(y), len(FEATURES))
     assert 0 < int(y.sum()) < len(y)
+
+
+def test_pdf_rows_keep_lost_planted_segments_as_missing_senders(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import services.classify.loader as loader
+    import tools.eval.end_to_end as e2e
+    from services.classify.schema import Prediction
+    from tools.points import evaluate as ev
+
+    gold = [
+        {"seq": 0, "text": "Kommunen takker for invitasjonen.", "sender": "Nordby kommune", "point": None},
+        {"seq": 1, "text": "Vi trenger én felles journal.", "sender": "Nordby kommune", "point": "p1"},
+        {"seq": 2, "text": "Avsnittet som forsvant i PDF-en.", "sender": "Nordby kommune", "point": "p2"},
+    ]
+    extracted = [
+        {"text": "Kommunen takker for invitasjonen.", "heading_path": [], "kind": "paragraph", "page": 1},
+        {"text": "Vi trenger én felles journal.", "heading_path": [], "kind": "paragraph", "page": 1},
+    ]
+    monkeypatch.setattr(e2e, "team_letters", lambda *a, **k: [e2e.Letter("brev-1", gold, tmp_path / "x.pdf")])
+    monkeypatch.setattr(e2e, "extract_cached", lambda *a, **k: extracted)
+    monkeypatch.setattr(loader, "load_classifier", lambda *a, **k: None)
+
+    def classify(_clf: object, segs: list[dict[str, object]]) -> list[Prediction]:
+        return [
+            Prediction(label="other", scores={"other": 0.9}, themes=()),
+            Prediction(
+                label="measure", scores={"measure": 0.8}, themes=(("digitalisering", 0.7), ("eldre", 0.1))
+            ),
+        ][: len(segs)]
+
+    monkeypatch.setattr(e2e, "classify_letter", classify)
+    rows = ev.pdf_rows("letters_dev", tmp_path)
+    by_point = {r.point: r for r in rows if r.point}
+    assert by_point["p1"].label == "measure" and by_point["p1"].themes == ("digitalisering",)
+    assert by_point["p2"].label == "other" and "lost" in by_point["p2"].id  # not groupable, still planted
+    assert all(r.sender == "Nordby kommune" for r in rows) and len(rows) == 3

@@ -5,6 +5,7 @@
     python -m tools.points.evaluate --scale 2000               # synthetic 2,000 letters: recompute + add 10
     python -m tools.points.evaluate --set test --dilute 2      # each paraphrase padded with 2 real sentences
     python -m tools.points.evaluate --set letters_dev --predicted-labels   # labels/themes from the model
+    python -m tools.points.evaluate --set letters_test --pdf [--plain]     # PDF in, extracted, classified
 
 ``--predicted-labels`` replaces the gold labels and themes by what the default model (var/models/default, or
 ``--model``) predicts for whole letters in reading order, as services/classify does, with the store's theme
@@ -65,6 +66,9 @@ SETS = {
     # whole letters with planted points and near misses, written for testing only (never tuned on)
     "letters_test": ROOT / "data/paraphrases/points_letters_test.jsonl",
 }
+
+
+WHOLE_LETTERS: tuple[str, ...] = ("heldout", "letters_dev", "letters_train", "letters_test")
 
 
 @dataclass(frozen=True)
@@ -263,6 +267,61 @@ def predicted_rows(rows: Sequence[Row], model: Path) -> list[Row]:
             r = rows[k]
             out[k] = Row(r.id, r.point, pr.label, themes, r.sender, r.text, r.doc, r.heading, r.kind)
     return out
+
+
+def pdf_rows(name: str, model: Path, plain: bool = False) -> list[Row]:
+    """The set's letters as an analyst meets them: rendered to PDF, extracted, classified whole.
+
+    Each extracted segment carries the label and themes the model gives it (themes over the store's floor)
+    and the gold point of the gold segment it became (tools.eval.end_to_end's alignment). A planted segment
+    that extraction lost is kept as an ungroupable row (label «other»), so its sender still counts as
+    missing from the point. Senders are the letters' own (sender extraction is measured apart:
+    ``python -m tools.extract.senders``).
+    """
+    from services.classify.loader import load_classifier
+    from services.store.themes.points import THEME_MIN_SCORE
+    from tools.eval.end_to_end import align, classify_letter, extract_cached, team_letters
+
+    out = ROOT / "var/eval/points"
+    letters = team_letters([SETS[name]], None, out, plain=plain)
+    clf = load_classifier(model, threads=2)
+    rows: list[Row] = []
+    for letter in letters:
+        segs = extract_cached(letter.pdf, out / "cache")
+        preds = classify_letter(clf, segs)
+        sender = str(letter.gold[0].get("sender") or letter.name)
+        point_at: dict[int, str] = {}
+        for g, i in zip(letter.gold, align(letter.gold, segs), strict=True):
+            if g.get("point") and i is not None:
+                point_at[i] = str(g["point"])
+            elif g.get("point"):  # lost by extraction: its sender is missing from the point
+                rows.append(
+                    Row(
+                        f"{letter.name}#lost{g['seq']}",
+                        str(g["point"]),
+                        "other",
+                        (),
+                        sender,
+                        g["text"],
+                        letter.name,
+                    )
+                )
+        for k, (seg, pred) in enumerate(zip(segs, preds, strict=True)):
+            themes = tuple(t for t, score in pred.themes if score >= THEME_MIN_SCORE)
+            rows.append(
+                Row(
+                    f"{letter.name}#{k}",
+                    point_at.get(k),
+                    pred.label,
+                    themes,
+                    sender,
+                    seg["text"],
+                    letter.name,
+                    tuple(seg["heading_path"]),
+                    seg["kind"],
+                )
+            )
+    return rows
 
 
 def label_errors(gold: Sequence[Row], pred: Sequence[Row]) -> str:
@@ -496,6 +555,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--predicted-labels", action="store_true", help="labels and themes predicted by --model, not gold"
     )
+    ap.add_argument(
+        "--pdf",
+        action="store_true",
+        help="whole-letter sets end to end: rendered to PDF, extracted, classified (labels and themes predicted)",
+    )
+    ap.add_argument("--plain", action="store_true", help="with --pdf: letters rendered as plain text lines")
     ap.add_argument("--model", type=Path, default=ROOT / "var/models/default")
     ap.add_argument(
         "--joint-labels",
@@ -514,8 +579,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.scale:
         run_scale(args.scale, dataclasses.replace(Config(), **config_overrides(args.config)))
         return 0
-    rows = dilute(load_set(args.set), args.dilute)
-    if args.predicted_labels:
+    if args.pdf:
+        if args.set not in WHOLE_LETTERS:
+            raise SystemExit(f"--pdf needs a set of whole letters: {', '.join(WHOLE_LETTERS)}")
+        rows = pdf_rows(args.set, args.model, plain=args.plain)
+    else:
+        rows = dilute(load_set(args.set), args.dilute)
+    if args.predicted_labels and not args.pdf:
         pred = predicted_rows(rows, args.model)
         print(label_errors(rows, pred))
         rows = pred
