@@ -48,7 +48,7 @@ LETTERS: list[tuple[str, str, str, list[tuple[str, dict[str, float], str]]]] = [
             (
                 "measure",
                 {"digitalisering": 0.85},
-                "Det må bli mulig å dele pasientopplysninger digitalt på tvers av nivåene.",
+                "Kommunen og sykehuset må kunne lese og skrive i den samme journalen.",
             ),
             (
                 "measure",

@@ -50,14 +50,22 @@ def same_exact(got: str | None, gold: str | None) -> bool:
     return norm(got) == norm(gold)
 
 
+#: Legal-form suffixes that name no other organisation («Sykehuset Innlandet» is «Sykehuset Innlandet HF»).
+_LEGAL_FORMS = re.compile(r"\s+(hf|as|asa|iks|sa|sf|da)$")
+
+
+def _org(name: str) -> str:
+    return _LEGAL_FORMS.sub("", norm(name))
+
+
 def same_org(got: str | None, gold: str | None) -> bool:
-    """The same organisation, allowing a sub-unit after a comma on either side."""
+    """The same organisation, allowing a sub-unit after a comma on either side and a legal-form suffix."""
     if same_exact(got, gold):
         return True
     if not got or not gold:
         return False
-    got_head, gold_head = norm(got.split(",")[0]), norm(gold.split(",")[0])
-    return got_head == gold_head or got_head == norm(gold) or gold_head == norm(got)
+    got_head, gold_head = _org(got.split(",")[0]), _org(gold.split(",")[0])
+    return got_head == gold_head or got_head == _org(gold) or gold_head == _org(got)
 
 
 def _gold_sender(raw: str | None) -> str | None:

@@ -57,6 +57,7 @@ SETS = {
     # written after the lexicon (its writer never saw it): to choose the semantic space's weights
     "train": ROOT / "data/paraphrases/points_train.jsonl",
     "letters_train": ROOT / "data/paraphrases/points_letters_train.jsonl",
+    "letters_train2": ROOT / "data/paraphrases/points_letters_train2.jsonl",
     "test2": ROOT / "data/paraphrases/points_test2.jsonl",
     # planted points in whole held-out letters: segments with a non-null ``point`` make the same point;
     # every other segment (near misses included) is a distractor. Label and themes are used as given.
@@ -68,7 +69,7 @@ SETS = {
 }
 
 
-WHOLE_LETTERS: tuple[str, ...] = ("heldout", "letters_dev", "letters_train", "letters_test")
+WHOLE_LETTERS: tuple[str, ...] = ("heldout", "letters_dev", "letters_train", "letters_train2", "letters_test")
 
 
 @dataclass(frozen=True)
