@@ -35,7 +35,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -49,6 +49,9 @@ from services.store.points.grouping import (
     group_segments,
 )
 from shared import norwegian as nb
+
+if TYPE_CHECKING:
+    from services.classify.schema import Prediction
 
 ROOT = Path(__file__).resolve().parents[2]
 SETS = {
@@ -243,6 +246,18 @@ def sender_recovery(
     return out
 
 
+def store_themes(pred: Prediction) -> tuple[str, ...]:
+    """The themes of a prediction that the store groups by (its score floor drops the rest)."""
+    from services.store.themes.points import THEME_MIN_SCORE
+
+    return tuple(t for t, score in pred.themes if score >= THEME_MIN_SCORE)
+
+
+def exact_points(recovery: Sequence[tuple[str, int, int, int]]) -> int:
+    """Planted points back as one group with all their senders and no other (``sender_recovery``)."""
+    return sum(1 for _p, n, k, f in recovery if k == n and f == 0)
+
+
 def predicted_rows(rows: Sequence[Row], model: Path) -> list[Row]:
     """Rows with label and themes predicted by a model, each letter classified whole and in order.
 
@@ -251,7 +266,6 @@ def predicted_rows(rows: Sequence[Row], model: Path) -> list[Row]:
     """
     from services.classify.loader import load_classifier
     from services.classify.schema import document_items
-    from services.store.themes.points import THEME_MIN_SCORE
 
     clf = load_classifier(model, threads=2)
     letters: dict[str, list[int]] = defaultdict(list)
@@ -264,7 +278,7 @@ def predicted_rows(rows: Sequence[Row], model: Path) -> list[Row]:
         for i in range(0, len(items), 32):  # the stream's micro-batches
             preds.extend(clf.predict(items[i : i + 32]))
         for k, pr in zip(idx, preds, strict=True):
-            themes = tuple(t for t, score in pr.themes if score >= THEME_MIN_SCORE)
+            themes = store_themes(pr)
             r = rows[k]
             out[k] = Row(r.id, r.point, pr.label, themes, r.sender, r.text, r.doc, r.heading, r.kind)
     return out
@@ -280,7 +294,6 @@ def pdf_rows(name: str, model: Path, plain: bool = False) -> list[Row]:
     ``python -m tools.extract.senders``).
     """
     from services.classify.loader import load_classifier
-    from services.store.themes.points import THEME_MIN_SCORE
     from tools.eval.end_to_end import align, classify_letter, extract_cached, team_letters
 
     out = ROOT / "var/eval/points"
@@ -308,7 +321,7 @@ def pdf_rows(name: str, model: Path, plain: bool = False) -> list[Row]:
                     )
                 )
         for k, (seg, pred) in enumerate(zip(segs, preds, strict=True)):
-            themes = tuple(t for t, score in pred.themes if score >= THEME_MIN_SCORE)
+            themes = store_themes(pred)
             rows.append(
                 Row(
                     f"{letter.name}#{k}",
@@ -634,7 +647,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     half = sum(1 for _p, n, k, _f in rec if k * 2 >= n and k >= 2)
     print(f"per-point recovery: {full}/{len(rec)} exactly, {half}/{len(rec)} with at least half in one group")
     srec = sender_recovery(rows, clusters)
-    exact = sum(1 for _p, n, k, f in srec if k == n and f == 0)
+    exact = exact_points(srec)
     print(
         f"per-point recovery by senders (as /points is checked: one group, right sender count): "
         f"{exact}/{len(srec)} exact"

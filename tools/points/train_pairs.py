@@ -22,6 +22,7 @@ those figures.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Sequence
@@ -30,11 +31,12 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from services.store.points.grouping import Config, PointGrouper
+from services.store.points.grouping import Config, PointGrouper, sender_key
 from services.store.points.pairs import FEATURES, MODEL_FILE, PairModel
 from tools.points.evaluate import (
     ROOT,
     Row,
+    exact_points,
     load_set,
     pair_scores,
     planted_precision,
@@ -75,7 +77,7 @@ def pairs_of(rows: Sequence[Row]) -> tuple[np.ndarray, np.ndarray]:
             for a, c, f in zip(i.tolist(), j.tolist(), x, strict=True):
                 key = (min(a, c), max(a, c))
                 sa, sc = b.segs[a], b.segs[c]
-                if a == c or key in seen or (sa.sender or sa.document_id) == (sc.sender or sc.document_id):
+                if a == c or key in seen or sender_key(sa) == sender_key(sc):
                     continue
                 pa, pc = point[sa.segment_id], point[sc.segment_id]
                 if not (pa or pc):
@@ -101,7 +103,7 @@ def cluster_scores(rows: Sequence[Row], model: PairModel, threshold: float) -> d
     clusters = [[m.segment_id for m in p.members] for p in g.points(min_senders=1)]
     s = pair_scores(rows, clusters)
     pp, _tp, _fp = planted_precision(rows, clusters)
-    exact = sum(1 for _p, n, k, f in sender_recovery(rows, clusters) if k == n and f == 0)
+    exact = exact_points(sender_recovery(rows, clusters))
     f_half = 1.25 * pp * s.recall / (0.25 * pp + s.recall) if pp + s.recall else 0.0
     return {"planted_precision": pp, "recall": s.recall, "f_half": f_half, "exact": exact}
 
@@ -143,11 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     x = np.vstack([d[0] for d in data.values()])
     y = np.concatenate([d[1] for d in data.values()])
-    final = fit(x, y, best, args.C)
-    final = PairModel(
-        weights=final.weights,
-        bias=final.bias,
-        threshold=best,
+    final = dataclasses.replace(
+        fit(x, y, best, args.C),
         about={
             "trained_on": list(TRAIN_SETS),
             "labels": "gold" if args.gold_labels else f"predicted by {classifier_version(args.model)}",

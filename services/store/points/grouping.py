@@ -202,7 +202,8 @@ class Config:
     vetoes: tuple[str, ...] = ("actor_clash",)
 
 
-def _sender_key(seg: Segment) -> str:
+def sender_key(seg: Segment) -> str:
+    """Who made a segment's point: its sender, or its letter when the sender is unknown."""
     s = (seg.sender or "").strip().casefold()
     return s if s else f"doc:{seg.document_id}"
 
@@ -523,7 +524,8 @@ class PointGrouper:
         step = max(1, cfg.chunk // 4)  # the semantic block is dense: rows x all columns
         for start in range(0, n, step):
             sl = slice(start, min(start + step, n))  # m_all holds the columns after the rows
-            cand = (m_all["x"][sl] @ xc_t).tocsr()
+            cosine = (m_all["x"][sl] @ xc_t).tocsr()
+            cand = cosine.copy()
             cand.data[cand.data < cfg.edge_min] = 0
             cand.eliminate_zeros()
             cand = _top_k(cand, cfg.max_neighbours)
@@ -542,7 +544,7 @@ class PointGrouper:
             coo = cand.tocoo()
             i, j = coo.row.astype(np.int64), coo.col.astype(np.int64)
             mr = {k: v[sl] for k, v in m_all.items()}
-            x = pair_features(mr, mc, None if zr is None else zr[sl], zc, i, j)
+            x = pair_features(cosine, mr, mc, None if zr is None else zr[sl], zc, i, j)
             out.append((i + start, j, x))
         return out
 
@@ -552,7 +554,7 @@ class PointGrouper:
         rows: list[np.ndarray] = []
         cols: list[np.ndarray] = []
         vals: list[np.ndarray] = []
-        senders = np.asarray([_sender_key(seg) for seg in b.segs], dtype=object)
+        senders = np.asarray([sender_key(seg) for seg in b.segs], dtype=object)
         for i, j, x in self.pair_candidates(b, ri, ci):
             p = self.pairs.probability(x)
             for name in self.cfg.vetoes:
@@ -765,7 +767,7 @@ class PointGrouper:
                 if c >= 0:
                     members[c].append(i)
             for cid, idx in members.items():
-                senders = {_sender_key(b.segs[i]) for i in idx}
+                senders = {sender_key(b.segs[i]) for i in idx}
                 if len(senders) < min_senders:
                     continue
                 themes = _point_themes([b.segs[i] for i in idx])
@@ -1099,4 +1101,5 @@ __all__ = [
     "average_linkage",
     "group_segments",
     "point_id",
+    "sender_key",
 ]

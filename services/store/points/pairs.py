@@ -93,6 +93,7 @@ def _has(m: sp.csr_matrix) -> np.ndarray:
 
 
 def pair_features(
+    cosine: sp.csr_matrix,
     mr: dict[str, sp.csr_matrix],
     mc: dict[str, sp.csr_matrix],
     zr: np.ndarray | None,
@@ -102,8 +103,9 @@ def pair_features(
 ) -> np.ndarray:
     """Feature rows (len(i) × FEATURES) of the pairs (row i, column j).
 
-    ``mr``/``mc`` hold, for the rows and the columns, the matrices grouping.py builds: ``x`` (weighted, unit
-    length), 0/1 indicators ``object``, ``actor``, ``facets``, ``words``, ``themes``, ``all``. ``zr``/``zc``
+    ``cosine`` is the rows × columns product of the weighted vectors (the caller has it already to pick
+    the candidates). ``mr``/``mc`` hold, for the rows and the columns, the 0/1 indicators grouping.py builds:
+    ``object``, ``actor``, ``facets``, ``words``, ``themes``, ``all``. ``zr``/``zc``
     are unit vectors in the semantic space (None: the feature is 0).
     """
 
@@ -111,7 +113,7 @@ def pair_features(
         return _sample((mr[key] @ mc[key].T).tocsr(), i, j)
 
     x = np.zeros((len(i), len(FEATURES)), dtype=np.float64)
-    x[:, 0] = _sample((mr["x"] @ mc["x"].T).tocsr(), i, j)
+    x[:, 0] = _sample(cosine, i, j)
     if zr is not None and zc is not None and len(i):
         x[:, 1] = np.einsum("ij,ij->i", zr[i], zc[j])
     obj = shared("object")
