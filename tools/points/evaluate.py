@@ -57,7 +57,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SETS = {
     "dev": ROOT / "data/paraphrases/points_dev.jsonl",
     "test": ROOT / "data/paraphrases/points_test.jsonl",
-    # written after the lexicon (its writer never saw it): to choose the semantic space's weights
+    # written after the lexicon (their writers never saw it): the pair scorer's training sets (train_pairs.py)
     "train": ROOT / "data/paraphrases/points_train.jsonl",
     "letters_train": ROOT / "data/paraphrases/points_letters_train.jsonl",
     "letters_train2": ROOT / "data/paraphrases/points_letters_train2.jsonl",
