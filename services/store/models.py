@@ -197,6 +197,7 @@ class PointMember(SQLModel, table=True):
 
     point_id: str = Field(primary_key=True, max_length=64)
     segment_id: str = Field(primary_key=True, max_length=80, index=True)
+    label: str | None = Field(default=None, max_length=16)  # the member's label when grouped (0006)
 
 
 def table_of(model: type[SQLModel]) -> Table:

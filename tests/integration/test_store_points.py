@@ -84,6 +84,20 @@ LATE = (
     ],
 )
 
+# ... and one more that words it as a challenge.
+WORDED_AS_PROBLEM = (
+    "p-fjordlag",
+    "Fjordlaget for pårørende",
+    "organisasjon",
+    [
+        (
+            "challenge",
+            {"digitalisering": 0.9},
+            "Det er et problem at kommunen og sykehuset ikke deler én felles journal for pasienten.",
+        ),
+    ],
+)
+
 
 def letter_events(
     name: str, sender: str, kind: str, segs: list[tuple[str, dict[str, float], str]], minute: float
@@ -143,10 +157,19 @@ async def test_points_group_paraphrases_and_stay_stable(store: tuple[FastAPI, ht
     joined = next(p for p in after if p["id"] == journal_id)
     assert joined["sender_count"] == 4 and doc_id("p-havby") in {s["document_id"] for s in joined["segments"]}
 
+    # A sender who words the same point as a problem joins it too (a point may mix labels; round 7), and
+    # the mixed point is not taken for a stale one: the next refresh has nothing to do.
+    app.state.repo.apply(letter_events(*WORDED_AS_PROBLEM, minute=110))
+    mixed = next(p for p in (await c.get("/points")).json()["points"] if p["id"] == journal_id)
+    assert mixed["sender_count"] == 5 and mixed["label"] == "measure"
+    assert sorted({s["label"] for s in mixed["segments"]}) == ["challenge", "measure"]
+    assert app.state.points.refresh().mode == "none"
+    assert app.state.points.refresh(full=False).mode == "none"
+
     # A recompute regroups everything and keeps the id.
     assert (await c.post("/points/recompute")).json()["mode"] == "full"
     again = (await c.get("/points")).json()["points"]
-    assert next(p for p in again if p["id"] == journal_id)["sender_count"] == 4
+    assert next(p for p in again if p["id"] == journal_id)["sender_count"] == 5
 
     # The points export: one row per point, one sheet per theme.
     csv_text = (await c.get("/export/points.csv")).content.decode("utf-8-sig")

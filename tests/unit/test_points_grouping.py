@@ -347,6 +347,27 @@ def test_joint_labels_group_a_challenge_with_a_measure_on_the_same_object() -> N
     ] == []  # the point reads as a measure
 
 
+def test_learned_scorer_groups_one_point_across_labels() -> None:
+    """A sender who words the shared-journal proposal as a problem still makes the same point (round 7)."""
+    problem = seg(
+        "e1",
+        "Bygdelaget helse",
+        "Det er et problem at fastlegen og hjemmesykepleien ikke kan bruke én felles journal.",
+        label="challenge",
+        themes=RECORDS,
+    )
+    segs = [*JOURNAL, problem, *OTHER]
+    g = PointGrouper(Config())
+    g.fit(segs)
+    p = point_of(g.points(min_senders=1), "e1")
+    assert {m.segment_id for m in p.members} >= {"a1", "e1"}
+    assert p.label == "measure" and sorted({m.label for m in p.members}) == ["challenge", "measure"]
+    assert [q.id for q in g.points(min_senders=1, label="challenge") if q.id == p.id] == []
+    apart = PointGrouper(Config(joint_labels=()))  # grouped within each label, as before round 7
+    apart.fit(segs)
+    assert point_of(apart.points(min_senders=1), "e1").id != point_of(apart.points(min_senders=1), "a1").id
+
+
 def test_sender_recovery_reads_points_as_the_check_does() -> None:
     from tools.points.evaluate import load_set, sender_recovery
 

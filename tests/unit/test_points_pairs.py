@@ -15,16 +15,17 @@ from services.store.points.semantic import SPACE_FILE, load_space, space_terms
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def seg(sid: str, sender: str, text: str, themes: tuple[str, ...] = ()) -> Segment:
+def seg(sid: str, sender: str, text: str, themes: tuple[str, ...] = (), label: str = "measure") -> Segment:
     return Segment(
-        segment_id=sid, document_id=f"doc-{sender}", sender=sender, label="measure", themes=themes, text=text
+        segment_id=sid, document_id=f"doc-{sender}", sender=sender, label=label, themes=themes, text=text
     )
 
 
 def features_by_pair(segs: list[Segment]) -> dict[tuple[str, str], dict[str, float]]:
     g = PointGrouper()
     g._ingest(segs)
-    b = g.blocks["measure"]
+    assert list(g.blocks) == ["challenge+measure+example"]  # the learned scorer groups across labels
+    b = g.blocks["challenge+measure+example"]
     idx = list(range(len(b.segs)))
     out: dict[tuple[str, str], dict[str, float]] = {}
     for i, j, x in g.pair_candidates(b, idx, idx):
@@ -43,8 +44,10 @@ def test_pair_features_read_concepts_and_themes() -> None:
             ("personell", "allmennlege"),
         ),
         seg("j", "C", "Vi ber om øremerkede midler til rekruttering av sykepleiere i hjemmetjenesten."),
+        seg("c", "D", "Det er vanskelig å rekruttere sykepleiere til hjemmetjenesten.", label="challenge"),
     ]
     f = features_by_pair(segs)
+    assert f[("n", "j")]["label_differs"] == 0.0 and f[("j", "c")]["label_differs"] == 1.0
     nf = f[("n", "f")]
     assert nf["actor_clash"] == 1.0  # nurses and GPs, none in common
     assert nf["theme_jaccard"] == pytest.approx(0.5) and nf["theme_clash"] == 0.0

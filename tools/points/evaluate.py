@@ -542,6 +542,8 @@ def config_overrides(pairs: Sequence[str]) -> dict[str, Any]:
         current = getattr(defaults, key)
         if isinstance(current, bool):
             out[key] = raw.strip().lower() in ("1", "true", "yes", "on")
+        elif key == "joint_labels":  # optional tuple: None means the scorer's own choice
+            out[key] = tuple(x for x in raw.split(",") if x)
         elif current is None:  # optional numbers (threshold)
             out[key] = float(raw)
         elif isinstance(current, tuple):
@@ -577,9 +579,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--plain", action="store_true", help="with --pdf: letters rendered as plain text lines")
     ap.add_argument("--model", type=Path, default=ROOT / "var/models/default")
     ap.add_argument(
-        "--joint-labels",
+        "--separate-labels",
         action="store_true",
-        help="method full with challenge and measure grouped together (Config.joint_labels; off by default)",
+        help="method full grouped within each label, as before round 7 (Config.joint_labels=())",
     )
     ap.add_argument(
         "--config",
@@ -625,10 +627,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             t, s = bf
             print(f"{name:14s} {what:44s} | {left} | {t:4.2f} {s.precision:5.3f} {s.recall:5.3f} {s.f1:5.3f}")
         return 0
-    if args.joint_labels or args.config or args.method == "full":
+    if args.separate_labels or args.config or args.method == "full":
         fields = config_overrides(args.config)
-        if args.joint_labels:
-            fields["joint_labels"] = ("challenge", "measure")
+        if args.separate_labels:
+            fields["joint_labels"] = ()
         cfg = dataclasses.replace(Config(threshold=args.threshold), **fields)
         t = PointGrouper(cfg).threshold
         clusters = grouper_clusters(rows, cfg)

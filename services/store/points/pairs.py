@@ -8,7 +8,8 @@ get through. This scorer is a logistic regression over a few features of a candi
 classifier predicts (what the store sees), and stored as ``pair_model.json`` next to this module.
 
 Candidates are the pairs whose weighted feature vectors have cosine >= ``Config.edge_min`` or whose texts lie
-close in the semantic space (semantic.py); every other pair scores 0.
+close in the semantic space (semantic.py); every other pair scores 0. Since round 7 a pair may hold two
+labels (challenge, measure, example): ``label_differs`` lets the model weigh that.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ FEATURES: tuple[str, ...] = (
     "theme_clash",  # 1 when both have themes and none in common
     "theme_unknown",  # 1 when either has no theme (the two above then say nothing)
     "size",  # square root of the smaller segment's feature count
+    "label_differs",  # 1 when the two carry different labels (challenge, measure, example)
 )
 
 
@@ -81,11 +83,11 @@ def load_pair_model(path: Path = MODEL_FILE) -> PairModel | None:
     )
 
 
-def _sample(product: sp.csr_matrix, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """Values of a sparse matrix at (i, j) pairs (0 where not stored)."""
+def _row_dots(a: sp.csr_matrix, b: sp.csr_matrix, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Dot products of row i of a with row j of b, pair by pair (no rows x columns product needed)."""
     if not len(i):
         return np.zeros(0)
-    return np.asarray(product[i, j], dtype=np.float64).ravel()
+    return np.asarray(a[i].multiply(b[j]).sum(axis=1), dtype=np.float64).ravel()
 
 
 def _has(m: sp.csr_matrix) -> np.ndarray:
@@ -93,7 +95,6 @@ def _has(m: sp.csr_matrix) -> np.ndarray:
 
 
 def pair_features(
-    cosine: sp.csr_matrix,
     mr: dict[str, sp.csr_matrix],
     mc: dict[str, sp.csr_matrix],
     zr: np.ndarray | None,
@@ -103,17 +104,18 @@ def pair_features(
 ) -> np.ndarray:
     """Feature rows (len(i) × FEATURES) of the pairs (row i, column j).
 
-    ``cosine`` is the rows × columns product of the weighted vectors (the caller has it already to pick
-    the candidates). ``mr``/``mc`` hold, for the rows and the columns, the 0/1 indicators grouping.py builds:
-    ``object``, ``actor``, ``facets``, ``words``, ``themes``, ``all``. ``zr``/``zc``
-    are unit vectors in the semantic space (None: the feature is 0).
+    ``mr``/``mc`` hold, for the rows and the columns, what grouping.py builds: the weighted unit vectors
+    ``x`` and the 0/1 indicators ``object``, ``actor``, ``facets``, ``words``, ``themes``, ``all`` and
+    ``label``. ``zr``/``zc`` are unit vectors in the semantic space (None: the feature is 0). Every
+    feature is a dot product of one row with one column, pair by pair: sampling a rows × columns product
+    took most of a recompute's time.
     """
 
     def shared(key: str) -> np.ndarray:
-        return _sample((mr[key] @ mc[key].T).tocsr(), i, j)
+        return _row_dots(mr[key], mc[key], i, j)
 
     x = np.zeros((len(i), len(FEATURES)), dtype=np.float64)
-    x[:, 0] = _sample(cosine, i, j)
+    x[:, 0] = _row_dots(mr["x"], mc["x"], i, j)
     if zr is not None and zc is not None and len(i):
         x[:, 1] = np.einsum("ij,ij->i", zr[i], zc[j])
     obj = shared("object")
@@ -130,6 +132,8 @@ def pair_features(
     x[:, 8] = (nr > 0) & (nc > 0) & (th == 0)
     x[:, 9] = (nr == 0) | (nc == 0)
     x[:, 10] = np.sqrt(np.minimum(np.diff(mr["all"].indptr)[i], np.diff(mc["all"].indptr)[j]))
+    if "label" in mr and "label" in mc:
+        x[:, 11] = 1.0 - shared("label")
     return x
 
 

@@ -2,8 +2,9 @@
 
 The grouping itself is :mod:`services.store.points.grouping`. Here every point is stored with its members,
 singletons included, so that the next letters are added *incrementally* (a new segment joins an existing point
-or founds a new one; nothing is reshuffled). A segment whose label changed (a correction) or that disappeared
-makes the stored grouping stale: then, and on demand, the whole grouping is recomputed, carrying each old
+or founds a new one; nothing is reshuffled). A point may hold members of different content labels (the pair
+model weighs a label difference); its label is the one most members have. A segment whose label changed (a
+correction) or that disappeared makes the stored grouping stale: then, and on demand, the whole grouping is recomputed, carrying each old
 point's id over to the new point it shares most members with.
 """
 
@@ -92,16 +93,20 @@ class PointStore:
 
         with self.engine.connect() as conn:
             rows = list(conn.execute(select(Point)))
-            members: dict[str, list[str]] = defaultdict(list)
-            for pid, sid in conn.execute(select(col(PointMember.point_id), col(PointMember.segment_id))):
-                members[pid].append(sid)
+            members: dict[str, list[tuple[str, str | None]]] = defaultdict(list)
+            for pid, sid, label in conn.execute(
+                select(col(PointMember.point_id), col(PointMember.segment_id), col(PointMember.label))
+            ):
+                members[pid].append((sid, label))
         stale = False
         points: list[grouping.Point] = []
         for r in rows:
             segs = []
-            for sid in members.get(r.id, []):
+            for sid, label in members.get(r.id, []):
                 seg = by_id.get(sid)
-                if seg is None or seg.label != r.label:
+                # a member whose label changed (a correction) or that is gone: the grouping is stale.
+                # A point may mix labels; rows from before revision 0006 have no label of their own.
+                if seg is None or seg.label != (label or r.label):
                     stale = True
                     continue
                 segs.append(seg)
@@ -191,7 +196,11 @@ class PointStore:
             )
             conn.execute(
                 insert(PointMember),
-                [{"point_id": p.id, "segment_id": m.segment_id} for p in points for m in p.members],
+                [
+                    {"point_id": p.id, "segment_id": m.segment_id, "label": m.label}
+                    for p in points
+                    for m in p.members
+                ],
             )
 
     # ------------------------------------------------------------------ reads
@@ -226,6 +235,7 @@ class PointStore:
                         col(Segment.page),
                         col(Segment.text),
                         col(Segment.seq),
+                        col(Segment.label),
                     )
                     .join(Segment, col(Segment.segment_id) == col(PointMember.segment_id))
                     .join(Document, col(Document.id) == col(Segment.document_id))
@@ -241,6 +251,7 @@ class PointStore:
                             "sender_kind": m.sender_kind or "ukjent",
                             "filename": m.filename,
                             "page": m.page,
+                            "label": m.label,
                             "text": m.text,
                         }
                     )
