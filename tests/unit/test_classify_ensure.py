@@ -50,7 +50,7 @@ def test_ensure_model_builds_keeps_and_repairs(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "var")
     gold = tmp_path / "no-gold.jsonl"
 
-    path, version, built = ensure_model(settings, labelled=labelled, gold=gold)
+    path, version, built = ensure_model(settings, labelled=labelled, gold=gold, planted=())
     assert built and path == (tmp_path / "var" / "models" / "default").resolve()
     assert {MANIFEST, CARD_FILE, METRICS_FILE} <= {p.name for p in path.iterdir()}
     card = json.loads((path / METRICS_FILE).read_text())
@@ -62,8 +62,15 @@ def test_ensure_model_builds_keeps_and_repairs(tmp_path: Path) -> None:
         == "measure"
     )
 
-    assert ensure_model(settings, labelled=labelled, gold=gold) == (path, version, False)
+    assert ensure_model(settings, labelled=labelled, gold=gold, planted=()) == (path, version, False)
 
     (path / MANIFEST).write_text("{broken")
-    _, again, rebuilt = ensure_model(settings, labelled=labelled, gold=gold)
+    _, again, rebuilt = ensure_model(settings, labelled=labelled, gold=gold, planted=())
     assert rebuilt and again == version  # same data and seed: same model version
+
+
+def test_default_recipe_trains_on_the_planted_letters_but_never_the_test_letters() -> None:
+    from tools.training.data import PLANTED_LETTERS
+
+    assert len(PLANTED_LETTERS) == 3 and all(p.is_file() for p in PLANTED_LETTERS)
+    assert not any("test" in p.name for p in PLANTED_LETTERS)

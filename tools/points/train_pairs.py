@@ -6,9 +6,13 @@ Training sets (data/paraphrases): points_dev, points_letters_dev, points_train, 
 points_letters_train2. Never the sets that measure it: points_test, points_test2, points_letters_test,
 heldout_k, nor the seeds.
 
-By default each set's labels and themes are the ones the default classifier predicts for it (letters
-classified whole, as services/classify does), since that is what the store groups; ``--gold-labels`` uses
-the written ones. A pair is one candidate pair of two different senders with at least one planted segment
+By default each set's labels and themes are the ones a classifier predicts for it (letters classified
+whole, as services/classify does), since that is what the store groups; ``--gold-labels`` uses the written
+ones. Since round 7 the product classifier's label model trains on the whole-letter sets above
+(tools/training/data.py ``PLANTED_LETTERS``), so its labels for them are labels of letters it has seen,
+cleaner than any letter the store will get: the labels come instead from the default recipe built without
+those letters (``var/models/without-planted``, built on first use, about a minute), a classifier that
+never saw any training set, as the store's classifier never saw the letters it groups. A pair is one candidate pair of two different senders with at least one planted segment
 (pairs.py); it is positive when both make the same planted point.
 
 The linkage threshold is chosen by leaving one set out at a time: train on the others, cluster the one
@@ -34,7 +38,6 @@ from sklearn.linear_model import LogisticRegression
 from services.store.points.grouping import Config, PointGrouper, sender_key
 from services.store.points.pairs import FEATURES, MODEL_FILE, PairModel
 from tools.points.evaluate import (
-    ROOT,
     Row,
     exact_points,
     load_set,
@@ -48,6 +51,21 @@ from tools.points.evaluate import (
 TRAIN_SETS: tuple[str, ...] = ("dev", "letters_dev", "train", "letters_train", "letters_train2")
 THRESHOLDS: tuple[float, ...] = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65)
 _BLANK = PairModel(weights=np.zeros(len(FEATURES)), bias=0.0, threshold=0.5)
+
+
+def labeller(model: Path | None) -> Path:
+    """The classifier whose labels the pairs train on: ``model``, or the default recipe without the
+    planted letters (built into var/models/without-planted when it is not there yet)."""
+    if model is not None:
+        return model
+    from shared.settings import get_settings
+    from tools.training.ensure import ensure_model
+
+    settings = get_settings()
+    target = settings.data_dir / "models" / "without-planted"
+    path, version, built = ensure_model(settings.model_copy(update={"model_dir": target}), planted=())
+    print(f"labels from {version} ({'built now' if built else 'kept'}) at {path}")
+    return path
 
 
 def classifier_version(model: Path) -> str:
@@ -111,12 +129,19 @@ def cluster_scores(rows: Sequence[Row], model: PairModel, threshold: float) -> d
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gold-labels", action="store_true", help="written labels and themes, not predicted")
-    ap.add_argument("--model", type=Path, default=ROOT / "var/models/default", help="classifier for labels")
+    ap.add_argument(
+        "--model",
+        type=Path,
+        default=None,
+        help="classifier for labels (default: the default recipe without the planted letters)",
+    )
     ap.add_argument("--C", type=float, default=1.0, help="inverse regularisation of the logistic regression")
     ap.add_argument("--out", type=Path, default=MODEL_FILE)
     args = ap.parse_args(argv)
-    if not args.gold_labels and not args.model.exists():
-        raise SystemExit(f"no classifier at {args.model}: run `make model` or pass --gold-labels")
+    if not args.gold_labels:
+        args.model = labeller(args.model)
+        if not args.model.exists():
+            raise SystemExit(f"no classifier at {args.model}: pass another --model or --gold-labels")
 
     rows = {name: set_rows(name, args.gold_labels, args.model) for name in TRAIN_SETS}
     data = {name: pairs_of(r) for name, r in rows.items()}

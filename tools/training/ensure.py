@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from services.classify.keywords import KeywordClassifier
 from services.classify.loader import load_classifier
 from services.classify.schema import ModelError
 from shared.settings import Settings
+from tools.training import data as D
 from tools.training import recipe as R
 from tools.training.baselines import baseline_scores, comparison_notes
 from tools.training.card import write_card
@@ -77,13 +79,15 @@ def ensure_model(
     labelled: Path = LABELLED_DIR,
     gold: Path = GOLD_PATH,
     extra: list[Path] | None = None,
+    planted: Sequence[Path] = D.PLANTED_LETTERS,
 ) -> tuple[Path, str, bool]:
     """Returns (model dir, model_version, whether it was built now). A directory that does not load
-    (missing, half-written, tampered) is rebuilt."""
+    (missing, half-written, tampered) is rebuilt. ``extra`` labelled files train too; ``planted``
+    letters train the label model only (data.PLANTED_LETTERS)."""
     target = settings.resolved_model_dir.resolve()
     if not force and (version := model_ok(target)):
         return target, version, False
-    splits = R.prepare(labelled, seed=DEFAULT_SEED, gold_path=gold, extra=extra)
+    splits = R.prepare(labelled, seed=DEFAULT_SEED, gold_path=gold, extra=extra, labels_only=planted)
     staging = target.with_name(target.name + ".build")
     shutil.rmtree(staging, ignore_errors=True)
     card = build_default(staging, splits)

@@ -11,7 +11,7 @@ import logging
 import platform
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,12 +46,16 @@ def prepare(
     seed: int = 13,
     gold_path: Path = D.GOLD_PATH,
     extra: list[Path] | None = None,
+    labels_only: Sequence[Path] = (),
 ) -> Splits:
     """Split the team's letters by document; ``extra`` labelled files (e.g. the store's correction
-    export) go into training only, so the held-out split stays the team's own letters."""
+    export) go into training only, so the held-out split stays the team's own letters. ``labels_only``
+    files train the label model only (their themes are dropped, so the theme tagger does not see them)."""
     examples = D.load_labelled(labelled_dir)
     train, held = D.split_by_document(examples, test_fraction, seed)
     added = [e for path in extra or [] for e in D.read_jsonl(Path(path))]
+    added += [replace(e, themes=None) for path in labels_only for e in D.read_jsonl(Path(path))]
+    extra = [*(extra or []), *labels_only]
     train = train + sorted(added, key=lambda e: (e.doc, e.seq))
     gold = D.load_gold(gold_path)
     info = {
@@ -62,7 +66,12 @@ def prepare(
         "source": str(labelled_dir.relative_to(D.REPO)) + "/*.jsonl"
         if labelled_dir.is_relative_to(D.REPO)
         else str(labelled_dir),
-        "hash": D.data_hash(examples + added),
+        # rows that train the labels only make another model than the same rows with their themes
+        "hash": D.data_hash(examples + added)
+        if not labels_only
+        else hashlib.sha256(
+            f"{D.data_hash(examples + added)} labels only: {sorted(Path(p).name for p in labels_only)}".encode()
+        ).hexdigest()[:16],
         "labelled_hash": D.data_hash(examples),
         "test_fraction": test_fraction,
         "split_seed": seed,

@@ -23,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tools.training import data as D
 from tools.training import recipe as R
 from tools.training.baselines import baseline_scores, comparison_notes
 from tools.training.card import write_card
@@ -82,8 +83,14 @@ def progress_bar(what: str) -> Iterator[R.Progress]:
         yield update
 
 
-def _splits(labelled: Path, held_out: float, seed: int, extra: list[Path] | None = None) -> R.Splits:
-    splits = R.prepare(labelled, held_out, seed, GOLD_PATH, extra=extra)
+def _splits(
+    labelled: Path,
+    held_out: float,
+    seed: int,
+    extra: list[Path] | None = None,
+    labels_only: tuple[Path, ...] = (),
+) -> R.Splits:
+    splits = R.prepare(labelled, held_out, seed, GOLD_PATH, extra=extra, labels_only=labels_only)
     info = splits.info
     console.print(
         f"data {info['hash']}: train {info['n_train']} segments / {info['docs_train']} docs, "
@@ -241,10 +248,11 @@ def default(
     seed: Seed = 13,
     extra_labelled: Extra = None,
 ) -> None:
-    """The product default recipe (see tools/training/ensure.py for why it is this one)."""
+    """The product default recipe (see tools/training/ensure.py for why it is this one); its label model
+    trains on the team's letters with planted points too (data.PLANTED_LETTERS)."""
     from tools.training.ensure import build_default
 
-    splits = _splits(labelled, held_out, seed, extra_labelled)
+    splits = _splits(labelled, held_out, seed, extra_labelled, labels_only=D.PLANTED_LETTERS)
     card = build_default(out, splits, seed=seed)
     _report(card, out)
 

@@ -27,6 +27,9 @@ predicts (single segments) or end to end from PDF (whole letters), precision / r
 PP 0.640 / 0.436 -> 0.716 / 0.482 (exact 0 -> 1 of 9), heldout_k (PDF) PP 0.516 / 0.244 -> 0.590 / 0.275
 (2 of 8 both). With written labels, unchanged on points_test and heldout_k (within 0.01), points_test2
 0.953 / 0.596 -> 0.950 / 0.559 (exact 11 -> 10). ``evaluate --separate-labels`` groups within each label.
+With the round-7 classifier (its label model also learns from the planted-point training letters;
+services/classify/README.md) and the same pair model: points_letters_test (PDF) PP 0.741 / R 0.545, 2 of 9
+exact; heldout_k (PDF) 0.607 / 0.260, 2 of 8.
 Features are now row-by-row dot products (pairs.py) and vocabulary ids no longer depend on set order, so
 a recompute over 2,000 letters takes 28-30 s and gives the same points under any PYTHONHASHSEED.
 
