@@ -12,8 +12,10 @@ ones. Since round 7 the product classifier's label model trains on the whole-let
 (tools/training/data.py ``PLANTED_LETTERS``), so its labels for them are labels of letters it has seen,
 cleaner than any letter the store will get: the labels come instead from the default recipe built without
 those letters (``var/models/without-planted``, built on first use, about a minute), a classifier that
-never saw any training set, as the store's classifier never saw the letters it groups. A pair is one candidate pair of two different senders with at least one planted segment
-(pairs.py); it is positive when both make the same planted point.
+never saw any training set, as the store's classifier never saw the letters it groups.
+
+A pair is one candidate pair of two different senders with at least one planted segment (pairs.py); it is
+positive when both make the same planted point.
 
 The linkage threshold is chosen by leaving one set out at a time: train on the others, cluster the one
 left out, and take the threshold that brings back the most planted points exactly (one group holding all

@@ -327,7 +327,8 @@ class PointGrouper:
             self.space = load_space()
         elif self.cfg.scorer != "handset":
             raise ValueError(f"Config.scorer must be 'learned' or 'handset', not {self.cfg.scorer!r}")
-        self.joint: tuple[str, ...] = self.cfg.joint_labels if self.cfg.joint_labels is not None else ()
+        # labels grouped in one block; by default all content labels for the learned scorer, none for the other
+        self.joint: tuple[str, ...] = self.cfg.joint_labels or ()
         if self.cfg.joint_labels is None and self.pairs is not None:
             self.joint = CONTENT_LABELS
         if self.cfg.threshold is not None:

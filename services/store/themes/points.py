@@ -4,8 +4,8 @@ The grouping itself is :mod:`services.store.points.grouping`. Here every point i
 singletons included, so that the next letters are added *incrementally* (a new segment joins an existing point
 or founds a new one; nothing is reshuffled). A point may hold members of different content labels (the pair
 model weighs a label difference); its label is the one most members have. A segment whose label changed (a
-correction) or that disappeared makes the stored grouping stale: then, and on demand, the whole grouping is recomputed, carrying each old
-point's id over to the new point it shares most members with.
+correction) or that disappeared makes the stored grouping stale: then, and on demand, the whole grouping is
+recomputed, carrying each old point's id over to the new point it shares most members with.
 """
 
 from __future__ import annotations
