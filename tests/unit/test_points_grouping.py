@@ -362,6 +362,7 @@ def test_learned_scorer_groups_one_point_across_labels() -> None:
     p = point_of(g.points(min_senders=1), "e1")
     assert {m.segment_id for m in p.members} >= {"a1", "e1"}
     assert p.label == "measure" and sorted({m.label for m in p.members}) == ["challenge", "measure"]
+    assert p.summary in {m.text for m in p.members if m.label == "measure"}  # it reads as a measure
     assert [q.id for q in g.points(min_senders=1, label="challenge") if q.id == p.id] == []
     apart = PointGrouper(Config(joint_labels=()))  # grouped within each label, as before round 7
     apart.fit(segs)

@@ -812,7 +812,7 @@ class PointGrouper:
                 point_label = _point_label([b.segs[i] for i in idx])
                 if label is not None and point_label != label:
                     continue
-                summary, keywords = self._describe(b, idx)
+                summary, keywords = self._describe(b, idx, point_label)
                 out.append(
                     Point(
                         id=self.cluster_ids[(lab, cid)],
@@ -836,8 +836,9 @@ class PointGrouper:
                     out[b.segs[i].segment_id] = self.cluster_ids[(lab, c)]
         return out
 
-    def _describe(self, b: _Block, idx: list[int]) -> tuple[str, list[str]]:
-        """Representative sentence (from the medoid) and keywords of a cluster."""
+    def _describe(self, b: _Block, idx: list[int], label: str | None = None) -> tuple[str, list[str]]:
+        """Representative sentence and keywords of a cluster. The sentence comes from the member richest in
+        the cluster's terms among those carrying the point's ``label`` (a measure point reads as a measure)."""
         vocab = self.vocab
         score: dict[str, float] = defaultdict(float)
         topic_count: Counter[str] = Counter()
@@ -858,9 +859,8 @@ class PointGrouper:
                 break
             if t not in keywords:
                 keywords.append(t)
-        best_i = idx[0]
-        if len(idx) > 1:
-            best_i = max(idx, key=lambda i: sum(score[t] for t in set(b.terms[i])))
+        pool = [i for i in idx if b.segs[i].label == label] or idx
+        best_i = max(pool, key=lambda i: sum(score[t] for t in set(b.terms[i])))
         text = b.segs[best_i].text.strip()
         sentences = [s for s in _SENT_RE.split(text) if s.strip()] or [text]
         if len(sentences) == 1:
