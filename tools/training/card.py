@@ -92,7 +92,12 @@ def render(card: dict[str, Any]) -> str:
         out += [
             f"- extra labelled file (training only): `{extra['file']}`, {extra['segments']} segments, hash `{extra['hash']}`"
         ]
-    if data.get("extra_labelled"):
+    for extra in data.get("labels_only") or []:
+        out += [
+            f"- labelled file for the label model only (training only, themes not used): `{extra['file']}`, "
+            f"{extra['segments']} segments, hash `{extra['hash']}`"
+        ]
+    if data.get("extra_labelled") or data.get("labels_only"):
         out.append("")
     e2e = card.get("end_to_end") or {}
     if e2e:

@@ -58,6 +58,12 @@ def build_default(
             "- Extra labelled files trained on: "
             + ", ".join(f"{e['file']} ({e['segments']} segments)" for e in extra)
         )
+    planted = splits.info.get("labels_only") or []
+    if planted:
+        card["notes"].append(
+            "- The label model also trained on the team's letters with planted points (themes not used): "
+            + ", ".join(f"{Path(e['file']).name} ({e['segments']} segments)" for e in planted)
+        )
     card["command"] = "python -m tools.cli.main ensure-model  (= python -m tools.training.train default OUT)"
     write_card(out, card)
     return card

@@ -55,14 +55,11 @@ def prepare(
     train, held = D.split_by_document(examples, test_fraction, seed)
     added = [e for path in extra or [] for e in D.read_jsonl(Path(path))]
     added += [replace(e, themes=None) for path in labels_only for e in D.read_jsonl(Path(path))]
-    extra = [*(extra or []), *labels_only]
     train = train + sorted(added, key=lambda e: (e.doc, e.seq))
     gold = D.load_gold(gold_path)
     info = {
-        "extra_labelled": [
-            {"file": str(p), "segments": n, "hash": D.data_hash(D.read_jsonl(Path(p)))}
-            for p, n in ((p, len(D.read_jsonl(Path(p)))) for p in extra or [])
-        ],
+        "extra_labelled": _files(extra or []),
+        "labels_only": _files(labels_only),
         "source": str(labelled_dir.relative_to(D.REPO)) + "/*.jsonl"
         if labelled_dir.is_relative_to(D.REPO)
         else str(labelled_dir),
@@ -84,6 +81,15 @@ def prepare(
         "n_gold": len(gold) if gold else None,
     }
     return Splits(train, held, gold, info)
+
+
+def _files(paths: Sequence[Path]) -> list[dict[str, Any]]:
+    """What the card says of each extra labelled file: path, segments, content hash."""
+    out = []
+    for p in paths:
+        rows = D.read_jsonl(Path(p))
+        out.append({"file": str(p), "segments": len(rows), "hash": D.data_hash(rows)})
+    return out
 
 
 def version_for(kind: str, splits: Splits, seed: int, tag: str = "") -> str:
