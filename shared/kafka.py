@@ -210,12 +210,24 @@ class BrokerProbe:
             self._task = asyncio.create_task(self._run(), name="broker-probe")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            # aiokafka's metadata update can swallow a cancel and retry for as long as the broker is away;
+            # a bounded wait keeps a shutdown from hanging on it (closing the client below ends the retries)
+            done, _ = await asyncio.wait({task}, timeout=max(1.0, self.interval_s) + 1.0)
+            if not done:
+                log.warning("broker probe still busy at stop; closing its client")
+                task.add_done_callback(_consume)
+            else:
+                _consume(task)
         await self._close_client()
+
+
+def _consume(task: asyncio.Task[None]) -> None:
+    """Retrieve a finished task's outcome so that asyncio does not report it as never retrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 class Publisher:
