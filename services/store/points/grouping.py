@@ -560,8 +560,7 @@ class PointGrouper:
         step = max(1, cfg.chunk // 4)  # the semantic block is dense: rows x all columns
         for start in range(0, n, step):
             sl = slice(start, min(start + step, n))  # m_all holds the columns after the rows
-            cosine = (m_all["x"][sl] @ xc_t).tocsr()
-            cand = cosine.copy()
+            cand = (m_all["x"][sl] @ xc_t).tocsr()
             cand.data[cand.data < cfg.edge_min] = 0
             cand.eliminate_zeros()
             cand = _top_k(cand, cfg.max_neighbours)
