@@ -138,6 +138,19 @@ def test_temperature_and_review_threshold() -> None:
     assert (p.max(axis=1) < t).mean() <= 0.18
 
 
+def test_review_threshold_is_the_lowest_that_catches_enough() -> None:
+    # ten segments, top scores 0.50 .. 0.95; the three least sure are wrong (gold is another label)
+    top = np.linspace(0.5, 0.95, 10)
+    probs = np.column_stack([top, 1 - top, np.zeros(10), np.zeros(10)])
+    gold = ["measure"] * 3 + ["challenge"] * 7
+    # catching 2 of 3 wrong needs a threshold just above the second score; the budget allows four flags
+    t = S.review_threshold(probs, gold, max_share=0.4, min_caught=0.6)
+    assert (top < t).sum() == 2
+    # a catch nothing within the budget reaches falls back to the highest threshold within it
+    t = S.review_threshold(probs, gold, max_share=0.1, min_caught=0.9)
+    assert (top < t).sum() == 1
+
+
 def test_api_returns_themes_and_review_flag(model: Path, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "var", model_dir=model)
     with TestClient(create_app(settings, stream=False)) as client:

@@ -271,16 +271,30 @@ def fit_temperature(probs: np.ndarray, gold: list[str]) -> float:
     return round(float(res.x), 4)
 
 
-def review_threshold(probs: np.ndarray, gold: list[str], max_share: float = 0.18) -> float:
-    """The highest top-score threshold that flags at most ``max_share`` of the segments (a margin below
-    the 20 % ceiling), which catches as many wrong labels as that budget allows."""
+def review_threshold(
+    probs: np.ndarray, gold: list[str], max_share: float = 0.18, min_caught: float = 0.6
+) -> float:
+    """The lowest top-score threshold whose flags catch at least ``min_caught`` of the wrong labels of the
+    held-out letters, within the budget of ``max_share`` of the segments flagged; when no threshold catches
+    that many, the highest one within the budget.
+
+    Why the lowest: the held-out letters are the team's own, and on letters unlike them the top scores
+    fall, so the share flagged by any threshold grows (rounds 1-7 took the highest threshold within 18 %:
+    0.956 flagged 21-23 % of the held-out batches heldout_k and heldout_m end to end). The share of the wrong
+    labels a threshold catches moves much less between those sets, so the low end of the band that meets
+    both bounds leaves the most room for the budget.
+    """
     top = probs.max(axis=1)
+    wrong = probs.argmax(axis=1) != np.array([LABELS.index(g) for g in gold])
     candidates = np.unique(np.round(top, 3))
-    best = 0.0
-    for t in candidates:
-        if (top < t).mean() <= max_share:
-            best = max(best, float(t))
-    return round(best, 3)
+    within = [float(t) for t in candidates if (top < t).mean() <= max_share]
+    if not within:
+        return 0.0
+    if wrong.any():
+        for t in within:  # ascending
+            if ((top < t) & wrong).sum() >= min_caught * wrong.sum():
+                return round(t, 3)
+    return round(max(within), 3)
 
 
 def _best_threshold(probs: np.ndarray, y: np.ndarray, grid: np.ndarray) -> float:
