@@ -27,7 +27,17 @@ _INPUT_FROM = re.compile(
     r"\s+(?:fra|frå)\s+(?P<name>.+?)(?:\s+(?:til|om|på|vedrørende|vedr\.)\s+.*|\s+[-–—]\s+.*)?$",
     re.I,
 )
-_HEADER = re.compile(r"^\s*(?:fra|frå|avsender|innsender|innsendt av|sendt av)\s*:\s*(?P<value>.*)$", re.I)
+_HEADER = re.compile(
+    r"^\s*(?:fra|frå|avsender|avsendar|innsender|innsendar|innsendt av|innsendt av|sendt av|sendt frå)\s*:"
+    r"\s*(?P<value>.*)$",
+    re.I,
+)
+#: A joint letter: "(Innspill) fra kommunene Lillevik, Nordby og Fjordheim" or "... fra Lillevik, Nordby og
+#: Fjordheim kommuner". The first municipality named stands for them (the one that sent the letter in).
+_JOINT_MUNICIPALITIES = re.compile(
+    rf"\b[Ff]r[aå]\s+[Kk]ommun[ea]ne\s+(?P<first>{_CAP})(?:\s*,\s*{_CAP})*\s+og\s+{_CAP}"
+    rf"|\b[Ff]r[aå]\s+(?P<first2>{_CAP})(?:\s*,\s*{_CAP})*\s+og\s+{_CAP}\s+kommun(?:er|ar)\b",
+)
 _NOT_GIVEN = re.compile(r"^(?:ikke|ikkje)\s+oppgitt|^anonym|^ukjent", re.I)
 _ADDRESSEE = re.compile(r"^\s*(?:til|att\.?|attn\.?|mottaker|kopi(?:\s+til)?)\b", re.I)
 
@@ -54,7 +64,11 @@ _KIND_RULES: list[tuple[SenderKind, re.Pattern[str]]] = [
             re.I,
         ),
     ),
-    ("privat", re.compile(r"\b(?:AS|ASA|ANS|DA|SA|BA|Ltd|GmbH|AB)\b\.?(?:\s*,|$|\s+[-–])")),
+    (
+        "privat",
+        # companies, and pharmacies by their shop names ("Apotek 1 Sentrum", "Vitusapotek Lillevik")
+        re.compile(r"\b(?:AS|ASA|ANS|DA|SA|BA|Ltd|GmbH|AB)\b\.?(?:\s*,|$|\s+[-–])|^Apotek\b|^\w*apotek\b(?!et)", re.I),
+    ),
     (
         "organisasjon",
         re.compile(
@@ -65,6 +79,9 @@ _KIND_RULES: list[tuple[SenderKind, re.Pattern[str]]] = [
         ),
     ),
 ]
+
+#: A web form's word for a sender who writes as a private person ("Innsender: Privatperson").
+_PRIVATE_PERSON = re.compile(r"^(?:privat\s*person|privatpersonar?|privatpersoner|innbygg[ea]r)\b", re.I)
 
 #: Words that start lines which are not names (document titles, greetings, reference lines).
 _NOT_A_NAME = {
@@ -111,7 +128,7 @@ _ORG_IN_TEXT = [
     re.compile(rf"\b(Statsforval(?:teren|taren)\s+i\s+{_CAP}(?:\s+og\s+{_CAP})?)\b"),
     re.compile(rf"\b((?:Sykehuset|Sjukehuset)\s+{_CAP}(?:\s+{_CAP})?(?:\s+R?HF)?)\b"),
     re.compile(
-        rf"\b({_CAP}(?:\s+(?:{_CAP}|og|i|universitetssykehus|universitetssjukehus|sykehus|sjukehus|hospital))"
+        rf"((?:\bSt\.\s*)?\b{_CAP}(?:\s+(?:{_CAP}|og|i|universitetssykehus|universitetssjukehus|sykehus|sjukehus|hospital))"
         rf"{{0,3}}\s+R?HF)\b"
     ),
 ]
@@ -132,6 +149,8 @@ def kind_of(name: str | None) -> SenderKind:
     if not name:
         return "ukjent"
     name = name.strip()
+    if _PRIVATE_PERSON.match(name):
+        return "person"
     for kind, pattern in _KIND_RULES:
         if pattern.search(name):
             return kind
@@ -254,6 +273,11 @@ def find_sender(top: list[str], signature: list[str], body: list[str]) -> str | 
             if decided:
                 return sender
             person = person or sender
+    for text in [*top[:8], *body[:2]]:
+        m = _JOINT_MUNICIPALITIES.search(text)
+        if m and m.start() <= 40 and len(text.split()) <= 25:  # a line that states it, not a sentence
+            # that mentions some municipalities in passing
+            return f"{m.group('first') or m.group('first2')} kommune"
     for text in top[:5]:
         if _HEADER.match(text):
             continue

@@ -159,3 +159,23 @@ def test_word_documents_use_the_same_segment_model(tmp_path: Path) -> None:
     right = _by_text(result, samples.TABLE_ROWS[0][1])
     assert right.kind == TABLE_CELL and right.heading_path == [samples.Q2, samples.TABLE_HEADER[1]]
     assert _by_text(result, samples.SIGNATURE).kind == LETTER
+
+
+def test_fake_bold_is_read_once_and_small_double_letters_stay(tmp_path: Path) -> None:
+    from reportlab.pdfgen import canvas
+
+    path = tmp_path / "small.pdf"
+    c = canvas.Canvas(str(path))
+    c.setFont("Helvetica", 8)  # an 8 pt letterhead: the two l's of "fellesskap" stand 1.8 pt apart
+    for k in range(4):  # at a few offsets, so that rounding puts some pairs 1 pt apart
+        c.drawString(72 + 0.3 * k, 800 - 10 * k, f"Helsefellesskapet Vestkyst {k}")
+    c.setFont("Helvetica-Bold", 14)
+    for dx in (0.0, 0.4):  # "fake bold": the same title drawn twice, a fraction of a point apart
+        c.drawString(72 + dx, 740, "Innspill til planen")
+    c.setFont("Helvetica", 11)
+    c.drawString(72, 700, "Vi foreslår at alle kommuner får tilbud om veiledning.")
+    c.save()
+    texts = [s.text for s in extract_document(path).segments]
+    joined = " ".join(texts)
+    assert joined.count("Helsefellesskapet Vestkyst") == 4
+    assert "Innspill til planen" in joined and "IInn" not in joined

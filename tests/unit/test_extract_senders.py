@@ -26,10 +26,14 @@ from shared.events import SENDER_KINDS
         ("Universitetet i Nordby", "statlig"),
         ("Pasient- og brukerombudet i Vestdal", "statlig"),
         ("Fjellklinikken AS", "privat"),
+        ("Apotek 1 Nordby", "privat"),
+        ("Vitusapotek Lillevik", "privat"),
+        ("Apotekforeningen", "organisasjon"),
         ("Norsk forening for lungemedisin", "organisasjon"),
         ("Sykepleiernes fagforbund Vest", "organisasjon"),
         ("Brukerforum for eldre i Nordby", "organisasjon"),
         ("Ola Nordmann", "person"),
+        ("Privatperson", "person"),
         (None, "ukjent"),
     ],
 )
@@ -80,3 +84,17 @@ def test_most_named_organisation_needs_two_mentions() -> None:
     texts = ["Sykehuset Vestdal har ansvar for dette.", "Sykehuset Vestdal og kommunene samarbeider."]
     assert most_named_org(texts) == "Sykehuset Vestdal"
     assert most_named_org(texts[:1]) is None
+
+
+def test_nynorsk_header_and_saint_in_a_trust_name() -> None:
+    assert find_sender(["Innsendar: Eldrerådet i Lillevik kommune"], [], []) == "Eldrerådet i Lillevik kommune"
+    assert find_sender([], [], ["St. Vestdals hospital HF viser til brevet."]) == "St. Vestdals hospital HF"
+
+
+def test_a_joint_letter_is_sent_by_the_first_municipality_named() -> None:
+    top = ["Innspill til planen", "Fra kommunene Lillevik, Nordby, Fjordheim og Sørvik"]
+    assert find_sender(top, [], []) == "Lillevik kommune"
+    assert find_sender(["Innspel frå Nordby, Lillevik og Fjordheim kommunar"], [], []) == "Nordby kommune"
+    # a sentence that mentions municipalities in passing names no sender
+    body = ["Vi har i lang tid fått mange gode innspill fra kommunene Lillevik og Nordby om dette."]
+    assert find_sender(["Innspill"], [], body) is None
