@@ -51,12 +51,7 @@ def _duplicate_ids(chars: list[dict[str, Any]]) -> set[int]:
         text, x0, top = c.get("text", ""), float(c["x0"]), float(c["top"])
         tol = min(1.0, 0.5 * max(float(c.get("x1", x0)) - x0, 0.0))
         x, y = round(x0), round(top)
-        near = (
-            p
-            for dx in (-1, 0, 1)
-            for dy in (-1, 0, 1)
-            for p in seen.get((text, x + dx, y + dy), ())
-        )
+        near = (p for dx in (-1, 0, 1) for dy in (-1, 0, 1) for p in seen.get((text, x + dx, y + dy), ()))
         if any(abs(px - x0) <= tol and abs(py - top) <= 1.0 for px, py in near):
             dupes.add(id(c))
         else:

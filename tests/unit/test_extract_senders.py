@@ -87,7 +87,9 @@ def test_most_named_organisation_needs_two_mentions() -> None:
 
 
 def test_nynorsk_header_and_saint_in_a_trust_name() -> None:
-    assert find_sender(["Innsendar: Eldrerådet i Lillevik kommune"], [], []) == "Eldrerådet i Lillevik kommune"
+    assert (
+        find_sender(["Innsendar: Eldrerådet i Lillevik kommune"], [], []) == "Eldrerådet i Lillevik kommune"
+    )
     assert find_sender([], [], ["St. Vestdals hospital HF viser til brevet."]) == "St. Vestdals hospital HF"
 
 
