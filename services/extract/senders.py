@@ -67,9 +67,7 @@ _KIND_RULES: list[tuple[SenderKind, re.Pattern[str]]] = [
     (
         "privat",
         # companies, and pharmacies by their shop names ("Apotek 1 Sentrum", "Vitusapotek Lillevik")
-        re.compile(
-            r"\b(?:AS|ASA|ANS|DA|SA|BA|Ltd|GmbH|AB)\b\.?(?:\s*,|$|\s+[-–])|^Apotek\b|^\w*apotek\b(?!et)", re.I
-        ),
+        re.compile(r"\b(?:AS|ASA|ANS|DA|SA|BA|Ltd|GmbH|AB)\b\.?(?:\s*,|$|\s+[-–])|(?i:\b\w*apotek\b)"),
     ),
     (
         "organisasjon",
