@@ -21,6 +21,7 @@ import numpy as np
 from services.classify.schema import Item, ModelError, Prediction, heading_text
 from services.classify.tfidf import file_sha256
 from shared.events import LABELS
+from shared.lexicon import load_lexicon, segment_positions
 
 MODEL_FILE = "structured.joblib"
 #: Kinds that are letter furniture: the model's own label decides, but they never get themes.
@@ -173,6 +174,19 @@ def neighbour_texts(items: list[Item]) -> list[str]:
     return [lemma_text(" ".join(t for t in (it.prev_text, it.next_text) if t)) for it in items]
 
 
+def concept_tokens(items: list[Item]) -> list[str]:
+    """The concepts of the team's lexicon a segment names, and their themes, as tokens: words the labelled
+    letters seldom use still point to a theme through the concept they express."""
+    lx = load_lexicon()
+    out = []
+    for it in items:
+        found = sorted(lx.match(segment_positions(it.text)))
+        out.append(
+            " ".join([f"c_{c}" for c in found] + [f"t_{t}" for c in found for t in lx.concepts[c].themes])
+        )
+    return out
+
+
 def contexts(items: list[Item]) -> list[str]:
     return [context_tokens(it) for it in items]
 
@@ -199,6 +213,9 @@ class StructuredClassifier:
         #: made before it had them.
         self.theme_context = bundle.get("theme_context")
         self.theme_context_weight = float(bundle.get("theme_context_weight", 1.0))
+        #: The concept features of the theme tagger (None in bundles made before it had them).
+        self.theme_concepts = bundle.get("theme_concepts")
+        self.theme_concepts_weight = float(bundle.get("theme_concepts_weight", 1.0))
         self.temperature = float(manifest.get("temperature", 1.0))
         #: The document pass (None: labels come from the first stage alone) and its own temperature.
         self.stack = bundle.get("stack")
@@ -269,6 +286,8 @@ class StructuredClassifier:
         x = self.features.transform(items) if x is None else x
         if self.theme_context is not None:
             x = theme_matrix_with_context(x, self.theme_context.transform(items), self.theme_context_weight)
+        if self.theme_concepts is not None:
+            x = theme_matrix_with_context(x, self.theme_concepts.transform(items), self.theme_concepts_weight)
         return np.asarray(self.themes.predict_proba(x))
 
     def predict(self, items: list[Item]) -> list[Prediction]:

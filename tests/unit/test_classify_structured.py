@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from services.classify.app import create_app
 from services.classify.loader import load_classifier
 from services.classify.schema import Item, ModelError, document_items, read_manifest, write_manifest
-from services.classify.structured import StructuredClassifier, lemma_text, temper
+from services.classify.structured import StructuredClassifier, concept_tokens, lemma_text, temper
 from shared.settings import Settings
 from tools.training import recipe as R
 from tools.training import structured as S
@@ -122,6 +122,16 @@ def test_tampered_file_is_refused(model: Path, tmp_path: Path) -> None:
     (tmp_path / S.MODEL_FILE).write_bytes((model / S.MODEL_FILE).read_bytes() + b"x")
     with pytest.raises(ModelError, match="sha256"):
         load_classifier(tmp_path)
+
+
+def test_concepts_give_the_theme_tagger_words_it_never_saw() -> None:
+    # two wordings of the shared-journal idea name the same concept and so the same theme tokens
+    a, b = concept_tokens(
+        [Item("Vi trenger en felles journal for alle."), Item("Pasientopplysningene må kunne deles digitalt.")]
+    )
+    shared = set(a.split()) & set(b.split())
+    assert "c_journal_deling" in shared and "t_digitalisering" in shared
+    assert concept_tokens([Item("Med vennlig hilsen")]) == [""]
 
 
 def test_lemmas_share_evidence_across_inflections() -> None:

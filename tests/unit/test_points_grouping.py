@@ -208,7 +208,7 @@ def test_lexicon_covers_every_taxonomy_theme() -> None:
     import json
     from pathlib import Path
 
-    from services.store.points.lexicon import load_lexicon
+    from shared.lexicon import load_lexicon
 
     lex = load_lexicon()
     taxonomy = json.loads(
@@ -223,7 +223,7 @@ def test_lexicon_covers_every_taxonomy_theme() -> None:
 
 
 def test_specific_objects_match_abbreviations_and_nynorsk() -> None:
-    from services.store.points.lexicon import load_lexicon, segment_positions
+    from shared.lexicon import load_lexicon, segment_positions
 
     lex = load_lexicon()
 
@@ -317,7 +317,7 @@ def test_long_paragraph_joins_a_point_made_in_one_of_its_sentences() -> None:
 
 
 def test_compound_term_does_not_also_count_as_its_parts() -> None:
-    from services.store.points.lexicon import load_lexicon, segment_positions
+    from shared.lexicon import load_lexicon, segment_positions
 
     lex = load_lexicon()
     found = lex.match(segment_positions("Vi trenger flere helsesykepleiere i skolen."))

@@ -3,7 +3,7 @@
     python -m tools.points.build_idf        # writes services/store/points/idf.json
 
 Every segment of data/labelled/*.jsonl counts as one document (labels are not used). Terms are the
-grouping's own features (lemmas and compound parts, services/store/points/lexicon.py). Terms seen once are
+grouping's own features (lemmas and compound parts, shared/lexicon.py). Terms seen once are
 left out (they get the highest idf anyway), which keeps the file small.
 """
 
@@ -14,7 +14,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from services.store.points.lexicon import segment_positions
+from shared.lexicon import segment_positions
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted((ROOT / "data/labelled").glob("*.jsonl"))

@@ -20,6 +20,8 @@ from typing import Any
 from services.classify.keywords import KeywordClassifier
 from services.classify.loader import load_classifier
 from services.classify.schema import Classifier, Item, write_manifest
+from services.classify.tfidf import file_sha256
+from shared.lexicon import CONCEPTS_FILE
 from tools.training import data as D
 from tools.training.card import write_card
 from tools.training.evaluation import evaluate, throughput
@@ -306,7 +308,11 @@ def train_structured(
         else None,
     )
     used = splits.info.get("source_used", source)
-    tag = "-".join(t for t in ("" if used == "labelled" else used[:3], "doc" if document_pass else "") if t)
+    # the theme tagger reads the concept lexicon: its content is part of the model
+    lex = f"lex{file_sha256(CONCEPTS_FILE)[:4]}" if fields.get("theme_concepts_weight") else ""
+    tag = "-".join(
+        t for t in ("" if used == "labelled" else used[:3], "doc" if document_pass else "", lex) if t
+    )
     manifest = {"kind": "structured", "model_version": version_for("structured", splits, seed, tag), **fields}
     recipe = {
         "features": f"feature groups {', '.join(groups)} (see tools/training/structured.py); heading "
@@ -328,6 +334,12 @@ def train_structured(
         + (
             f" and the neighbouring segments' lemmas (weight {fields['theme_context_weight']})"
             if fields.get("theme_context_weight")
+            else ""
+        )
+        + (
+            f" and the concepts of shared/data/concepts.json the segment names, with their themes (weight "
+            f"{fields['theme_concepts_weight']})"
+            if fields.get("theme_concepts_weight")
             else ""
         )
         + (", trained on the extracted and the labelled rows" if themes_also_labelled else "")

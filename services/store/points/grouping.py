@@ -91,7 +91,7 @@ Method (chosen by measurement on data/paraphrases/points_dev.jsonl; ``python -m 
    if that reaches the threshold; the rest are clustered among themselves into new points. Old points keep
    their ids and members. A full recompute can carry ids over from previous points (greatest overlap).
 
-The lexicon (concepts.json, 255 concepts and 4,573 terms over all 15 themes of data/taxonomy/themes.json) is
+The lexicon (shared/data/concepts.json, 255 concepts and 4,573 terms over all 15 themes of data/taxonomy/themes.json) is
 written from domain knowledge. ``Config.background_idf`` can blend in word idf from the team's labelled
 letters (idf.json, ``python -m tools.points.build_idf``); measured on dev/test it did not help, so it is off.
 Round 5 widened the lexicon from 142 concepts and 1,893 terms (synonyms, nynorsk forms and everyday
@@ -126,10 +126,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from services.store.points.lexicon import ASPECT, Lexicon, load_lexicon, segment_positions
 from services.store.points.pairs import FEATURES, PairModel, load_pair_model, pair_features
 from services.store.points.semantic import SemanticSpace, load_space
 from shared import norwegian as nb
+from shared.lexicon import ASPECT, Lexicon, load_lexicon, segment_positions
 
 CONTENT_LABELS: tuple[str, ...] = ("challenge", "measure", "example")
 

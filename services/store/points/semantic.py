@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from services.store.points.lexicon import segment_positions
+from shared.lexicon import segment_positions
 
 SPACE_FILE = Path(__file__).resolve().parent / "semantic.npz"
 

@@ -3,8 +3,9 @@
 An expression matches a segment when each of its content lemmas occurs in the segment (as a word or as
 a compound part, so «journal» matches «pasientjournalen») within a window of a few content words. A word
 that is itself a one-word term counts only as its longest term (``Lexicon.whole_words``): «akuttsengene»
-is the municipal acute beds, not also hospital «seng». The lexicon lives in concepts.json next to this
-module; ``load_lexicon(path)`` reads another one.
+is the municipal acute beds, not also hospital «seng». The lexicon lives in shared/data/concepts.json;
+``load_lexicon(path)`` reads another one. Two services read it: the store groups points with its concepts
+(services/store/points), classify's theme tagger takes the concepts a segment names as features.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from shared import norwegian as nb
 
-CONCEPTS_FILE = Path(__file__).resolve().parent / "concepts.json"
+CONCEPTS_FILE = Path(__file__).resolve().parent / "data" / "concepts.json"
 WINDOW = 8  # content words an expression of several words may span
 PART_WINDOW = 1  # the parts of a compound written as separate words must stand this close
 ASPECT = "aspect"
@@ -209,7 +210,7 @@ def slots_variants(
 
 
 def load_lexicon(path: Path | None = None) -> Lexicon:
-    """Read and compile a concept lexicon (default: concepts.json beside this module)."""
+    """Read and compile a concept lexicon (default: shared/data/concepts.json)."""
     if path is None or path == CONCEPTS_FILE:
         return _default_lexicon()
     return build_lexicon(json.loads(Path(path).read_text(encoding="utf-8")))
