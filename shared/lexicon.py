@@ -43,7 +43,7 @@ class Lexicon:
     _by_key: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
 
     _single: dict[str, frozenset[str]] = field(default_factory=dict)
-    _required: list[tuple[str, ...]] = field(default_factory=list)  # words an expression cannot do without
+    _required: list[frozenset[str]] = field(default_factory=list)  # words an expression cannot do without
     whole_words: bool = True  # one-word terms: per word only the longest (see match)
 
     def match(self, positions: list[frozenset[str]]) -> set[str]:
@@ -67,14 +67,11 @@ class Lexicon:
                 if hit:
                     found |= hit
         required = self._required
+        words = present.keys()
         for key in present:
             for idx in self._by_key.get(key, ()):
                 cid, slots = self._exprs[idx]
-                if cid in found:
-                    continue
-                if any(r not in present for r in required[idx]):
-                    continue
-                if _slots_match(slots, present):
+                if cid not in found and words >= required[idx] and _slots_match(slots, present):
                     found.add(cid)
         return found
 
@@ -186,10 +183,16 @@ def build_lexicon(raw: dict[str, object]) -> Lexicon:
                     key = variant[0][0]
                     lex._single[key] = lex._single.get(key, frozenset()) | {con.id}
                     continue
-                idx = len(lex._exprs)
                 lex._exprs.append((con.id, variant))
-                lex._required.append(tuple(w for slot in variant for w in slot))
-                lex._by_key[variant[0][0]].append(idx)
+                lex._required.append(frozenset(w for slot in variant for w in slot))
+    # Each expression is looked at only when its least used word is in the segment: every word it
+    # requires must be there, and a word few expressions share («kad», «ambulanse») rules most out at once.
+    uses: dict[str, int] = defaultdict(int)
+    for required in lex._required:
+        for w in required:
+            uses[w] += 1
+    for idx, required in enumerate(lex._required):
+        lex._by_key[min(required, key=lambda w: (uses[w], w))].append(idx)
     return lex
 
 
