@@ -127,7 +127,10 @@ def test_tampered_file_is_refused(model: Path, tmp_path: Path) -> None:
 def test_concepts_give_the_theme_tagger_words_it_never_saw() -> None:
     # two wordings of the shared-journal idea name the same concept and so the same theme tokens
     a, b = concept_tokens(
-        [Item("Vi trenger en felles journal for alle."), Item("Pasientopplysningene må kunne deles digitalt.")]
+        [
+            Item("Vi trenger en felles journal for alle."),
+            Item("Pasientopplysningene må kunne deles digitalt."),
+        ]
     )
     shared = set(a.split()) & set(b.split())
     assert "c_journal_deling" in shared and "t_digitalisering" in shared
