@@ -28,7 +28,7 @@ _INPUT_FROM = re.compile(
     re.I,
 )
 _HEADER = re.compile(
-    r"^\s*(?:fra|frå|avsender|avsendar|innsender|innsendar|innsendt av|innsendt av|sendt av|sendt frå)\s*:"
+    r"^\s*(?:fra|frå|avsender|avsendar|innsender|innsendar|innsendt av|sendt av|sendt frå)\s*:"
     r"\s*(?P<value>.*)$",
     re.I,
 )
