@@ -217,6 +217,8 @@ class StructuredClassifier:
         self.theme_context_weight = float(bundle.get("theme_context_weight", 1.0))
         #: The concept features of the theme tagger (None in bundles made before it had them).
         self.theme_concepts = bundle.get("theme_concepts")
+        if self.theme_concepts is not None:
+            load_lexicon()  # compiled once at start-up (about 3 s), not inside the first request
         self.theme_concepts_weight = float(bundle.get("theme_concepts_weight", 1.0))
         self._theme_weights = _one_vs_rest_weights(self.themes)
         self.temperature = float(manifest.get("temperature", 1.0))

@@ -237,6 +237,24 @@ def theme_concept_features() -> Any:
     )
 
 
+def _theme_block(
+    block: Any, weight: float, train_items: list[Item], held_items: list[Item], x_train: Any, x_held: Any
+) -> tuple[Any, Any, Any]:
+    """(fitted block or None, training matrix, held-out matrix) with the block's features appended, scaled
+    by ``weight``. None where the weight is 0 or the block finds nothing to learn: no token occurs twice
+    (a tiny set of lone segments)."""
+    if weight <= 0:
+        return None, x_train, x_held
+    try:
+        x_block = block.fit_transform(train_items)
+    except ValueError:
+        return None, x_train, x_held
+    x_train = theme_matrix_with_context(x_train, x_block, weight)
+    if x_held is not None:
+        x_held = theme_matrix_with_context(x_held, block.transform(held_items), weight)
+    return block, x_train, x_held
+
+
 def theme_context_features() -> Any:
     """The theme tagger's own extra features: TF-IDF over the lemmas of the neighbouring segments."""
     return make_pipeline(
@@ -485,29 +503,13 @@ def fit_and_save(
         x_train = scipy.sparse.vstack([x_train, features.transform(extra_items)]).tocsr()
         train_themes = [*train_themes, *extra_themes]
         theme_items += extra_items
-    context = theme_context_features() if theme_context > 0 else None
-    x_held_themes = x_held
-    if context is not None:
-        try:
-            x_context = context.fit_transform(theme_items)
-        except ValueError:  # no neighbour word occurs twice (a tiny set of lone segments): no context
-            context = None
-    if context is not None:
-        x_train = theme_matrix_with_context(x_train, x_context, theme_context)
-        if x_held is not None:
-            x_held_themes = theme_matrix_with_context(x_held, context.transform(held_items), theme_context)
-    concepts = theme_concept_features() if theme_concepts > 0 else None
-    if concepts is not None:
-        try:
-            x_concepts = concepts.fit_transform(theme_items)
-        except ValueError:  # no concept named twice: none
-            concepts = None
-    if concepts is not None:
-        x_train = theme_matrix_with_context(x_train, x_concepts, theme_concepts)
-        if x_held_themes is not None:
-            x_held_themes = theme_matrix_with_context(
-                x_held_themes, concepts.transform(held_items), theme_concepts
-            )
+    # the theme tagger's own blocks beside the shared features: the neighbours' lemmas, the lexicon's concepts
+    context, x_train, x_held_themes = _theme_block(
+        theme_context_features(), theme_context, theme_items, held_items, x_train, x_held
+    )
+    concepts, x_train, x_held_themes = _theme_block(
+        theme_concept_features(), theme_concepts, theme_items, held_items, x_train, x_held_themes
+    )
     themed = [i for i, t in enumerate(train_themes) if t is not None]
     themes = None
     thresholds: dict[str, float] = {}
