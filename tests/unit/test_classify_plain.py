@@ -55,6 +55,20 @@ def test_plain_lines_keep_every_word_and_drop_the_structure(doc: str) -> None:
     assert P.plain_lines(ROWS, doc) == lines  # deterministic per letter
 
 
+def test_a_tables_column_headers_share_one_line_as_in_a_text_export() -> None:
+    rows = [
+        {"seq": 0, "kind": "question", "text": "2. Hva er krevende, og hvilke tiltak trengs?"},
+        {"seq": 1, "kind": "table_header", "text": "Krevende faktorer", "col": 0},
+        {"seq": 2, "kind": "table_header", "text": "Tiltak", "col": 1},
+        {"seq": 3, "kind": "table_cell", "text": "Journalene snakker ikke sammen.", "col": 0},
+        {"seq": 4, "kind": "table_cell", "text": "Felles løsning for meldinger.", "col": 1},
+    ]
+    lines = [ln.strip() for ln in P.plain_lines(rows, "brev-1") if ln.strip()]
+    assert "Krevende faktorer Tiltak" in lines
+    assert lines.index("Krevende faktorer Tiltak") < lines.index("Journalene snakker ikke sammen.")
+    assert "Tiltak" not in lines  # no header of its own over the second column
+
+
 def test_letters_vary_in_width_bullets_and_separation() -> None:
     docs = [f"brev-{i}" for i in range(40)]
     for axis, options in (("width", P.WIDTHS), ("bullet", P.BULLETS), ("separation", P.SEPARATIONS)):

@@ -1,6 +1,7 @@
 """Letters as plain text lines: what a labelled letter looks like once its structure is gone, the way the
 seed letters reach the evaluation (text extracted from a PDF: hard-wrapped lines, no bold headings, list
-bullets as a glyph at the start of a line, table cells one after the other, footnotes at the end).
+bullets as a glyph at the start of a line, a table's column headers on one line and its cells one after the
+other, footnotes at the end).
 
 ``plain_lines(rows, doc)`` turns the labelled rows of one letter into such lines; the end-to-end command
 (``--plain``) and ``tools.training.extracted build --rendering plain`` render them with
@@ -43,8 +44,21 @@ def _wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
     return [ln + " " for ln in lines] or [""]
 
 
+def _header_rows_joined(rows: list[Row]) -> list[Row]:
+    """A table's column headers on one line, as a text export prints a table row («Krevende faktorer
+    Tiltak»): the column each header named is gone, and the cells below follow one after the other."""
+    out: list[Row] = []
+    for row in rows:
+        if row.get("kind") == "table_header" and out and out[-1].get("kind") == "table_header":
+            out[-1] = {**out[-1], "text": f"{out[-1]['text']} {row.get('text', '')}"}
+        else:
+            out.append(row)
+    return out
+
+
 def plain_lines(rows: list[Row], doc: str) -> list[str]:
     """The text lines of one letter with no structure left but line breaks and blank lines."""
+    rows = _header_rows_joined(rows)
     width = _choose(doc, "width", WIDTHS)
     bullet = _choose(doc, "bullet", BULLETS)
     sep = _choose(doc, "separation", SEPARATIONS)
@@ -61,8 +75,10 @@ def plain_lines(rows: list[Row], doc: str) -> list[str]:
         if kind in ("bullet", "list_item"):
             mark = f"{bullet} " if bullet else ""
             lines.extend(_wrap(text, width, mark, " " * len(mark) if bullet in ("-", "–", "o") else ""))
-        elif kind in ("table_cell", "table_header"):
+        elif kind == "table_cell":
             lines.extend(_wrap(text, max(width // 2, 30)))
+        elif kind == "table_header":
+            lines.extend(_wrap(text, width))
         elif kind in ("heading", "question", "title"):
             if lines and lines[-1].strip() and sep != "none":
                 lines.append(" ")
