@@ -20,6 +20,7 @@ import numpy as np
 import sklearn
 from scipy.special import expit
 
+from services.classify.fast_tfidf import speed_up
 from services.classify.schema import Item, ModelError, Prediction, heading_text
 from services.classify.tfidf import file_sha256
 from shared.events import LABELS
@@ -221,6 +222,8 @@ class StructuredClassifier:
             load_lexicon()  # compiled once at start-up (about 3 s), not inside the first request
         self.theme_concepts_weight = float(bundle.get("theme_concepts_weight", 1.0))
         self._theme_weights = _one_vs_rest_weights(self.themes)
+        for part in (self.features, self.theme_context, self.theme_concepts):
+            speed_up(part)
         self.temperature = float(manifest.get("temperature", 1.0))
         #: The document pass (None: labels come from the first stage alone) and its own temperature.
         self.stack = bundle.get("stack")
