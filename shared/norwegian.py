@@ -116,14 +116,18 @@ def _utf8(word: str) -> bytes:
 
 class _Packed:
     """Distinct strings, sorted, in one UTF-8 blob with an offset array: no Python object per string.
-    UTF-8 byte order is code point order, so a binary search over the bytes finds a string's index."""
+    UTF-8 byte order is code point order, so a binary search over the bytes finds a string's index.
+    Found indexes are kept for the next ask (up to ``CACHE_SIZE`` strings): splitting compounds looks up
+    the same pieces («helse», «tjeneste») over and over, and a search costs about twenty slices."""
 
-    __slots__ = ("blob", "starts")
+    __slots__ = ("blob", "starts", "_found")
+    CACHE_SIZE = 100_000
 
     def __init__(self, words: Iterable[str]) -> None:
         encoded = sorted({_utf8(w) for w in words})
         self.blob = b"".join(encoded)
         self.starts = array("I", accumulate((len(e) for e in encoded), initial=0))
+        self._found: dict[str, int | None] = {}
 
     def __len__(self) -> int:
         return len(self.starts) - 1
@@ -135,6 +139,15 @@ class _Packed:
         return self._at(i).decode("utf-8")
 
     def index(self, word: str) -> int | None:
+        found = self._found
+        if word in found:
+            return found[word]
+        if len(found) >= self.CACHE_SIZE:
+            found.clear()
+        found[word] = at = self._search(word)
+        return at
+
+    def _search(self, word: str) -> int | None:
         key = _utf8(word)
         lo, hi = 0, len(self)
         while lo < hi:

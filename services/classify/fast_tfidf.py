@@ -68,8 +68,8 @@ class FastTfidfVectorizer(TfidfVectorizer):
             inplace_csr_row_normalize_l1(x)
         return x
 
-    def _word_ids(self, word: str) -> np.ndarray:
-        cache: dict[str, np.ndarray] = self.__dict__.setdefault("_word_ids_cache", {})
+    def _word_ids(self, word: str) -> tuple[int, ...]:
+        cache: dict[str, tuple[int, ...]] = self.__dict__.setdefault("_word_ids_cache", {})
         ids = cache.get(word)
         if ids is None:
             if len(cache) >= WORD_CACHE_SIZE:
@@ -77,30 +77,26 @@ class FastTfidfVectorizer(TfidfVectorizer):
             vocab = self.vocabulary_
             min_n, max_n = self.ngram_range
             found = [vocab.get(g) for g in char_wb_grams(word, min_n, max_n)]
-            ids = np.asarray([i for i in found if i is not None], dtype=np.int64)
+            ids = tuple(i for i in found if i is not None)
             cache[word] = ids
         return ids
 
     def _char_wb_counts(self, raw_documents: Any) -> sp.csr_matrix:
         """Term counts of ``char_wb`` n-grams, summed from each word's cached vocabulary ids."""
         lower = self.lowercase
-        rows: list[np.ndarray] = []
-        cols: list[np.ndarray] = []
-        n_docs = 0
+        word_ids = self._word_ids
+        cols: list[int] = []
+        lengths: list[int] = []
         for doc in raw_documents:
             text = self.decode(doc)
-            words = (text.lower() if lower else text).split()
-            ids = [self._word_ids(w) for w in words]
-            if ids:
-                col = np.concatenate(ids)
-                cols.append(col)
-                rows.append(np.full(len(col), n_docs, dtype=np.int64))
-            n_docs += 1
-        col_all = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
-        row_all = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+            before = len(cols)
+            for word in (text.lower() if lower else text).split():
+                cols.extend(word_ids(word))
+            lengths.append(len(cols) - before)
+        col = np.asarray(cols, dtype=np.int64)
+        row = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
         x = sp.csr_matrix(
-            (np.ones(len(col_all), dtype=np.float64), (row_all, col_all)),
-            shape=(n_docs, len(self.vocabulary_)),
+            (np.ones(len(col), dtype=np.float64), (row, col)), shape=(len(lengths), len(self.vocabulary_))
         )
         x.sum_duplicates()
         x.sort_indices()

@@ -402,7 +402,9 @@ def _one_vs_rest_weights(model: Any) -> tuple[np.ndarray, np.ndarray] | None:
         for e in estimators
     ):
         return None
-    w = np.vstack([e.coef_[0] for e in estimators]).T
+    # row-major: scipy flattens the dense side of a sparse product, which copies a transposed array
+    # (14 MB for the default tagger) on every batch
+    w = np.ascontiguousarray(np.vstack([e.coef_[0] for e in estimators]).T)
     b = np.array([float(e.intercept_[0]) for e in estimators])
     return w, b
 
