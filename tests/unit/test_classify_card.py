@@ -71,3 +71,34 @@ def test_calibration_error_and_interval() -> None:
     noisy = gold[:-4] + ["other", "other", "other", "challenge"]
     low, high = macro_f1_interval(gold, noisy)
     assert 0.0 < low < high <= 1.0
+
+
+def test_card_end_to_end_section_with_a_set_without_gold_themes(tmp_path: Path) -> None:
+    overall = score(["challenge", "measure", "other"], ["challenge", "other", "other"])
+    overall["recovered"] = 0.9
+    cal = {"ece": 0.01, "flagged_share": 0.1, "wrong_caught": 0.5}
+    themed = {"micro_f1": 0.8, "macro_f1": 0.7, "per_theme": {"akutt": {"f1": 0.75}}}
+    card = {
+        "model_version": "v",
+        "kind": "structured",
+        "evaluation": {"held_out": overall, "gold": None},
+        "end_to_end": {
+            "heldout_k": {
+                "letters": {"k-01": {"macro_f1": 0.9}},
+                "overall": overall,
+                "calibration": cal,
+                "themes": themed,
+            },
+            "heldout_m": {
+                "letters": {"m-01": {"macro_f1": 0.8}},
+                "overall": overall,
+                "calibration": cal,
+                "themes": None,
+            },
+        },
+    }
+    write_card(tmp_path, card)
+    text = (tmp_path / CARD_FILE).read_text()
+    assert "- heldout_k, theme F1: akutt 0.75" in text
+    assert "| heldout_m | 1 |" in text and "no gold themes" in text
+    assert "heldout_m, theme F1" not in text

@@ -128,10 +128,11 @@ def render(card: dict[str, Any]) -> str:
             out.append(
                 f"- {name}, confusion (rows gold, columns + lost): {f['overall']['confusion']['matrix']}"
             )
-            out.append(
-                f"- {name}, theme F1: "
-                + ", ".join(f"{t} {v['f1']:.2f}" for t, v in f["themes"]["per_theme"].items())
-            )
+            if f.get("themes"):  # a set without gold themes (heldout_m) has none to report
+                out.append(
+                    f"- {name}, theme F1: "
+                    + ", ".join(f"{t} {v['f1']:.2f}" for t, v in f["themes"]["per_theme"].items())
+                )
         out.append("")
     baselines = card.get("baselines") or {}
     if baselines:
