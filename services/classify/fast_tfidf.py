@@ -16,6 +16,7 @@ counts a segment as the sum of its words' ids: the same counts.
 
 from __future__ import annotations
 
+from array import array
 from typing import Any
 
 import numpy as np
@@ -23,8 +24,9 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.utils.sparsefuncs_fast import inplace_csr_row_normalize_l1, inplace_csr_row_normalize_l2
 
-#: Words whose n-gram ids a vectorizer keeps (the cache starts again when full).
-WORD_CACHE_SIZE = 200_000
+#: Words whose n-gram ids a vectorizer keeps (the cache starts again when full): ids are kept as packed
+#: 64-bit arrays, about 250 bytes a word, so at most some 25 MB.
+WORD_CACHE_SIZE = 100_000
 
 
 def char_wb_grams(word: str, min_n: int, max_n: int) -> list[str]:
@@ -68,8 +70,8 @@ class FastTfidfVectorizer(TfidfVectorizer):
             inplace_csr_row_normalize_l1(x)
         return x
 
-    def _word_ids(self, word: str) -> tuple[int, ...]:
-        cache: dict[str, tuple[int, ...]] = self.__dict__.setdefault("_word_ids_cache", {})
+    def _word_ids(self, word: str) -> array[int]:
+        cache: dict[str, array[int]] = self.__dict__.setdefault("_word_ids_cache", {})
         ids = cache.get(word)
         if ids is None:
             if len(cache) >= WORD_CACHE_SIZE:
@@ -77,7 +79,7 @@ class FastTfidfVectorizer(TfidfVectorizer):
             vocab = self.vocabulary_
             min_n, max_n = self.ngram_range
             found = [vocab.get(g) for g in char_wb_grams(word, min_n, max_n)]
-            ids = tuple(i for i in found if i is not None)
+            ids = array("q", (i for i in found if i is not None))
             cache[word] = ids
         return ids
 
@@ -85,7 +87,7 @@ class FastTfidfVectorizer(TfidfVectorizer):
         """Term counts of ``char_wb`` n-grams, summed from each word's cached vocabulary ids."""
         lower = self.lowercase
         word_ids = self._word_ids
-        cols: list[int] = []
+        cols: array[int] = array("q")
         lengths: list[int] = []
         for doc in raw_documents:
             text = self.decode(doc)
@@ -93,7 +95,7 @@ class FastTfidfVectorizer(TfidfVectorizer):
             for word in (text.lower() if lower else text).split():
                 cols.extend(word_ids(word))
             lengths.append(len(cols) - before)
-        col = np.asarray(cols, dtype=np.int64)
+        col = np.frombuffer(cols, dtype=np.int64) if cols else np.zeros(0, dtype=np.int64)
         row = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
         x = sp.csr_matrix(
             (np.ones(len(col), dtype=np.float64), (row, col)), shape=(len(lengths), len(self.vocabulary_))
