@@ -70,30 +70,27 @@ class FastTfidfVectorizer(TfidfVectorizer):
             inplace_csr_row_normalize_l1(x)
         return x
 
-    def _word_ids(self, word: str) -> array[int]:
-        cache: dict[str, array[int]] = self.__dict__.setdefault("_word_ids_cache", {})
-        ids = cache.get(word)
-        if ids is None:
-            if len(cache) >= WORD_CACHE_SIZE:
-                cache.clear()
-            vocab = self.vocabulary_
-            min_n, max_n = self.ngram_range
-            found = [vocab.get(g) for g in char_wb_grams(word, min_n, max_n)]
-            ids = array("q", (i for i in found if i is not None))
-            cache[word] = ids
+    def _word_ids(self, word: str, cache: dict[str, array[int]]) -> array[int]:
+        """The vocabulary ids of a word's n-grams, computed once and kept in ``cache``."""
+        if len(cache) >= WORD_CACHE_SIZE:
+            cache.clear()
+        min_n, max_n = self.ngram_range
+        found = [self.vocabulary_.get(g) for g in char_wb_grams(word, min_n, max_n)]
+        ids = cache[word] = array("q", (i for i in found if i is not None))
         return ids
 
     def _char_wb_counts(self, raw_documents: Any) -> sp.csr_matrix:
         """Term counts of ``char_wb`` n-grams, summed from each word's cached vocabulary ids."""
+        cache: dict[str, array[int]] = self.__dict__.setdefault("_word_ids_cache", {})
         lower = self.lowercase
-        word_ids = self._word_ids
         cols: array[int] = array("q")
         lengths: list[int] = []
         for doc in raw_documents:
             text = self.decode(doc)
             before = len(cols)
             for word in (text.lower() if lower else text).split():
-                cols.extend(word_ids(word))
+                ids = cache.get(word)
+                cols.extend(ids if ids is not None else self._word_ids(word, cache))
             lengths.append(len(cols) - before)
         col = np.frombuffer(cols, dtype=np.int64) if cols else np.zeros(0, dtype=np.int64)
         row = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
