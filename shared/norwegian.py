@@ -16,6 +16,7 @@ Public API (all pure functions)::
     split_compound(word) -> list[str]   # lemmatised parts: "fastlegeordningen" -> ["fastlege", "ordning"]
     content_terms(text, parts=True) -> list[str]  # lemmas without stopwords/numbers, + compound parts
     stem(word) -> str                   # Snowball Norwegian stem (identity when PyStemmer is missing)
+    is_word_form(word) -> bool          # a known bokmål or nynorsk word form
     zipf(word) -> float                 # frequency of a lemma (wordfreq zipf scale, 0 = unseen)
 """
 
@@ -313,6 +314,12 @@ def _known(word: str) -> str | None:
             return None
         lem = word
     return lex.nn.get(lem, lem)
+
+
+def is_word_form(word: str) -> bool:
+    """Whether a lower-case word is a known bokmål or nynorsk word form (the word list holds common place
+    names too)."""
+    return _known(word) is not None
 
 
 def _nn_lemma(word: str) -> str | None:

@@ -78,6 +78,8 @@ class Line:
     ocr: bool = False
     page_width: float = 595.0
     page_height: float = 842.0
+    #: Where a flattened table row was cut (``row_labels``): "label" or "cell"; "" for a whole line.
+    part: str = ""
 
     @property
     def height(self) -> float:

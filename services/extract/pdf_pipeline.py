@@ -35,6 +35,7 @@ from services.extract.model import (
     Vocabulary,
 )
 from services.extract.pdf_lines import inside, page_words, words_to_lines
+from services.extract.row_labels import mark_row_blocks, split_row_labels
 from services.extract.segmenter import BlockBuilder, footnote_blocks, split_footnotes
 from services.extract.tables import continues, find_tables, join_tables, table_blocks, table_boxes
 
@@ -244,15 +245,27 @@ def measure_layout(doc: PdfDocument) -> None:
     doc.layout = Layout.measure([ln for page in doc.body for ln in page])
 
 
+def cut_row_labels(doc: PdfDocument) -> None:
+    """Row labels of tables flattened into text lines apart from their cells (``row_labels``)."""
+    doc.body = split_row_labels(doc.body, doc.layout)
+
+
 def assemble_blocks(doc: PdfDocument) -> None:
     """Body lines and tables into blocks in reading order."""
     vocab = Vocabulary(ln.text for page in doc.body for ln in page)
     doc.blocks = build_blocks(doc.body, doc.tables, doc.layout, vocab)
+    mark_row_blocks(doc.blocks)
     if not doc.blocks:
         raise ExtractionError(NO_TEXT, "the PDF holds only page furniture (headers, footers, page numbers)")
 
 
-DOCUMENT_STAGES: list[DocumentStage] = [check_text, split_page_furniture, measure_layout, assemble_blocks]
+DOCUMENT_STAGES: list[DocumentStage] = [
+    check_text,
+    split_page_furniture,
+    measure_layout,
+    cut_row_labels,
+    assemble_blocks,
+]
 
 
 def run(path: Path, limits: Limits) -> PdfDocument:

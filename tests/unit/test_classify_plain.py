@@ -69,6 +69,39 @@ def test_a_tables_column_headers_share_one_line_as_in_a_text_export() -> None:
     assert "Tiltak" not in lines  # no header of its own over the second column
 
 
+def test_a_one_line_row_label_shares_its_line_with_the_cell_beside_it() -> None:
+    rows = [
+        {"seq": 0, "kind": "question", "text": "1. Hvilke erfaringer har dere gjort?"},
+        {"seq": 1, "kind": "table_cell", "text": "Felles prosjekter", "col": 0, "row": 1},
+        {
+            "seq": 2,
+            "kind": "table_cell",
+            "text": " ".join(["Tre kommuner deler en rådgiver."] * 4),
+            "col": 1,
+            "row": 1,
+        },
+        {
+            "seq": 3,
+            "kind": "table_cell",
+            "text": " ".join(["Lange saksganger i mange råd"] * 3),
+            "col": 0,
+            "row": 2,
+        },
+        {"seq": 4, "kind": "table_cell", "text": "Saker går til hvert kommunestyre.", "col": 1, "row": 2},
+    ]
+    joining = [d for d in (f"brev-{i}" for i in range(12)) if P._choose(d, "rowjoin", P.ROW_JOINS)]
+    keeping = [d for d in (f"brev-{i}" for i in range(12)) if not P._choose(d, "rowjoin", P.ROW_JOINS)]
+    assert joining and keeping  # letters differ, as text exports do
+    for doc in joining:
+        lines = [ln.strip() for ln in P.plain_lines(rows, doc) if ln.strip()]
+        assert lines[1].startswith("Felles prosjekter Tre kommuner deler")
+        # a label that wraps in its column keeps lines of its own
+        assert not any(ln.startswith("Lange saksganger") and "Saker går" in ln for ln in lines)
+    for doc in keeping:
+        lines = [ln.strip() for ln in P.plain_lines(rows, doc) if ln.strip()]
+        assert lines[1] == "Felles prosjekter"
+
+
 def test_letters_vary_in_width_bullets_and_separation() -> None:
     docs = [f"brev-{i}" for i in range(40)]
     for axis, options in (("width", P.WIDTHS), ("bullet", P.BULLETS), ("separation", P.SEPARATIONS)):

@@ -1,7 +1,9 @@
 """Letters as plain text lines: what a labelled letter looks like once its structure is gone, the way the
 seed letters reach the evaluation (text extracted from a PDF: hard-wrapped lines, no bold headings, list
 bullets as a glyph at the start of a line, a table's column headers on one line and its cells one after the
-other, footnotes at the end).
+other, footnotes at the end). A row label short enough for one line of its column shares that line with the
+first line of the cell beside it, as a text export prints a two-column table row («Mellom kommunene Kommunene
+møtes ...»); in some letters, as in some exports, every cell keeps its own lines.
 
 ``plain_lines(rows, doc)`` turns the labelled rows of one letter into such lines; the end-to-end command
 (``--plain``) and ``tools.training.extracted build --rendering plain`` render them with
@@ -24,6 +26,8 @@ BULLETS = ("\uf0b7", "•", "-", "–", "o", "")
 WIDTHS = (78, 86, 92, 98, 104)
 #: Blank line after every paragraph, after some (headings and paragraphs only), or never.
 SEPARATIONS = ("every", "some", "none")
+#: Whether a one-line row label shares its line with the first line of the cell beside it.
+ROW_JOINS = (True, True, False)
 
 
 def _choose(doc: str, axis: str, options: tuple[Any, ...]) -> Any:
@@ -56,14 +60,32 @@ def _header_rows_joined(rows: list[Row]) -> list[Row]:
     return out
 
 
+def _row_label(rows: list[Row], i: int, column: int) -> bool:
+    """Whether ``rows[i]`` is a table row's first cell, one line at ``column`` characters, with the next
+    cell of the same row right after it."""
+    row, nxt = rows[i], rows[i + 1] if i + 1 < len(rows) else {}
+    return (
+        row.get("kind") == "table_cell"
+        and nxt.get("kind") == "table_cell"
+        and row.get("col") == 0
+        and nxt.get("col") == 1
+        and row.get("row") is not None
+        and row.get("row") == nxt.get("row")
+        and len(_wrap(row.get("text", ""), column)) == 1
+    )
+
+
 def plain_lines(rows: list[Row], doc: str) -> list[str]:
     """The text lines of one letter with no structure left but line breaks and blank lines."""
     rows = _header_rows_joined(rows)
     width = _choose(doc, "width", WIDTHS)
     bullet = _choose(doc, "bullet", BULLETS)
     sep = _choose(doc, "separation", SEPARATIONS)
+    join_rows = _choose(doc, "rowjoin", ROW_JOINS)
+    column = max(width // 2, 30)
     lines: list[str] = []
     notes: list[Row] = []
+    label = ""  # a row label waiting for the first line of the cell beside it
     for i, row in enumerate(rows):
         kind = row.get("kind", "paragraph")
         text = row.get("text", "")
@@ -72,11 +94,18 @@ def plain_lines(rows: list[Row], doc: str) -> list[str]:
         if kind == "footnote":
             notes.append(row)
             continue
+        if join_rows and _row_label(rows, i, column):
+            label = " ".join(text.split())
+            continue
         if kind in ("bullet", "list_item"):
             mark = f"{bullet} " if bullet else ""
             lines.extend(_wrap(text, width, mark, " " * len(mark) if bullet in ("-", "–", "o") else ""))
         elif kind == "table_cell":
-            lines.extend(_wrap(text, max(width // 2, 30)))
+            cell = _wrap(text, column)
+            if label:
+                cell[0] = f"{label} {cell[0]}"
+                label = ""
+            lines.extend(cell)
         elif kind == "table_header":
             lines.extend(_wrap(text, width))
         elif kind in ("heading", "question", "title"):
