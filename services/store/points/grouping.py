@@ -65,12 +65,14 @@ pair is strong (no more exact points), and themes kept down to 0.6 of each theme
 precision). What holds recall back is the pair features: the same point is often worded with no shared
 object concept and tagged with disjoint themes.
 
-Round 10 (issue 9: extraction cuts row labels off flattened table rows; recipe retrained): the pair model
-retrained on the new recipe's labels. Leaving one set out at 0.30: planted precision / recall 0.731 / 0.439,
-15 exact points -> 0.691 / 0.424, 16. Sets never trained on, before -> after: points_test P 0.802 R 0.584 ->
-0.797 / 0.566 (6/28 exact both), points_test2 0.960 / 0.699 -> 0.959 / 0.684 (13/25 both); from PDF,
-planted precision / recall points_letters_test 0.670 / 0.645 -> 0.703 / 0.645 (3/9 both), heldout_k 0.525 /
-0.321 -> 0.568 / 0.321 (2/8 both).
+Round 10 (issue 9: extraction cuts row labels off flattened table rows; two new training batches, brev_n
+and brev_o; recipe retrained): the semantic space rebuilt on the labelled letters
+(``python -m tools.points.build_semantic``) and the pair model retrained on the new recipe's labels.
+Leaving one set out at 0.30: planted precision / recall 0.731 / 0.439, 15 exact points -> 0.697 / 0.461, 18.
+Sets never trained on, before -> after: points_test P 0.802 R 0.584 -> 0.798 / 0.572 (6/28 exact both),
+points_test2 0.960 / 0.699 -> 0.960 / 0.699 (13/25 both); from PDF, planted precision / recall
+points_letters_test 0.670 / 0.645 -> 0.710 / 0.645 (3/9 both), heldout_k 0.525 / 0.321 -> 0.600 / 0.321
+(2/8 both).
 
 The hand-set scorer (``Config.scorer = "handset"``; rounds 1-5) is kept for comparison (``evaluate --compare``):
 
