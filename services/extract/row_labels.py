@@ -4,13 +4,16 @@ A text export prints a table row whose label fits one line of its column on the 
 line of the cell beside it («Mellom kommunene Kommunene møtes i tre regionale»), and the rest of the cell
 below it at the cell's narrow width. Read as one paragraph, the label («Mellom kommunene», a heading for
 the row) and the cell's text (an example, a measure) become one segment. ``split_row_label`` finds such a
-line and cuts it where the cell begins; ``split_row_labels`` (a document stage of ``pdf_pipeline``) turns the
-line into two column chunks, which the segmenter keeps apart, and ``mark_row_blocks`` makes the label a row
-header over its cell, as a ruled table's first column is (``tables.table_blocks``).
+line and cuts it where the cell begins; ``split_row_labels`` (run by the PDF path's stage
+``pdf_pipeline.cut_row_labels``) turns the line into two column chunks, which the segmenter keeps apart, and
+``mark_row_blocks`` makes the label a row header over its cell, as a ruled table's first column is
+(``tables.table_blocks``).
 
 It asks a lot before it cuts, because a wrong cut splits a sentence:
 - the label is a short noun phrase: two to six words, the first capitalised, the others in lower case,
-  no punctuation, not ending on a function word («Erfaringer fra Helsefellesskapet» is one heading);
+  no punctuation, no finite verb, not ending on a function word («Erfaringer fra Helsefellesskapet» is
+  one heading); a one-word label or a sentence in the first column stays joined (its cut would be a
+  guess);
 - the cell starts with a capitalised ordinary word, one the letter also writes in lower case elsewhere or
   one the Norwegian word list knows (a sentence start rather than an organisation's name);
 - the line continues below at a narrow width (a column, not the page's full lines), and the cell's part
