@@ -115,32 +115,43 @@ def split_row_labels(pages: list[list[Line]], layout: Layout) -> list[list[Line]
     # The page's full text width: on a page that is mostly table the measured body is the table's, so
     # the widest line (a title, an address, a joined row) counts too.
     widest = max((ln.x1 - ln.x0 for page in pages for ln in page if not ln.ocr), default=0.0)
-    full = max([widest, *(layout.width(page) for page in layout.edges)])
+    column = COLUMN_SHARE * max([widest, *(layout.width(page) for page in layout.edges)])
     out: list[list[Line]] = []
     for lines in pages:
         page_out: list[Line] = []
         for i, line in enumerate(lines):
             before = lines[i - 1] if i > 0 else None
             after = lines[i + 1] if i + 1 < len(lines) else None
-            page_out.extend(_cut(line, before, after, layout, lowered, full))
+            page_out.extend(_cut(line, before, after, layout, lowered, column))
         out.append(page_out)
     return out
 
 
-def _starts_block(line: Line, before: Line | None, layout: Layout, full: float) -> bool:
+def _starts_block(line: Line, before: Line | None, layout: Layout, column: float) -> bool:
     """Nothing runs on into the line: it follows a blank line, a finished sentence, a URL or a short line
     (a column header, a heading, the end of the cell above)."""
     if before is None or before.page != line.page:
         return True
     blank = line.top - before.top >= MAX_PITCHES * layout.pitch_for(line.page)
-    short = before.x1 - before.x0 < COLUMN_SHARE * full
+    short = before.x1 - before.x0 < column
     return blank or short or is_terminated(before.text) or is_url(before.text)
 
 
 def _cut(
-    line: Line, before: Line | None, after: Line | None, layout: Layout, lowered: frozenset[str], full: float
+    line: Line,
+    before: Line | None,
+    after: Line | None,
+    layout: Layout,
+    lowered: frozenset[str],
+    column: float,
 ) -> list[Line]:
-    if line.ocr or after is None or after.page != line.page or not _starts_block(line, before, layout, full):
+    """``line`` as it is, or cut into its row label and the start of its cell."""
+    if (
+        line.ocr
+        or after is None
+        or after.page != line.page
+        or not _starts_block(line, before, layout, column)
+    ):
         return [line]
     pitch = layout.pitch_for(line.page)
     if not 0 < after.top - line.top <= MAX_PITCHES * pitch:
@@ -148,7 +159,6 @@ def _cut(
     offset = split_row_label(line.text, lowered)
     if offset is None:
         return [line]
-    column = COLUMN_SHARE * max(full, layout.width(line.page))
     per_char = (line.x1 - line.x0) / max(len(line.text), 1)
     x_cell = line.x0 + offset * per_char
     if after.x1 - after.x0 > column or line.x1 - x_cell > column:
