@@ -18,7 +18,7 @@ SCHEMA_VERSION = 1
 SPEC_VERSION = "1.0"
 #: The version of extract's rules, the default of ``DocumentExtracted.extractor_version``: its one owner (the
 #: extract service stamps it; bump it when a change to services/extract gives a document other segments).
-EXTRACTOR_VERSION = "5"
+EXTRACTOR_VERSION = "6"
 
 Label = Literal["challenge", "measure", "example", "other"]
 LABELS: tuple[str, ...] = get_args(Label)

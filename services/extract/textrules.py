@@ -45,12 +45,38 @@ def is_numbered(text: str) -> bool:
     return bool(_NUMBERED.match(text))
 
 
+#: Abbreviations whose full stop ends no sentence («... i kommunene vs.» / «spesialisthelsetjenesten»).
+ABBREVIATIONS = frozenset(
+    [
+        "vs.",
+        "f.eks.",
+        "bl.a.",
+        "jf.",
+        "jfr.",
+        "inkl.",
+        "ca.",
+        "evt.",
+        "ev.",
+        "ift.",
+        "mht.",
+        "dvs.",
+        "pga.",
+        "iht.",
+        "ifm.",
+        "nr.",
+        "kap.",
+        "pkt.",
+        "ref.",
+    ]
+)
+
+
 def is_terminated(text: str) -> bool:
     """Ends a sentence: a full stop, question or exclamation mark (quotes and brackets may follow).
 
-    A web address ending in a dot-free path does not count, and neither does "f.eks." style
-    abbreviation at the very end of a short line (handled by the caller's geometry)."""
-    return bool(_TERMINATED.search(text.rstrip()))
+    A web address ending in a dot-free path does not count, and neither does an abbreviation's full stop."""
+    words = text.split()
+    return bool(_TERMINATED.search(text.rstrip())) and not (words and words[-1].lower() in ABBREVIATIONS)
 
 
 def is_url(text: str) -> bool:
@@ -101,13 +127,15 @@ def date_only(text: str) -> bool:
 # Words a Norwegian sentence or title does not end on: conjunctions, the infinitive mark and articles. Not
 # prepositions, which Norwegian strands at a clause's end («som begge parter har tilgang til», «den kommunen
 # hun bur i»), nor possessives, which follow their noun («kompetansen sin»): list items ending so were lost.
-_OPEN_ENDS = frozenset(["og", "eller", "samt", "men", "både", "å", "en", "et", "ei"])
+#: Conjunctions, articles, the infinitive marker: no sentence ends on them. Not prepositions: Norwegian
+#: ends clauses on them («som begge parter har tilgang til»).
+_OPEN_ENDS = frozenset(["og", "eller", "samt", "men", "både", "å", "en", "et", "ei", "at", "som"])
 
 
 def ends_open(text: str) -> bool:
-    """The line's last word leaves the sentence open («... Stange og»)."""
+    """The line's last word leaves the sentence open («... Stange og», «... i kommunene vs.»)."""
     words = text.rstrip().split()
-    return bool(words) and words[-1] in _OPEN_ENDS
+    return bool(words) and (words[-1] in _OPEN_ENDS or words[-1].lower() in ABBREVIATIONS)
 
 
 def first_word(text: str) -> str:

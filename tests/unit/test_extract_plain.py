@@ -220,6 +220,19 @@ RUN_ON_CASES = {
             "Kommunene deler også en jordmor",
         ],
     ),
+    # an abbreviation's full stop ends no sentence: the line runs on into the capitalised word
+    "line ending on an abbreviation": (
+        [
+            ("Vi trenger ordninger som gjør det like attraktivt å jobbe i kommunene vs.", 468.0),
+            ("Sykehusene, særlig for sykepleiere med videreutdanning.", 350.0),
+            ("Kommunen planlegger å utvide det mobile teamet til natt fra neste år.", 470.0),
+        ],
+        [
+            "Vi trenger ordninger som gjør det like attraktivt å jobbe i kommunene vs. Sykehusene, særlig for "
+            "sykepleiere med videreutdanning.",
+            "Kommunen planlegger å utvide det mobile teamet til natt fra neste år.",
+        ],
+    ),
     # Norwegian ends clauses on prepositions («som begge parter har tilgang til»): no run-on there
     "clause ending on a stranded preposition": (
         [
