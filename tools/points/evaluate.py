@@ -61,6 +61,7 @@ SETS = {
     "train": ROOT / "data/paraphrases/points_train.jsonl",
     "letters_train": ROOT / "data/paraphrases/points_letters_train.jsonl",
     "letters_train2": ROOT / "data/paraphrases/points_letters_train2.jsonl",
+    "letters_train3": ROOT / "data/paraphrases/points_letters_train3.jsonl",
     "test2": ROOT / "data/paraphrases/points_test2.jsonl",
     # planted points in whole held-out letters: segments with a non-null ``point`` make the same point;
     # every other segment (near misses included) is a distractor. Label and themes are used as given.
@@ -72,7 +73,14 @@ SETS = {
 }
 
 
-WHOLE_LETTERS: tuple[str, ...] = ("heldout", "letters_dev", "letters_train", "letters_train2", "letters_test")
+WHOLE_LETTERS: tuple[str, ...] = (
+    "heldout",
+    "letters_dev",
+    "letters_train",
+    "letters_train2",
+    "letters_train3",
+    "letters_test",
+)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
     python -m tools.points.train_pairs [--gold-labels] [--model var/models/default]
 
 Training sets (data/paraphrases): points_dev, points_letters_dev, points_train, points_letters_train,
-points_letters_train2. Never the sets that measure it: points_test, points_test2, points_letters_test,
+points_letters_train2, points_letters_train3 (round 11). Never the sets that measure it: points_test, points_test2, points_letters_test,
 heldout_k, nor the seeds.
 
 By default each set's labels and themes are the ones a classifier predicts for it (letters classified
@@ -50,7 +50,7 @@ from tools.points.evaluate import (
     to_segments,
 )
 
-TRAIN_SETS: tuple[str, ...] = ("dev", "letters_dev", "train", "letters_train", "letters_train2")
+TRAIN_SETS: tuple[str, ...] = ("dev", "letters_dev", "train", "letters_train", "letters_train2", "letters_train3")
 THRESHOLDS: tuple[float, ...] = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65)
 _BLANK = PairModel(weights=np.zeros(len(FEATURES)), bias=0.0, threshold=0.5)
 
