@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.review import REVIEW_BUDGET
+
 
 class Settings(BaseSettings):
     """All knobs of the system. Every one is optional; defaults work offline on one machine."""
@@ -103,6 +105,12 @@ class Settings(BaseSettings):
         None,
         description="Where the store's upload page forwards files (streamed, with the token); "
         "default http://127.0.0.1:<ingest_port> (http://127.0.0.1:8001).",
+    )
+    review_budget: float = Field(
+        REVIEW_BUDGET,
+        ge=0.0,
+        le=1.0,
+        description="Share of a letter's segments that may be flagged needs_review (the least confident).",
     )
     broker_probe_s: float = Field(2.0, description="How often services check that the broker answers.")
     auth_max_failures: int = Field(10, description="Wrong tokens per client per window before 429.")

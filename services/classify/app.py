@@ -23,6 +23,7 @@ from shared.events import LABELS
 from shared.http import ApiError, install_common, serve
 from shared.logging import configure_logging
 from shared.memory import release_free_memory
+from shared.review import within_budget
 from shared.settings import Settings, get_settings
 from shared.stream_runner import StreamRunner
 
@@ -57,7 +58,11 @@ class Result(BaseModel):
     label: str = Field(description=f"One of {', '.join(LABELS)}.")
     scores: dict[str, float] = Field(description="A probability for each of the four labels; they sum to 1.")
     themes: list[ThemeOut] = Field(default_factory=list, description="Themes of the taxonomy, best first.")
-    needs_review: bool = Field(False, description="The top score is below the model's review threshold.")
+    needs_review: bool = Field(
+        False,
+        description="The top score is below the model's review threshold (with document: true, only for "
+        "the least confident segments of the letter, within the review budget).",
+    )
 
 
 class ClassifyResponse(BaseModel):
@@ -144,6 +149,9 @@ def create_app(
         items = _validate(req, settings.classify_max_items)
         inf = model()
         preds = await inf.predict(items, "api")
+        flags = [p.needs_review for p in preds]
+        if req.document:  # one letter: the store's review budget applies (shared/review.py)
+            flags = within_budget([max(p.scores.values()) for p in preds], flags, settings.review_budget)
         return ClassifyResponse(
             model_version=inf.model_version,
             results=[
@@ -151,9 +159,9 @@ def create_app(
                     label=p.label,
                     scores=p.scores,
                     themes=[ThemeOut(id=t, score=s) for t, s in p.themes],
-                    needs_review=p.needs_review,
+                    needs_review=flag,
                 )
-                for p in preds
+                for p, flag in zip(preds, flags, strict=True)
             ],
         )
 

@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
     which connect to the broker in the background; the API serves meanwhile."""
     settings = settings or get_settings()
     engine = make_engine(settings.resolved_database_url)
-    repo = Repository(engine)
+    repo = Repository(engine, settings.review_budget)
     runner = make_runner(settings, repo)
 
     @contextlib.asynccontextmanager

@@ -107,6 +107,9 @@ class Segment(SQLModel, table=True):
     # The model's own values; ``label``/``themes`` above are final.
     model_label: str | None = Field(default=None, max_length=16)
     model_themes: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)
+    #: The model's flag (top score under its review threshold) and the one shown: the model's, kept for the
+    #: least confident segments of the letter within the review budget (shared/review.py).
+    model_needs_review: bool = False
     needs_review: bool = False
     #: The model's highest label score (the review queue shows the least confident first).
     confidence: float | None = Field(default=None, sa_type=Float)

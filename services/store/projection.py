@@ -49,6 +49,7 @@ from shared.events import (
     SegmentCorrected,
 )
 from shared.ids import event_id_for
+from shared.review import REVIEW_BUDGET, within_budget
 
 DOCS: Table = table_of(Document)
 SEGS: Table = table_of(Segment)
@@ -187,8 +188,9 @@ def correction_facts(row: Any) -> CorrectionFacts:
 class Projection:
     """Writes events into the database."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, review_budget: float = REVIEW_BUDGET) -> None:
         self.engine = engine
+        self.review_budget = review_budget
 
     # ------------------------------------------------------------------ writes
 
@@ -368,7 +370,9 @@ class Projection:
                     "model_label": s.label,
                     "themes": themes,
                     "model_themes": themes,
-                    "needs_review": bool(getattr(s, "needs_review", False) or False),
+                    # The model's flag; _refresh keeps it within the letter's review budget.
+                    "model_needs_review": bool(s.needs_review),
+                    "needs_review": bool(s.needs_review),
                     "confidence": max(s.scores.values()) if s.scores else None,
                     "corrected": False,
                     "corrected_by": None,
@@ -570,6 +574,47 @@ class Projection:
                 [{"b_id": i} for i, _ in known],
             )
 
+    def _apply_review_budget(self, conn: Connection, ids: Sequence[str]) -> None:
+        """Show the model's review flag only on the least confident segments of each letter, within the
+        budget (shared/review.py); worked out again from the model's flags whenever a letter is touched."""
+        rows: dict[str, list[Any]] = {}
+        for r in conn.execute(
+            core_select(
+                SEGS.c.segment_id,
+                SEGS.c.document_id,
+                SEGS.c.confidence,
+                SEGS.c.model_needs_review,
+                SEGS.c.needs_review,
+            )
+            .where(SEGS.c.document_id.in_(ids))
+            .order_by(SEGS.c.document_id, SEGS.c.seq)
+        ):
+            rows.setdefault(r.document_id, []).append(r)
+        totals = {
+            d.id: d.segment_count
+            for d in conn.execute(core_select(DOCS.c.id, DOCS.c.segment_count).where(DOCS.c.id.in_(ids)))
+        }
+        changed: list[dict[str, Any]] = []
+        for doc, segs in rows.items():
+            shown = within_budget(
+                [r.confidence for r in segs],
+                [bool(r.model_needs_review) for r in segs],
+                self.review_budget,
+                totals.get(doc),
+            )
+            changed.extend(
+                {"b_sid": r.segment_id, "b_flag": flag}
+                for r, flag in zip(segs, shown, strict=True)
+                if bool(r.needs_review) != flag
+            )
+        if changed:
+            conn.execute(
+                update(SEGS)
+                .where(SEGS.c.segment_id == bindparam("b_sid"))
+                .values(needs_review=bindparam("b_flag")),
+                changed,
+            )
+
     def _refresh(self, conn: Connection, ids: list[str], now: datetime) -> None:
         """Recompute counts, status and search text of the touched documents from the stored rows."""
         updates: list[dict[str, Any]] = []
@@ -577,6 +622,7 @@ class Projection:
         not_done: list[str] = []
         for chunk in _chunks(ids):
             self._drop_stale_segments(conn, chunk)
+            self._apply_review_budget(conn, chunk)
             counted = {
                 r.document_id: (r.n, r.last)
                 for r in conn.execute(

@@ -17,7 +17,7 @@ from services.store import search
 from services.store.db import alembic_config, make_engine, migrate
 from services.store.models import metadata
 from services.store.repository import Repository, SegmentFilter
-from shared.events import Envelope
+from shared.events import LABELS, Envelope
 from tests.store_events import doc_id, extracted, failed, received, segment, segments
 
 pytestmark = pytest.mark.integration
@@ -272,3 +272,60 @@ def test_queries(repo: Repository) -> None:
     assert stats["labels"] == {"challenge": 1, "measure": 2, "example": 1, "other": 0}
     assert stats["documents_by_status"]["classified"] == 2
     assert repo.senders() == sorted(["Bø kommune", "Øvre Eiker kommune"])
+
+
+def flagged(name: str, seq: int, n: int, confidence: float, review: bool, minute: float = 2) -> Envelope[Any]:
+    """A classified segment with the model's top score and review flag given."""
+    env = segment(name, seq, n, minute, label="measure", model=f"m-{minute}")
+    rest = (1.0 - confidence) / 3
+    data = env.data.model_copy(
+        update={
+            "scores": {lab: (confidence if lab == "measure" else rest) for lab in LABELS},
+            "needs_review": review,
+        }
+    )
+    return env.model_copy(update={"data": data})
+
+
+def shown_flags(engine: sa.Engine, name: str) -> tuple[list[bool], list[bool]]:
+    """(shown, model's) review flags of a letter's segments in reading order."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT needs_review, model_needs_review FROM segments WHERE document_id = :d ORDER BY seq"
+            ),
+            {"d": doc_id(name)},
+        ).all()
+    return [bool(r[0]) for r in rows], [bool(r[1]) for r in rows]
+
+
+def test_review_flags_stay_within_the_letters_budget(repo: Repository, engine: sa.Engine) -> None:
+    # Ten segments, the model unsure of seven: a fifth of the letter (two) is shown, the least confident.
+    confidence = [0.95, 0.41, 0.52, 0.33, 0.61, 0.97, 0.48, 0.58, 0.66, 0.99]
+    events = [received("budsjett", 0), extracted("budsjett", 10, 1)]
+    events += [flagged("budsjett", i, 10, c, c < 0.7) for i, c in enumerate(confidence)]
+    repo.apply(events[:5])  # the first three segments, two flagged: both shown (the budget is the letter's)
+    assert shown_flags(engine, "budsjett")[0] == [False, True, True]
+    repo.apply(events[5:6])  # a third flag, less sure than one shown: it takes that one's place
+    assert shown_flags(engine, "budsjett")[0] == [False, True, False, True]
+    repo.apply(events[6:])
+    shown, model = shown_flags(engine, "budsjett")
+    assert [i for i, f in enumerate(shown) if f] == [1, 3]  # 0.41 and 0.33
+    assert model == [c < 0.7 for c in confidence]  # the model's flags are kept
+    # Re-classified with confidence: the next least confident flag is shown again.
+    repo.apply([flagged("budsjett", 3, 10, 0.93, False, minute=30)])
+    shown, _ = shown_flags(engine, "budsjett")
+    assert [i for i, f in enumerate(shown) if f] == [1, 6]  # 0.41 and 0.48
+
+
+def test_review_budget_does_not_depend_on_arrival_order(repo: Repository, engine: sa.Engine) -> None:
+    confidence = [0.35, 0.9, 0.45, 0.5, 0.55, 0.98, 0.3, 0.62, 0.95, 0.4, 0.99, 0.44]
+    results = []
+    for name, reverse in (("framover", False), ("bakover", True)):
+        events = [received(name, 0), extracted(name, 12, 1)]
+        events += [flagged(name, i, 12, c, c < 0.7) for i, c in enumerate(confidence)]
+        for e in reversed(events) if reverse else events:
+            repo.apply([e])
+        results.append(shown_flags(engine, name)[0])
+    assert results[0] == results[1]
+    assert [i for i, f in enumerate(results[0]) if f] == [0, 6, 9]  # 0.35, 0.30, 0.40: ceil(0.2 * 12) = 3

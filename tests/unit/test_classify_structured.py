@@ -4,6 +4,7 @@ and POST /classify returning themes and needs_review."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from dataclasses import replace
@@ -17,6 +18,7 @@ from services.classify.app import create_app
 from services.classify.loader import load_classifier
 from services.classify.schema import Item, ModelError, document_items, read_manifest, write_manifest
 from services.classify.structured import StructuredClassifier, concept_tokens, lemma_text, temper
+from shared.review import within_budget
 from shared.settings import Settings
 from tools.training import recipe as R
 from tools.training import structured as S
@@ -181,6 +183,43 @@ def test_api_returns_themes_and_review_flag(model: Path, tmp_path: Path) -> None
     first, last = resp.json()["results"]
     assert first["label"] == "challenge" and {t["id"] for t in first["themes"]} <= set(IDS)
     assert first["themes"] and last["themes"] == [] and isinstance(first["needs_review"], bool)
+
+
+def test_api_keeps_a_letters_review_flags_within_the_budget(model: Path, tmp_path: Path) -> None:
+    """With ``document: true`` the flags are the model's, kept for the least confident fifth of the letter
+    (shared/review.py), as the store shows them; item by item they are the model's own."""
+    texts = [
+        "Kommunen mangler legevaktleger om natta.",
+        "Vi foreslår et felles kompetanseløft.",
+        "Xq zpr wvk lmt.",
+        "Om regionen",
+        "Det er etablert et ambulant team.",
+        "Bra.",
+        "Helse Nord RHF",
+        "Vedlegg",
+        "Hva med neste år?",
+        "Tiltak",
+    ]
+    items = [{"text": t, "kind": "paragraph"} for t in texts]
+    # the same model, unsure of nearly everything: a review threshold of 0.99
+    unsure = tmp_path / "unsure"
+    shutil.copytree(model, unsure)
+    manifest = unsure / "innspill_model.json"
+    manifest.write_text(json.dumps({**json.loads(manifest.read_text()), "review_threshold": 0.99}))
+
+    def flags(budget: float, document: bool) -> tuple[list[bool], list[float]]:
+        settings = Settings(data_dir=tmp_path / "var", model_dir=unsure, review_budget=budget)
+        with TestClient(create_app(settings, stream=False)) as client:
+            resp = client.post("/classify", json={"document": document, "items": items})
+        assert resp.status_code == 200, resp.text
+        results = resp.json()["results"]
+        return [r["needs_review"] for r in results], [max(r["scores"].values()) for r in results]
+
+    model_flags, top = flags(1.0, True)
+    assert sum(model_flags) >= 5
+    shown, _ = flags(0.1, True)
+    assert shown == within_budget(top, model_flags, 0.1) and sum(shown) == 1
+    assert flags(0.1, False)[0] == flags(1.0, False)[0]  # item by item: no letter, no budget
 
 
 def test_structured_model_does_not_import_torch(model: Path) -> None:

@@ -28,7 +28,7 @@ import hashlib
 import json
 import sys
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ import numpy as np
 from services.classify.loader import load_classifier
 from services.classify.schema import Classifier, Prediction, document_items
 from shared.events import LABELS
+from shared.review import within_budget
 from shared.settings import get_settings
 
 REPO = Path.cwd()
@@ -103,6 +104,14 @@ def classify_letter(clf: Classifier, segs: list[dict[str, Any]]) -> list[Predict
     return preds
 
 
+def with_review_budget(preds: list[Prediction]) -> list[Prediction]:
+    """A letter's predictions with the review flag the store shows: the model's, within the letter's
+    review budget (shared/review.py)."""
+    budget = get_settings().review_budget
+    flags = within_budget([max(p.scores.values()) for p in preds], [p.needs_review for p in preds], budget)
+    return [replace(p, needs_review=f) for p, f in zip(preds, flags, strict=True)]
+
+
 def shuffle_headings(
     extracted: dict[str, list[dict[str, Any]]], seed: int
 ) -> dict[str, list[dict[str, Any]]]:
@@ -137,7 +146,7 @@ def run_set(clf: Classifier, letters: list[Letter], cache: Path, shuffle_seed: i
         extracted = shuffle_headings(extracted, shuffle_seed)
     for letter in letters:
         segs = extracted[letter.name]
-        preds = classify_letter(clf, segs)
+        preds = with_review_budget(classify_letter(clf, segs))
         idx = align(letter.gold, segs)
         scored.letters[letter.name] = [
             (g, preds[i] if i is not None else None) for g, i in zip(letter.gold, idx)

@@ -50,7 +50,14 @@ from tools.points.evaluate import (
     to_segments,
 )
 
-TRAIN_SETS: tuple[str, ...] = ("dev", "letters_dev", "train", "letters_train", "letters_train2", "letters_train3")
+TRAIN_SETS: tuple[str, ...] = (
+    "dev",
+    "letters_dev",
+    "train",
+    "letters_train",
+    "letters_train2",
+    "letters_train3",
+)
 THRESHOLDS: tuple[float, ...] = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65)
 _BLANK = PairModel(weights=np.zeros(len(FEATURES)), bias=0.0, threshold=0.5)
 
