@@ -124,11 +124,10 @@ def date_only(text: str) -> bool:
     return False
 
 
-# Words a Norwegian sentence or title does not end on: conjunctions, the infinitive mark and articles. Not
-# prepositions, which Norwegian strands at a clause's end («som begge parter har tilgang til», «den kommunen
-# hun bur i»), nor possessives, which follow their noun («kompetansen sin»): list items ending so were lost.
-#: Conjunctions, articles, the infinitive marker: no sentence ends on them. Not prepositions: Norwegian
-#: ends clauses on them («som begge parter har tilgang til»).
+# Words a Norwegian sentence or title does not end on: conjunctions («at», «som» too), the infinitive mark
+# and articles. Not prepositions, which Norwegian strands at a clause's end («som begge parter har tilgang
+# til», «den kommunen hun bur i»), nor possessives, which follow their noun («kompetansen sin»): list items
+# ending so were lost.
 _OPEN_ENDS = frozenset(["og", "eller", "samt", "men", "både", "å", "en", "et", "ei", "at", "som"])
 
 
