@@ -153,13 +153,16 @@ async def test_points_group_paraphrases_and_stay_stable(store: tuple[FastAPI, ht
 
     # A late letter joins the existing point incrementally: same id, one more sender.
     app.state.repo.apply(letter_events(*LATE, minute=100))
+    assert app.state.points.refresh().mode == "incremental"  # 7 content segments, 6 at the last grouping
     after = (await c.get("/points")).json()["points"]
     joined = next(p for p in after if p["id"] == journal_id)
     assert joined["sender_count"] == 4 and doc_id("p-havby") in {s["document_id"] for s in joined["segments"]}
 
     # A sender who words the same point as a problem joins it too (a point may mix labels; round 7), and
     # the mixed point is not taken for a stale one: the next refresh has nothing to do.
+    # Grown by a quarter since the last whole grouping (8 of 6): everything is regrouped, ids carried over.
     app.state.repo.apply(letter_events(*WORDED_AS_PROBLEM, minute=110))
+    assert app.state.points.refresh().mode == "full"
     mixed = next(p for p in (await c.get("/points")).json()["points"] if p["id"] == journal_id)
     assert mixed["sender_count"] == 5 and mixed["label"] == "measure"
     assert sorted({s["label"] for s in mixed["segments"]}) == ["challenge", "measure"]
