@@ -27,16 +27,11 @@ from dataclasses import replace
 
 from services.extract.layout import Layout
 from services.extract.model import PARAGRAPH, TABLE_CELL, TABLE_HEADER, Block, Line
-from services.extract.textrules import is_terminated, is_url
+from services.extract.textrules import is_terminated, is_url, word_set
 from shared import norwegian
 
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
 #: Words a noun phrase does not end on: prepositions, conjunctions, articles, particles.
-FUNCTION_WORDS = _words(
+FUNCTION_WORDS = word_set(
     """
     og eller samt men i på av for til med fra om ved etter mellom under over mot hos som en et ei
     den det de dei ein eit å at når der hvor kor enn uten utan blant gjennom innen innan via per
@@ -44,7 +39,7 @@ FUNCTION_WORDS = _words(
     """
 )
 #: Finite verbs and auxiliaries: a label with one of these is a sentence, not a row label.
-VERBS = _words(
+VERBS = word_set(
     """
     er var har hadde blir ble vert vart kan kunne skal skulle vil ville må måtte bør burde får fikk fekk
     gir gav ga gjev går gikk gjekk gjør gjer gjorde ser såg bruker brukar mener meiner ønsker ønskjer

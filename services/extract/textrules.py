@@ -45,38 +45,27 @@ def is_numbered(text: str) -> bool:
     return bool(_NUMBERED.match(text))
 
 
+def word_set(text: str) -> frozenset[str]:
+    """The whitespace-separated words of a word list written as text."""
+    return frozenset(text.split())
+
+
 #: Abbreviations whose full stop ends no sentence («... i kommunene vs.» / «spesialisthelsetjenesten»).
-ABBREVIATIONS = frozenset(
-    [
-        "vs.",
-        "f.eks.",
-        "bl.a.",
-        "jf.",
-        "jfr.",
-        "inkl.",
-        "ca.",
-        "evt.",
-        "ev.",
-        "ift.",
-        "mht.",
-        "dvs.",
-        "pga.",
-        "iht.",
-        "ifm.",
-        "nr.",
-        "kap.",
-        "pkt.",
-        "ref.",
-    ]
+ABBREVIATIONS = word_set(
+    "vs. f.eks. bl.a. jf. jfr. inkl. ca. evt. ev. ift. mht. dvs. pga. iht. ifm. nr. kap. pkt. ref."
 )
+
+
+def ends_on_abbreviation(text: str) -> bool:
+    words = text.split()
+    return bool(words) and words[-1].lower() in ABBREVIATIONS
 
 
 def is_terminated(text: str) -> bool:
     """Ends a sentence: a full stop, question or exclamation mark (quotes and brackets may follow).
 
     A web address ending in a dot-free path does not count, and neither does an abbreviation's full stop."""
-    words = text.split()
-    return bool(_TERMINATED.search(text.rstrip())) and not (words and words[-1].lower() in ABBREVIATIONS)
+    return bool(_TERMINATED.search(text.rstrip())) and not ends_on_abbreviation(text)
 
 
 def is_url(text: str) -> bool:
@@ -133,8 +122,8 @@ _OPEN_ENDS = frozenset(["og", "eller", "samt", "men", "både", "å", "en", "et",
 
 def ends_open(text: str) -> bool:
     """The line's last word leaves the sentence open («... Stange og», «... i kommunene vs.»)."""
-    words = text.rstrip().split()
-    return bool(words) and (words[-1] in _OPEN_ENDS or words[-1].lower() in ABBREVIATIONS)
+    words = text.split()
+    return bool(words) and words[-1] in _OPEN_ENDS or ends_on_abbreviation(text)
 
 
 def first_word(text: str) -> str:

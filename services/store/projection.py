@@ -103,6 +103,11 @@ class _Batch:
         return ids | {e.data.document_id for e in self.corrections.values()}
 
     @property
+    def segmented_document_ids(self) -> set[str]:
+        """Documents whose segments or segment count this batch may change (the review budget's input)."""
+        return set(self.extracted) | {e.data.document_id for e in self.segments.values()}
+
+    @property
     def segment_ids(self) -> set[str]:
         return set(self.segments) | {e.data.segment_id for e in self.corrections.values()}
 
@@ -215,7 +220,7 @@ class Projection:
             if batch.extracted or corrected_docs:
                 self._finalise_documents(conn, sorted(set(batch.extracted) | corrected_docs))
             self._history(conn, [_history_row(e) for e in batch.history.values()])
-            self._refresh(conn, ids, now)
+            self._refresh(conn, ids, now, batch.segmented_document_ids)
         return set(ids)
 
     def _insert(self, conn: Connection, table: Any) -> Any:
@@ -576,7 +581,10 @@ class Projection:
 
     def _apply_review_budget(self, conn: Connection, ids: Sequence[str]) -> None:
         """Show the model's review flag only on the least confident segments of each letter, within the
-        budget (shared/review.py); worked out again from the model's flags whenever a letter is touched."""
+        budget (shared/review.py); worked out again from the model's flags whenever a letter's segments
+        change."""
+        if not ids:
+            return
         rows: dict[str, list[Any]] = {}
         for r in conn.execute(
             core_select(
@@ -615,14 +623,15 @@ class Projection:
                 changed,
             )
 
-    def _refresh(self, conn: Connection, ids: list[str], now: datetime) -> None:
-        """Recompute counts, status and search text of the touched documents from the stored rows."""
+    def _refresh(self, conn: Connection, ids: list[str], now: datetime, segmented: set[str]) -> None:
+        """Recompute counts, status and search text of the touched documents from the stored rows, and the
+        review budget of those whose segments changed (``segmented``)."""
         updates: list[dict[str, Any]] = []
         done: list[dict[str, Any]] = []
         not_done: list[str] = []
         for chunk in _chunks(ids):
             self._drop_stale_segments(conn, chunk)
-            self._apply_review_budget(conn, chunk)
+            self._apply_review_budget(conn, [i for i in chunk if i in segmented])
             counted = {
                 r.document_id: (r.n, r.last)
                 for r in conn.execute(

@@ -3,8 +3,8 @@
     python -m tools.points.train_pairs [--gold-labels] [--model var/models/default]
 
 Training sets (data/paraphrases): points_dev, points_letters_dev, points_train, points_letters_train,
-points_letters_train2, points_letters_train3 (round 11). Never the sets that measure it: points_test, points_test2, points_letters_test,
-heldout_k, nor the seeds.
+points_letters_train2, points_letters_train3 (round 11). Never the sets that measure it: points_test,
+points_test2, points_letters_test, heldout_k, nor the seeds.
 
 By default each set's labels and themes are the ones a classifier predicts for it (letters classified
 whole, as services/classify does), since that is what the store groups; ``--gold-labels`` uses the written
