@@ -22,6 +22,8 @@ EXTRACTOR_VERSION = "6"
 
 Label = Literal["challenge", "measure", "example", "other"]
 LABELS: tuple[str, ...] = get_args(Label)
+#: The labels that carry a point of the letter (everything but ``other``): they get themes and make points.
+CONTENT_LABELS: tuple[str, ...] = ("challenge", "measure", "example")
 SenderKind = Literal[
     "kommune",
     "fylkeskommune",

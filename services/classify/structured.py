@@ -23,7 +23,7 @@ from scipy.special import expit
 from services.classify.fast_tfidf import speed_up
 from services.classify.schema import Item, ModelError, Prediction, heading_text
 from services.classify.tfidf import file_sha256
-from shared.events import LABELS
+from shared.events import CONTENT_LABELS, LABELS
 from shared.lexicon import load_lexicon, segment_positions
 
 MODEL_FILE = "structured.joblib"
@@ -233,6 +233,10 @@ class StructuredClassifier:
         self.theme_thresholds = np.array(
             [float(manifest.get("theme_thresholds", {}).get(t, 0.5)) for t in self.theme_ids]
         )
+        #: A content segment with no theme over its threshold still takes its likeliest theme when that
+        #: theme's score reaches this share of its threshold (None: no such fallback; bundles before it).
+        floor = manifest.get("theme_floor")
+        self.theme_floor: float | None = None if floor is None else float(floor)
         self.model_version = manifest["model_version"]
 
     def raw_proba(self, items: list[Item], x: Any = None) -> np.ndarray:
@@ -301,6 +305,14 @@ class StructuredClassifier:
             return np.asarray(expit(x @ w + b))
         return np.asarray(self.themes.predict_proba(x))
 
+    def _fallback_theme(self, row: np.ndarray) -> list[tuple[str, float]]:
+        """The likeliest theme of a content segment that none reached, if it comes near its threshold:
+        nearly every content segment of the team's letters has a theme (98 %)."""
+        j = int(np.argmax(row))
+        if self.theme_floor is None or row[j] < self.theme_floor * self.theme_thresholds[j]:
+            return []
+        return [(self.theme_ids[j], round(float(row[j]), 4))]
+
     def predict(self, items: list[Item]) -> list[Prediction]:
         if not items:
             return []
@@ -320,6 +332,8 @@ class StructuredClassifier:
                     for j in np.argsort(-tprobs[i])
                     if tprobs[i, j] >= self.theme_thresholds[j]
                 ]
+                if not picked and self.theme_floor is not None and pred.label in CONTENT_LABELS:
+                    picked = self._fallback_theme(tprobs[i])
                 themes = tuple(picked[:3])
             out.append(
                 Prediction(

@@ -279,6 +279,35 @@ def test_theme_tagger_reads_the_neighbours_text(model: Path) -> None:
     assert with_context[0, j] > alone[0, j]
 
 
+def _with_manifest(model: Path, folder: Path, **fields: object) -> StructuredClassifier:
+    manifest = {**read_manifest(model), **fields}
+    write_manifest(folder, manifest)
+    (folder / S.MODEL_FILE).write_bytes((model / S.MODEL_FILE).read_bytes())
+    clf = load_classifier(folder)
+    assert isinstance(clf, StructuredClassifier)
+    return clf
+
+
+def test_a_content_segment_falls_back_to_its_likeliest_theme(model: Path, tmp_path: Path) -> None:
+    assert read_manifest(model)["theme_floor"] == S.THEME_FLOOR
+    items = document_items(
+        [("Staten bør finansiere felles journal.", [], "paragraph"), ("Med vennlig hilsen", [], "closing")]
+    )
+    row = load_classifier(model).theme_proba(items)[0]  # type: ignore[attr-defined]
+    top = IDS[int(np.argmax(row))]
+    # every threshold just above the segment's best score: no theme reaches one
+    high = {t: round(float(row.max()) + 0.01, 4) for t in IDS}
+    near = _with_manifest(model, tmp_path / "near", theme_thresholds=high, theme_floor=0.5)
+    preds = near.predict(items)
+    assert preds[0].label == "measure" and [t for t, _ in preds[0].themes] == [top]
+    assert preds[1].themes == ()  # not for letter furniture
+    # the floor is a share of the threshold: under it, or with no floor, no theme
+    far = _with_manifest(model, tmp_path / "far", theme_thresholds={t: 2.0 for t in IDS}, theme_floor=0.5)
+    assert far.predict(items)[0].themes == ()
+    off = _with_manifest(model, tmp_path / "off", theme_thresholds=high, theme_floor=None)
+    assert off.predict(items)[0].themes == ()
+
+
 def test_theme_thresholds_shrink_toward_one_common_threshold() -> None:
     ids = ["a", "b"]
     # theme a separates best at 0.8, theme b at 0.3; over both themes 0.3 does best

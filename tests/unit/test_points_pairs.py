@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.store.points.grouping import Config, PointGrouper, Segment
+from services.store.points.grouping import Config, PointGrouper, Segment, letter_best
 from services.store.points.pairs import FEATURES, MODEL_FILE, PairModel, load_pair_model
 from services.store.points.semantic import SPACE_FILE, load_space, space_terms
 
@@ -99,6 +99,10 @@ def test_pair_model_round_trip_and_feature_mismatch(tmp_path: Path) -> None:
     x[1, 0] = 1.0
     p = back.probability(x)
     assert p[0] == pytest.approx(1 / (1 + np.exp(1.5))) and p[1] > p[0]
+    assert back.mutual_boost == 0.0
+    boosted = PairModel(weights=model.weights, bias=-1.5, threshold=0.4, mutual_boost=1.5)
+    boosted.save(path)
+    assert load_pair_model.__wrapped__(path).mutual_boost == 1.5
     raw = json.loads(path.read_text(encoding="utf-8"))
     raw["features"] = raw["features"][:-1]
     bad = tmp_path / "old.json"
@@ -167,3 +171,72 @@ def test_pdf_rows_keep_lost_planted_segments_as_missing_senders(
     assert by_point["p1"].label == "measure" and by_point["p1"].themes == ("digitalisering",)
     assert by_point["p2"].label == "other" and "lost" in by_point["p2"].id  # not groupable, still planted
     assert all(r.sender == "Nordby kommune" for r in rows) and len(rows) == 3
+
+
+def test_letter_best_marks_pairs_that_are_each_others_best_match() -> None:
+    # rows: segments 0, 1 of letter A; columns: segments 0, 1 of letter B and 2 of letter C
+    r = np.array([0, 0, 1, 1, 0, 1])
+    c = np.array([0, 1, 0, 1, 2, 2])
+    p = np.array([0.2, 0.6, 0.5, 0.1, 0.3, 0.3])
+    rows, cols = np.array(["A", "A"]), np.array(["B", "B", "C"])
+    mutual = letter_best(p, r, c, rows[r], cols[c])
+    # A0-B1: B1 is A0's best in B (0.6 > 0.2) and A0 is B1's best in A (0.6 > 0.1)
+    # A1-B0: B0 is A1's best in B (0.5 > 0.1) and A1 is B0's best in A (0.5 > 0.2)
+    # C2 ties between A0 and A1: both count as best
+    assert mutual.tolist() == [False, True, True, False, True, True]
+    assert letter_best(np.zeros(0), r[:0], c[:0], rows[:0], cols[:0]).tolist() == []
+
+
+def test_the_mutual_boost_moves_only_mutual_best_pairs() -> None:
+    base = load_pair_model(MODEL_FILE)
+    assert base is not None
+    segs = [
+        seg("a1", "A", "Kommunene trenger flere plasser i barnehagen for barn med særskilte behov."),
+        seg("a2", "A", "Legevakten bør samlokaliseres med akuttmottaket i sykehuset."),
+        seg("b1", "B", "Det må etableres felles legevakt og akuttmottak på samme sted ved sykehuset."),
+        seg("b2", "B", "Helsestasjonen trenger flere stillinger for helsesykepleiere."),
+    ]
+
+    def edges(boost: float) -> dict[tuple[str, str], float]:
+        g = PointGrouper(Config(mutual_boost=boost), pair_model=base)
+        g._ingest(segs)
+        b = g.blocks["challenge+measure+example"]
+        idx = list(range(len(b.segs)))
+        m = g._edges(b, idx, idx).tocoo()
+        return {
+            (b.segs[i].segment_id, b.segs[j].segment_id): float(v)
+            for i, j, v in zip(m.row, m.col, m.data, strict=True)
+        }
+
+    plain, boosted = edges(0.0), edges(1.5)
+    assert plain[("a2", "b1")] > 0
+    before, after = plain[("a2", "b1")], boosted[("a2", "b1")]
+    assert after / (1 - after) == pytest.approx(before / (1 - before) * np.exp(1.5), rel=1e-3)
+    for pair, q in plain.items():
+        if set(pair) != {"a2", "b1"} and pair in boosted:
+            assert boosted[pair] == pytest.approx(q, rel=1e-5)
+
+
+def test_the_boost_must_keep_the_planted_precision_of_the_plain_threshold() -> None:
+    from tools.points.train_pairs import choose
+
+    def row(t: float, b: float, pp: float, exact: float, f: float) -> dict[str, float]:
+        return {
+            "threshold": t,
+            "boost": b,
+            "planted_precision": pp,
+            "recall": 0.5,
+            "f_half": f,
+            "exact": exact,
+        }
+
+    summary = {
+        "a": row(0.3, 0.0, 0.72, 17, 0.61),
+        "b": row(0.4, 0.0, 0.74, 11, 0.58),
+        "c": row(0.35, 1.5, 0.68, 23, 0.64),  # more points, less precise than the plain choice: not taken
+        "d": row(0.45, 1.5, 0.74, 19, 0.66),
+        "e": row(0.5, 2.0, 0.73, 19, 0.65),
+    }
+    assert choose(summary) == (0.45, 1.5)
+    del summary["d"], summary["e"]
+    assert choose(summary) == (0.3, 0.0)

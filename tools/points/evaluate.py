@@ -49,6 +49,7 @@ from services.store.points.grouping import (
     group_segments,
 )
 from shared import norwegian as nb
+from shared.events import CONTENT_LABELS
 
 if TYPE_CHECKING:
     from services.classify.schema import Prediction
@@ -134,7 +135,7 @@ def dilute(rows: Sequence[Row], n: int, seed: int = 11) -> list[Row]:
             if not line.strip():
                 continue
             d = json.loads(line)
-            if d.get("label") in ("challenge", "measure", "example"):
+            if d.get("label") in CONTENT_LABELS:
                 pool.extend(x.strip() for x in _SPLIT.split(d["text"]) if len(x.split()) >= 5)
     rng = random.Random(seed)
     pool = sorted(set(pool))

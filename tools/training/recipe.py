@@ -350,7 +350,13 @@ def train_structured(
         + (", trained on the extracted and the labelled rows" if themes_also_labelled else "")
         + f"; per-theme thresholds chosen on the held-out split (each theme's best F1, moved "
         f"{1 - fields.get('theme_shrink', 1.0):.0%} of the way toward the best common threshold): "
-        + ", ".join(f"{k} {v}" for k, v in fields["theme_thresholds"].items()),
+        + ", ".join(f"{k} {v}" for k, v in fields["theme_thresholds"].items())
+        + (
+            f"; a content segment with no theme over its threshold takes its likeliest theme from "
+            f"{fields['theme_floor']:.0%} of that threshold"
+            if fields.get("theme_floor") is not None
+            else ""
+        ),
         "train_seconds": round(time.perf_counter() - started, 1),
     }
     card = _finish(out, manifest, {"base": None, "recipe": recipe}, splits, None, measure_speed)

@@ -50,6 +50,9 @@ class PairModel:
     bias: float
     threshold: float
     about: dict[str, Any] = field(default_factory=dict)
+    #: Added to the log-odds of two segments that are each other's best match in their letters
+    #: (grouping.py ``letter_best``); chosen with the threshold by leaving one training set out.
+    mutual_boost: float = 0.0
 
     def probability(self, x: np.ndarray) -> np.ndarray:
         """P(same point) for each row of x (pairs × FEATURES)."""
@@ -62,6 +65,7 @@ class PairModel:
             "weights": [round(float(w), 6) for w in self.weights],
             "bias": round(float(self.bias), 6),
             "threshold": self.threshold,
+            "mutual_boost": self.mutual_boost,
             "about": self.about,
         }
         path.write_text(json.dumps(raw, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
@@ -80,6 +84,7 @@ def load_pair_model(path: Path = MODEL_FILE) -> PairModel | None:
         bias=float(raw["bias"]),
         threshold=float(raw["threshold"]),
         about=dict(raw.get("about") or {}),
+        mutual_boost=float(raw.get("mutual_boost", 0.0)),
     )
 
 

@@ -33,12 +33,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from services.store.models import Document, Point, PointMember, Segment
+from shared.events import CONTENT_LABELS
 
 if TYPE_CHECKING:
     from services.store.points import grouping
-
-#: Labels that make points (the grouping library ignores the rest).
-CONTENT_LABELS: tuple[str, ...] = ("challenge", "measure", "example")
 
 #: A model theme counts for grouping from this score (an analyst's themes have score 1.0). The tagger
 #: already keeps only themes over its own per-theme thresholds (0.375-0.525); a floor of 0.5 dropped some
