@@ -16,6 +16,7 @@ from services.store.points.grouping import (
     add_segments,
     average_linkage,
     group_segments,
+    point_id,
 )
 
 HANDSET = Config(scorer="handset")
@@ -187,6 +188,25 @@ def test_functional_incremental_and_recompute_carry_ids(cfg: Config) -> None:
     shuffled = list(reversed(JOURNAL + OTHER))
     again = group_segments(shuffled, min_senders=1, previous=everything, config=cfg)
     assert point_of(again, "a1").id == journal_id
+
+
+@SCORERS
+def test_a_carried_id_never_repeats_as_the_id_of_a_new_point(cfg: Config) -> None:
+    # an earlier grouping's point founded by d1 held what is now the journal point; a regrouping carries
+    # its id to the journal point, so d1's own new point must take another id (the store writes all
+    # points at once: two with one id failed the write)
+    everything = group_segments(JOURNAL + OTHER, min_senders=1, config=cfg)
+    journal = point_of(everything, "a1")
+    old = dataclasses.replace(journal, id=point_id("d1"))
+    again = group_segments(JOURNAL + OTHER, min_senders=1, previous=[old], config=cfg)
+    ids = [p.id for p in again]
+    assert len(ids) == len(set(ids))
+    assert point_of(again, "a1").id == point_id("d1") != point_of(again, "d1").id
+    # ... and a grouper rebuilt from those points adds to them without a clash
+    later = add_segments(
+        again, [seg("k1", "Kvitfjell kommune", "Fysisk aktivitet hver dag i skolen.")], config=cfg
+    )
+    assert len({p.id for p in later}) == len(later)
 
 
 def test_average_linkage_merges_by_mean_similarity() -> None:

@@ -417,6 +417,7 @@ class PointGrouper:
         self._pos_cache: dict[frozenset[str], tuple[tuple[str, ...], tuple[int, ...]]] = {}
         self.blocks: dict[str, _Block] = {}
         self.cluster_ids: dict[tuple[str, int], str] = {}
+        self._taken: set[str] = set()  # the ids in cluster_ids
         self._next: dict[str, int] = defaultdict(int)
 
     @classmethod
@@ -432,6 +433,7 @@ class PointGrouper:
             for label in sorted({pos[m.segment_id][0] for m in p.members if m.segment_id in pos}):
                 cid = g._new_cluster(label)
                 g.cluster_ids[(label, cid)] = p.id
+                g._taken.add(p.id)
                 for m in p.members:
                     where = pos.get(m.segment_id)
                     if where is not None and where[0] == label:
@@ -831,7 +833,17 @@ class PointGrouper:
         cid = self._new_cluster(label)
         for m in members:
             b.cluster[m] = cid
-        self.cluster_ids[(label, cid)] = point_id(b.segs[min(members)].segment_id)
+        pid = self._free_id(b.segs[min(members)].segment_id)
+        self.cluster_ids[(label, cid)] = pid
+        self._taken.add(pid)
+
+    def _free_id(self, founder: str) -> str:
+        """The id of a point founded by this segment, or, when a point carried over from an earlier
+        grouping already has it (its founder now sits in another point), the first free variant."""
+        pid, n = point_id(founder), 1
+        while pid in self._taken:
+            pid, n = point_id(f"{founder}#{n}"), n + 1
+        return pid
 
     def _new_cluster(self, label: str) -> int:
         cid = self._next[label]
@@ -856,6 +868,12 @@ class PointGrouper:
             self.cluster_ids[key] = pid
             used_ids.add(pid)
             used_keys.add(key)
+        # a new point founded by the segment whose old point's id went to another point takes a variant
+        self._taken = set(self.cluster_ids.values())
+        for key, pid in sorted(self.cluster_ids.items()):
+            if key not in used_keys and pid in used_ids:
+                self.cluster_ids[key] = self._free_id(pid)
+                self._taken.add(self.cluster_ids[key])
 
     def add(self, segments: Sequence[Segment]) -> None:
         """Add new segments: join existing points (average similarity >= threshold) or form new ones."""
