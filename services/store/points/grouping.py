@@ -686,7 +686,6 @@ class PointGrouper:
         if boost:
             p = self._letter_relative(p, senders[ri[r]], senders[ci[c]], r, c, boost)
         s = sp.csr_matrix((p, (r, c)), shape=(len(ri), len(ci)))
-        s.eliminate_zeros()
         return _top_k(s, self.cfg.max_neighbours)
 
     def _letter_relative(
@@ -704,8 +703,7 @@ class PointGrouper:
         make the same point, even when the words they share are few."""
         mutual = letter_best(p, r, c, row_sender, col_sender)
         z = np.log(np.clip(p, 1e-6, 1 - 1e-6) / np.clip(1 - p, 1e-6, 1.0)) + boost * mutual
-        out = (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
-        return np.where(out >= self.cfg.edge_min, out, 0.0).astype(np.float32)
+        return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
 
     def _sentence_edges(self, b: _Block, ri: np.ndarray, ci: np.ndarray) -> sp.csr_matrix | None:
         """Segment pairs scored by their best-matching pair of sentences (times ``sentence_weight``).
