@@ -140,7 +140,7 @@ def test_export_xlsx(page: Any, stack: Stack) -> None:
 def _pages(base: str) -> list[str]:
     doc = STATE.get("doc_id")
     pages = ["/", "/ui/segments", "/ui/segments?q=sykepleiere&annet=vis", "/ui/stats", "/ui/upload"]
-    pages += ["/ui/themes", "/ui/review", "/ui/documents/finnes-ikke"]
+    pages += ["/ui/themes", "/ui/themes/samhandling", "/ui/review", "/ui/documents/finnes-ikke"]
     if doc:
         pages.append(f"/ui/documents/{doc}")
     return [base + p for p in pages]

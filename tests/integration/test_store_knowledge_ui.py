@@ -4,7 +4,11 @@ overview, corrected segments marked on the letter; with auth on, a PATCH without
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -32,6 +36,55 @@ async def ui(settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClie
             app.state.repo.apply(letter_events(*letter, minute=10 * n))
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://store") as c:
             yield app, c
+
+
+UPDATING = "Punktene oppdateres med de nyeste brevene"
+
+
+async def theme_page_when_grouped(c: httpx.AsyncClient, theme: str, timeout_s: float = 120) -> str:
+    """The theme page once the background grouping has finished: until then each view says the points are
+    being updated (the page waits only briefly for it)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        html = (await c.get(f"/ui/themes/{theme}")).text
+        if UPDATING not in html:
+            return html
+        assert 'class="notice" role="status"' in html and "Ingen punkter" not in html
+        assert asyncio.get_running_loop().time() < deadline, "the points were never grouped"
+        await asyncio.sleep(0.2)
+
+
+async def test_theme_page_shows_stored_points_while_a_regrouping_runs(
+    ui: tuple[FastAPI, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, c = ui
+    first = await theme_page_when_grouped(c, "digitalisering")
+    assert "<strong>3</strong> avsendere" in first
+    # a slow regrouping (as at 1,000 letters) must not hold the page: it shows the stored points and says so
+    store = app.state.points
+    release = threading.Event()
+    refresh = store.refresh
+
+    def slow_refresh(**kwargs: Any) -> Any:
+        release.wait(30)
+        return refresh(**kwargs)
+
+    monkeypatch.setattr(store, "refresh", slow_refresh)
+    app.state.repo.apply(
+        letter_events(
+            "p-nordoy",
+            "Nordøy kommune",
+            "kommune",
+            [("measure", {"digitalisering": 0.9}, "Vi vil ha én felles journal for alle tjenestene.")],
+            minute=90,
+        )
+    )
+    started = time.perf_counter()
+    html = (await c.get("/ui/themes/digitalisering")).text
+    assert time.perf_counter() - started < 5
+    assert UPDATING in html and "<strong>3</strong> avsendere" in html
+    release.set()
+    assert UPDATING not in await theme_page_when_grouped(c, "digitalisering")
 
 
 async def test_review_queue_orders_and_offers_controls(ui: tuple[FastAPI, httpx.AsyncClient]) -> None:
@@ -72,7 +125,7 @@ async def test_theme_matrix_and_points_page(ui: tuple[FastAPI, httpx.AsyncClient
     assert ">3 / 4</a>" in html
     kommune = (await c.get("/ui/themes", params={"sender_kind": "kommune"})).text
     assert "/ui/segments?theme=digitalisering&amp;sender_kind=kommune&amp;label=measure" in kommune
-    points = (await c.get("/ui/themes/digitalisering")).text
+    points = await theme_page_when_grouped(c, "digitalisering")
     assert "<strong>3</strong> avsendere" in points and "Vis i brevet" in points
     assert "Norsk Sykepleierforbund" in points and "<details>" in points
     assert (await c.get("/ui/themes/romfart")).status_code == 404

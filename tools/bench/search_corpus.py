@@ -9,17 +9,20 @@ when it sits under a heading naming the subject and its text continues on it. Me
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from services.extract.senders import kind_of
 from shared.events import (
     DocumentExtracted,
     DocumentMetadata,
     DocumentReceived,
     Envelope,
     SegmentClassified,
+    ThemeScore,
     make_event,
 )
 from shared.ids import document_id_for, segment_id_for, sha256_hex
@@ -369,8 +372,20 @@ def gold(query_id: str) -> set[tuple[str, int]]:
     }
 
 
-def letter_events(letters: Sequence[Letter] = LETTERS, copy: int = 0) -> list[Envelope[Any]]:
-    """Store input events for the letters (``copy`` > 0 makes distinct documents of the same text)."""
+def bench_themes(text: str, theme_ids: Sequence[str]) -> list[ThemeScore]:
+    """One or two themes for a content segment, the same for the same text (a stand-in for the tagger's,
+    so that the knowledge pages have themes and points to show)."""
+    h = int(hashlib.sha1(text.encode("utf-8")).hexdigest(), 16)
+    first = theme_ids[h % len(theme_ids)]
+    second = theme_ids[(h // len(theme_ids)) % len(theme_ids)]
+    return [ThemeScore(id=t, score=0.8) for t in dict.fromkeys((first, second))]
+
+
+def letter_events(
+    letters: Sequence[Letter] = LETTERS, copy: int = 0, theme_ids: Sequence[str] = ()
+) -> list[Envelope[Any]]:
+    """Store input events for the letters (``copy`` > 0 makes distinct documents of the same text). With
+    ``theme_ids``, content segments carry ``bench_themes`` and each letter its sender kind."""
     events: list[Envelope[Any]] = []
     base = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
     labels = ("challenge", "measure", "example", "other")
@@ -393,7 +408,11 @@ def letter_events(letters: Sequence[Letter] = LETTERS, copy: int = 0) -> list[En
             document_id=did,
             page_count=1,
             segment_count=len(letter.segments),
-            metadata=DocumentMetadata(sender=letter.sender, title=f"Innspill fra {letter.sender}"),
+            metadata=DocumentMetadata(
+                sender=letter.sender,
+                title=f"Innspill fra {letter.sender}",
+                sender_kind=kind_of(letter.sender) if theme_ids else "ukjent",
+            ),
         )
         events += [make_event(rec, "bench"), make_event(ext, "bench")]
         for seq, s in enumerate(letter.segments):
@@ -409,6 +428,7 @@ def letter_events(letters: Sequence[Letter] = LETTERS, copy: int = 0) -> list[En
                 scores={lab: (0.7 if lab == label else 0.1) for lab in labels},
                 model_version="bench",
                 segment_count=len(letter.segments),
+                themes=bench_themes(s.text, theme_ids) if theme_ids and label != "other" else [],
             )
             events.append(make_event(seg, "bench"))
     return events

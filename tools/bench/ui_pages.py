@@ -5,6 +5,10 @@ from the benchmark letters' segments as in tools/bench/search_speed.py), on SQLi
 
 Prints per page the HTTP status, the size and the median and worst time of a full render (server side,
 through the ASGI app, no network), over ``--runs`` runs. Target: every page under 300 ms. Figures, not a test.
+The letters' content segments carry one or two themes each (``search_corpus.bench_themes``) and each letter
+its sender kind, so the theme matrix, the theme pages with their points and ``GET /themes`` and
+``GET /points`` are timed on a full store; the first theme page starts the grouping of all letters into
+points in the background, and its time and the grouping's are printed first.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from pathlib import Path
 import httpx
 
 from services.store.app import create_app
+from services.store.themes.taxonomy import load_taxonomy
 from shared.settings import Settings
 from tools.bench.search_corpus import letter_events
 from tools.bench.search_speed import corpus
@@ -26,7 +31,7 @@ from tools.bench.search_speed import corpus
 LIMIT_MS = 300.0
 
 
-def pages(doc_id: str) -> list[str]:
+def pages(doc_id: str, theme: str) -> list[str]:
     return [
         "/",
         "/?status=classified",
@@ -39,6 +44,12 @@ def pages(doc_id: str) -> list[str]:
         "/ui/stats",
         "/ui/upload",
         "/ui/themes",
+        "/ui/themes?sender_kind=kommune",
+        f"/ui/themes/{theme}",
+        f"/ui/themes/{theme}?label=measure",
+        f"/ui/themes/{theme}?sender_kind=kommune&min_senders=3",
+        "/themes",
+        f"/points?theme={theme}",
         "/ui/review",
     ]
 
@@ -50,7 +61,8 @@ async def measure(
     app = create_app(settings, consume=False)
     out = []
     async with app.router.lifespan_context(app):
-        events = letter_events(corpus(letters, per_letter))
+        theme_ids = load_taxonomy(settings.taxonomy).ids
+        events = letter_events(corpus(letters, per_letter), theme_ids=theme_ids)
         t0 = time.perf_counter()
         for start in range(0, len(events), 2000):
             app.state.repo.apply(events[start : start + 2000])
@@ -58,7 +70,18 @@ async def measure(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://store", timeout=60) as client:
             doc_id = (await client.get("/documents", params={"limit": 1})).json()["items"][0]["id"]
-            for path in pages(doc_id):
+            theme = theme_ids[0]
+            # the first visit to a theme page starts grouping every letter's segments into points in the
+            # background and shows the page at once; later visits read the stored points
+            t = time.perf_counter()
+            first = await client.get(f"/ui/themes/{theme}")
+            print(
+                f"first theme page: {first.status_code} in {(time.perf_counter() - t) * 1000:.0f} ms"
+                f" (points being updated: {'oppdateres' in first.text})"
+            )
+            await asyncio.wrap_future(app.state.points.refresh_started())
+            print(f"grouping all letters into points, in the background: {time.perf_counter() - t:.1f} s")
+            for path in pages(doc_id, theme):
                 times = []
                 status = size = 0
                 for _ in range(runs):

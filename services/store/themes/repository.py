@@ -6,7 +6,7 @@ counts never merge unknown senders into one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import func, select
@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col
 
 from services.store.models import Document, Segment, SegmentTheme
+from services.store.read_cache import cached_read
 from services.store.themes.taxonomy import Taxonomy
 from shared.events import LABELS, SENDER_KINDS
 
@@ -28,10 +29,14 @@ class ThemeCounts:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def _grouped(self, by: Sequence[Any]) -> list[Any]:
+    def _rows(self) -> list[Any]:
+        """(theme, label, sender kind, sender, segments): one grouped pass over the themed segments, from
+        which every count of ``themes`` is summed (four grouped queries with distinct counts took 0.7-2 s
+        at 1,000 letters on SQLite; this one about 0.2 s)."""
         sender = func.coalesce(col(Document.sender), col(Document.id))
+        by = (col(SegmentTheme.theme_id), col(Segment.label), col(Document.sender_kind), sender)
         stmt = (
-            select(*by, func.count(col(SegmentTheme.segment_id)), func.count(sender.distinct()))
+            select(*by, func.count(col(SegmentTheme.segment_id)))
             .select_from(SegmentTheme)
             .join(Segment, col(Segment.segment_id) == col(SegmentTheme.segment_id))
             .join(Document, col(Document.id) == col(Segment.document_id))
@@ -40,8 +45,8 @@ class ThemeCounts:
         with self.engine.connect() as conn:
             return list(conn.execute(stmt))
 
+    @cached_read  # the matrix page and GET /themes read it on every view; any write misses it
     def themes(self, taxonomy: Taxonomy) -> dict[str, Any]:
-        theme, label, kind = col(SegmentTheme.theme_id), col(Segment.label), col(Document.sender_kind)
         out: dict[str, dict[str, Any]] = {
             t.id: {
                 "id": t.id,
@@ -70,12 +75,17 @@ class ThemeCounts:
             kinds = entry(theme_id)["sender_kinds"]
             return kinds.setdefault(k, {**_zero(), "labels": {lb: _zero() for lb in LABELS}})
 
-        for t, n, s in self._grouped([theme]):
-            entry(t).update(segments=n, senders=s)
-        for t, lb, n, s in self._grouped([theme, label]):
-            entry(t)["labels"][lb] = {"segments": n, "senders": s}
-        for t, k, n, s in self._grouped([theme, kind]):
-            kind_entry(t, k or "ukjent").update(segments=n, senders=s)
-        for t, k, lb, n, s in self._grouped([theme, kind, label]):
-            kind_entry(t, k or "ukjent")["labels"][lb] = {"segments": n, "senders": s}
+        senders: dict[tuple[Any, ...], set[str]] = defaultdict(set)
+        for theme, label, kind, sender, n in self._rows():
+            kind = kind or "ukjent"
+            cells = (
+                ((theme,), entry(theme)),
+                ((theme, label), entry(theme)["labels"].setdefault(label, _zero())),
+                ((theme, "kind", kind), kind_entry(theme, kind)),
+                ((theme, "kind", kind, label), kind_entry(theme, kind)["labels"].setdefault(label, _zero())),
+            )
+            for key, cell in cells:
+                cell["segments"] += n
+                senders[key].add(sender)
+                cell["senders"] = len(senders[key])
         return {"labels": list(LABELS), "sender_kinds": list(SENDER_KINDS), "themes": list(out.values())}

@@ -8,6 +8,7 @@ auth on, the login cookie is required like for every other path, so only a token
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -28,6 +29,11 @@ from shared.settings import Settings
 KNOWLEDGE_STATIC = ("/static/review.js", "/static/knowledge.css")
 
 REVIEW_PAGE_SIZE = 50
+#: How long a theme page waits for the points to be brought up to date before it shows the stored ones
+#: with a notice (new letters join in well under this; a whole regrouping takes tens of seconds).
+POINTS_WAIT_S = 0.2
+
+log = logging.getLogger(__name__)
 
 
 def _ci(entry: dict[str, Any], key: str = "ci95") -> str:
@@ -117,7 +123,11 @@ def install_knowledge(
             )
         label = label if label in LABELS else None
         sender_kind = sender_kind if sender_kind in SENDER_KINDS else None
-        await asyncio.to_thread(points.refresh)
+        refresh = points.refresh_started()
+        await asyncio.wait([asyncio.wrap_future(refresh)], timeout=POINTS_WAIT_S)
+        updating = not refresh.done()
+        if not updating and refresh.exception() is not None:
+            log.error("points refresh failed", exc_info=refresh.exception())
         found = await asyncio.to_thread(
             lambda: points.points(
                 theme=theme_id, label=label, min_senders=min_senders, sender_kind=sender_kind
@@ -146,6 +156,7 @@ def install_knowledge(
             sender_kind=sender_kind,
             min_senders=min_senders,
             export_query=query,
+            updating=updating,
         )
 
     app.include_router(router)
