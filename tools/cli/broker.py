@@ -5,13 +5,31 @@ Tansu keeps everything in memory, so a restart loses all topics: use it for deve
 
 from __future__ import annotations
 
+import random
 import socket
 import subprocess
 import time
 from pathlib import Path
 
+#: Ports handed out by ``free_port``: below Linux's ephemeral range (32768-60999), from which the kernel
+#: also picks the local port of every outgoing connection. A port picked there and bound seconds later (a
+#: service starts, then binds) could meanwhile be taken by a Kafka client's connection: "address already in
+#: use" at start-up.
+PORT_RANGE = (20000, 32000)
 
-def free_port(host: str = "127.0.0.1") -> int:
+
+def free_port(host: str = "127.0.0.1", rng: random.Random | None = None) -> int:
+    """A port nothing listens on now, outside the ephemeral range (``PORT_RANGE``); the kernel's choice if
+    none of a few random tries is free."""
+    rng = rng or random.Random()
+    for _ in range(50):
+        port = rng.randrange(*PORT_RANGE)
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])

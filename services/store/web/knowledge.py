@@ -30,7 +30,8 @@ KNOWLEDGE_STATIC = ("/static/review.js", "/static/knowledge.css")
 
 REVIEW_PAGE_SIZE = 50
 #: How long a theme page waits for the points to be brought up to date before it shows the stored ones
-#: with a notice (new letters join in well under this; a whole regrouping takes tens of seconds).
+#: with a notice. With nothing new the check returns at once; with new letters in a store of a thousand
+#: the page will often show the notice, and a whole regrouping there takes about 20 s.
 POINTS_WAIT_S = 0.2
 
 log = logging.getLogger(__name__)
