@@ -17,13 +17,12 @@ from pydantic import BaseModel, Field
 
 from services.classify.consumer import APP_ID, build_consumer
 from services.classify.inference import InferenceService
-from services.classify.schema import Item, ModelError, canonical_kind, document_items
+from services.classify.schema import Item, ModelError, canonical_kind, document_items, review_flags
 from shared import norwegian as nb
 from shared.events import LABELS
 from shared.http import ApiError, install_common, serve
 from shared.logging import configure_logging
 from shared.memory import release_free_memory
-from shared.review import within_budget
 from shared.settings import Settings, get_settings
 from shared.stream_runner import StreamRunner
 
@@ -149,9 +148,10 @@ def create_app(
         items = _validate(req, settings.classify_max_items)
         inf = model()
         preds = await inf.predict(items, "api")
-        flags = [p.needs_review for p in preds]
-        if req.document:  # one letter: the store's review budget applies (shared/review.py)
-            flags = within_budget([max(p.scores.values()) for p in preds], flags, settings.review_budget)
+        # one letter: the store's review budget applies (shared/review.py)
+        flags = (
+            review_flags(preds, settings.review_budget) if req.document else [p.needs_review for p in preds]
+        )
         return ClassifyResponse(
             model_version=inf.model_version,
             results=[

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from shared.events import LABELS
+from shared.review import within_budget
 
 #: File in every model directory that names the model kind and its files.
 MANIFEST = "innspill_model.json"
@@ -112,6 +113,12 @@ class Prediction:
         scores = {label: round(v / total, 6) for label, v in zip(LABELS, values, strict=True)}
         best = max(range(len(LABELS)), key=lambda i: values[i])
         return cls(label=LABELS[best], scores=scores)
+
+
+def review_flags(preds: Sequence[Prediction], budget: float) -> list[bool]:
+    """The review flags of one letter's predictions within its review budget (shared/review.py): the
+    model's flags, kept for the least confident segments only."""
+    return within_budget([max(p.scores.values()) for p in preds], [p.needs_review for p in preds], budget)
 
 
 @runtime_checkable

@@ -332,7 +332,7 @@ class StructuredClassifier:
                     for j in np.argsort(-tprobs[i])
                     if tprobs[i, j] >= self.theme_thresholds[j]
                 ]
-                if not picked and self.theme_floor is not None and pred.label in CONTENT_LABELS:
+                if not picked and pred.label in CONTENT_LABELS:
                     picked = self._fallback_theme(tprobs[i])
                 themes = tuple(picked[:3])
             out.append(

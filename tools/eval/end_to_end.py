@@ -35,9 +35,8 @@ from typing import Any
 import numpy as np
 
 from services.classify.loader import load_classifier
-from services.classify.schema import Classifier, Prediction, document_items
+from services.classify.schema import Classifier, Prediction, document_items, review_flags
 from shared.events import LABELS
-from shared.review import within_budget
 from shared.settings import get_settings
 
 REPO = Path.cwd()
@@ -107,8 +106,7 @@ def classify_letter(clf: Classifier, segs: list[dict[str, Any]]) -> list[Predict
 def with_review_budget(preds: list[Prediction]) -> list[Prediction]:
     """A letter's predictions with the review flag the store shows: the model's, within the letter's
     review budget (shared/review.py)."""
-    budget = get_settings().review_budget
-    flags = within_budget([max(p.scores.values()) for p in preds], [p.needs_review for p in preds], budget)
+    flags = review_flags(preds, get_settings().review_budget)
     return [replace(p, needs_review=f) for p, f in zip(preds, flags, strict=True)]
 
 
