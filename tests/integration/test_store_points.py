@@ -14,9 +14,9 @@ from fastapi import FastAPI
 from openpyxl import load_workbook
 
 from services.store.app import create_app
-from shared.events import DocumentMetadata, Envelope, ThemeScore
+from shared.events import DocumentMetadata, Envelope, SegmentCorrected, ThemeScore, make_event
 from shared.settings import Settings
-from tests.store_events import doc_id, extracted, received, segment
+from tests.store_events import at, doc_id, extracted, received, segment, timed
 
 pytestmark = pytest.mark.integration
 
@@ -180,3 +180,42 @@ async def test_points_group_paraphrases_and_stay_stable(store: tuple[FastAPI, ht
     assert len(csv_text.strip().splitlines()) == 1 + len(again)
     wb = load_workbook(io.BytesIO((await c.get("/export/points.xlsx")).content))
     assert {"Digitalisering og teknologi", "Personell og kompetanse"} <= set(wb.sheetnames)
+
+
+async def test_an_unsure_other_joins_its_point_until_an_analyst_confirms_it(
+    store: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    """A proposal the model called «other» without confidence counts for the point it makes (the sender
+    count an analyst reads is the one the letters give); a sure «other» does not, nor one an analyst set."""
+    app, c = store
+    unsure = {"other": 0.55, "challenge": 0.05, "measure": 0.35, "example": 0.05}
+    sure = {"other": 0.995, "challenge": 0.002, "measure": 0.002, "example": 0.001}
+    text = "Pasientjournalen bør være felles for kommunen, fastlegen og sykehuset."
+    events: list[Envelope[Any]] = []
+    for n, (name, sender, scores) in enumerate(
+        [("p-unsure", "Nesby kommune", unsure), ("p-sure", "Vikøy kommune", sure)]
+    ):
+        letter = letter_events(name, sender, "kommune", [("other", {"digitalisering": 0.9}, text)], 200 + n)
+        seg = letter[-1]
+        letter[-1] = seg.model_copy(update={"data": seg.data.model_copy(update={"scores": scores})})
+        events.extend(letter)
+    app.state.repo.apply(events)
+
+    journal = next(p for p in (await c.get("/points")).json()["points"] if "journal" in p["summary"])
+    members = {s["document_id"]: s for s in journal["segments"]}
+    assert doc_id("p-unsure") in members and doc_id("p-sure") not in members
+    assert journal["sender_count"] == 4 and members[doc_id("p-unsure")]["label"] == "other"
+
+    # the analyst's correction, as the store's consumer applies it from innspill.segment.corrected
+    fix = SegmentCorrected(
+        segment_id=members[doc_id("p-unsure")]["segment_id"],
+        document_id=doc_id("p-unsure"),
+        user="kari",
+        at=at(210),
+        label="other",
+    )
+    app.state.repo.apply([timed(make_event(fix, "test"), at(210))])
+    after = next(p for p in (await c.get("/points")).json()["points"] if p["id"] == journal["id"])
+    assert after["sender_count"] == 3 and doc_id("p-unsure") not in {
+        s["document_id"] for s in after["segments"]
+    }

@@ -16,6 +16,7 @@ from services.store.points.grouping import (
     add_segments,
     average_linkage,
     group_segments,
+    latent_label,
     point_id,
 )
 
@@ -83,15 +84,36 @@ def test_planted_point_in_different_words_groups(cfg: Config) -> None:
     assert "felles journal" in p.keywords
 
 
+# The themes the tagger gives the near misses below (var/models/default, round 13): all three name funding.
+NEAR_MISS_THEMES = (
+    ("personell", "finansiering"),
+    ("finansiering", "digitalisering", "eldre"),
+    ("allmennlege", "personell", "finansiering"),
+)
+
+
 @SCORERS
-def test_near_miss_same_words_different_purpose_does_not_merge(cfg: Config) -> None:
+@pytest.mark.parametrize("tagged", [False, True], ids=["no-themes", "tagged"])
+def test_near_miss_same_words_different_purpose_does_not_merge(cfg: Config, tagged: bool) -> None:
+    themes = NEAR_MISS_THEMES if tagged else ((), (), ())
     near = [
-        seg("r1", "Elvebakken kommune", "Vi ber om øremerkede midler til rekruttering av sykepleiere."),
-        seg("r2", "Strandvik kommune", "Vi ber om øremerkede midler til digitalisering av hjemmetjenesten."),
+        seg(
+            "r1",
+            "Elvebakken kommune",
+            "Vi ber om øremerkede midler til rekruttering av sykepleiere.",
+            themes=themes[0],
+        ),
+        seg(
+            "r2",
+            "Strandvik kommune",
+            "Vi ber om øremerkede midler til digitalisering av hjemmetjenesten.",
+            themes=themes[1],
+        ),
         seg(
             "r3",
             "Fjellvik kommune",
             "Vi ber om øremerkede midler til rekruttering og stabilisering av fastleger.",
+            themes=themes[2],
         ),
     ]
     points = group_segments(near, min_senders=1, config=cfg)
@@ -387,6 +409,39 @@ def test_learned_scorer_groups_one_point_across_labels() -> None:
     apart = PointGrouper(Config(joint_labels=()))  # grouped within each label, as before round 7
     apart.fit(segs)
     assert point_of(apart.points(min_senders=1), "e1").id != point_of(apart.points(min_senders=1), "a1").id
+
+
+def test_latent_label_is_the_likeliest_content_label_of_an_unsure_other() -> None:
+    unsure = {"other": 0.6, "challenge": 0.1, "measure": 0.25, "example": 0.05}
+    assert latent_label("other", unsure) == "measure"
+    assert latent_label("other", {"other": 0.999, "measure": 0.001}) is None  # sure: letter furniture
+    assert latent_label("measure", unsure) is None  # content is grouped under its own label
+    assert latent_label("other", {}) is None  # no scores (an analyst's label): never latent
+
+
+def test_a_latent_segment_joins_a_point_of_content_segments_but_never_makes_one() -> None:
+    """A proposal the classifier called «other» (unsure) still counts for its point, once segments labelled
+    content from two senders make that point; latent segments alone make no point."""
+    latent = dataclasses.replace(
+        seg(
+            "d9",
+            "Bygdelaget helse",
+            "Fastlegen og sykehuset bør dele én felles pasientjournal.",
+            themes=RECORDS,
+        ),
+        latent=True,
+    )
+    g = PointGrouper(Config(latent_needs=2))
+    g.fit([*JOURNAL, latent, *OTHER])
+    p = point_of(g.points(min_senders=2), "a1")
+    assert {m.segment_id for m in p.members} == {"a1", "b1", "c1", "d9"} and p.sender_count == 4
+    assert g.assignments()["d9"] == p.id
+
+    alone = [dataclasses.replace(s, latent=True) for s in JOURNAL[1:]]
+    g = PointGrouper(Config(latent_needs=2))
+    g.fit([JOURNAL[0], *alone])
+    assert [m.segment_id for p in g.points(min_senders=1) for m in p.members] == ["a1"]
+    assert set(g.assignments()) == {"a1"}  # not stored: they join a point when content makes one
 
 
 def test_sender_recovery_reads_points_as_the_check_does() -> None:

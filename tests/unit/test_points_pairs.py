@@ -45,8 +45,11 @@ def test_pair_features_read_concepts_and_themes() -> None:
         ),
         seg("j", "C", "Vi ber om øremerkede midler til rekruttering av sykepleiere i hjemmetjenesten."),
         seg("c", "D", "Det er vanskelig å rekruttere sykepleiere til hjemmetjenesten.", label="challenge"),
+        seg("d", "E", "Vi ber om øremerkede midler til digitalisering av legekontorene."),
     ]
     f = features_by_pair(segs)
+    # funding for recruitment and funding for digital tools share only the aspect (a near miss)
+    assert f[("n", "d")]["aspect_only"] == 1.0 and f[("n", "j")]["aspect_only"] == 0.0
     assert f[("n", "j")]["label_differs"] == 0.0 and f[("j", "c")]["label_differs"] == 1.0
     nf = f[("n", "f")]
     assert nf["actor_clash"] == 1.0  # nurses and GPs, none in common

@@ -47,6 +47,7 @@ from services.store.points.grouping import (
     Segment,
     average_linkage,
     group_segments,
+    latent_label,
 )
 from shared import norwegian as nb
 from shared.events import CONTENT_LABELS
@@ -95,6 +96,7 @@ class Row:
     doc: str = ""
     heading: tuple[str, ...] = ()
     kind: str = "paragraph"
+    latent: bool = False  # labelled «other» by the classifier, grouped under its likeliest content label
 
 
 def load_set(name: str) -> list[Row]:
@@ -162,6 +164,7 @@ def to_segments(rows: Sequence[Row], themes: bool = True) -> list[Segment]:
             label=r.label,
             themes=r.themes if themes else (),
             text=r.text,
+            latent=r.latent,
         )
         for r in rows
     ]
@@ -262,6 +265,12 @@ def store_themes(pred: Prediction) -> tuple[str, ...]:
     return tuple(t for t, score in pred.themes if score >= THEME_MIN_SCORE)
 
 
+def store_label(pred: Prediction) -> tuple[str, bool]:
+    """The label the store groups a prediction under, and whether it is latent (grouping.latent_label)."""
+    latent = latent_label(pred.label, pred.scores)
+    return (latent, True) if latent else (pred.label, False)
+
+
 def exact_points(recovery: Sequence[tuple[str, int, int, int]]) -> int:
     """Planted points back as one group with all their senders and no other (``sender_recovery``)."""
     return sum(1 for _p, n, k, f in recovery if k == n and f == 0)
@@ -271,7 +280,8 @@ def predicted_rows(rows: Sequence[Row], model: Path) -> list[Row]:
     """Rows with label and themes predicted by a model, each letter classified whole and in order.
 
     Rows without a document (the paraphrase sets) are classified as one-segment letters. Themes below
-    the store's score floor (services/store/themes/points.py) are dropped, as the store drops them.
+    the store's score floor (services/store/themes/points.py) are dropped, as the store drops them, and an
+    unsure «other» is grouped as the store groups it (``store_label``: latent, under a content label).
     """
     from services.classify.loader import load_classifier
     from services.classify.schema import document_items
@@ -287,9 +297,11 @@ def predicted_rows(rows: Sequence[Row], model: Path) -> list[Row]:
         for i in range(0, len(items), 32):  # the stream's micro-batches
             preds.extend(clf.predict(items[i : i + 32]))
         for k, pr in zip(idx, preds, strict=True):
-            themes = store_themes(pr)
             r = rows[k]
-            out[k] = Row(r.id, r.point, pr.label, themes, r.sender, r.text, r.doc, r.heading, r.kind)
+            label, latent = store_label(pr)
+            out[k] = Row(
+                r.id, r.point, label, store_themes(pr), r.sender, r.text, r.doc, r.heading, r.kind, latent
+            )
     return out
 
 
@@ -330,18 +342,19 @@ def pdf_rows(name: str, model: Path, plain: bool = False) -> list[Row]:
                     )
                 )
         for k, (seg, pred) in enumerate(zip(segs, preds, strict=True)):
-            themes = store_themes(pred)
+            label, latent = store_label(pred)
             rows.append(
                 Row(
                     f"{letter.name}#{k}",
                     point_at.get(k),
-                    pred.label,
-                    themes,
+                    label,
+                    store_themes(pred),
                     sender,
                     seg["text"],
                     letter.name,
                     tuple(seg["heading_path"]),
                     seg["kind"],
+                    latent,
                 )
             )
     return rows

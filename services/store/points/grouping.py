@@ -109,6 +109,28 @@ point it matches best on average when no other segment of its letter matches tha
 at boost 1.5, threshold 0.45 and a floor of 0.2 / 0.25 / 0.3 on that average: 20 / 20 / 19 exact points
 at planted precision 0.649 / 0.666 / 0.678, under the 0.739 it must keep).
 
+Round 13 (issue 13): latent members and aspect-only pairs. Of the planted segments left out of their
+point when one training set is left out, a quarter (48 of 190) were never grouped: the classifier called
+them «other». A segment labelled «other» with a score for «other» of at most ``LATENT_MAX_OTHER`` (0.99;
+about one «other» segment in six in the team's whole letters, furniture almost never) is now grouped as
+*latent* under its likeliest content label (``latent_label``): it may join a point, but it counts only
+where the point's content members come from ``Config.latent_needs`` (2) senders, so latent segments never
+make a point of their own, and they neither name the point nor vote on its label. The store shows such a
+member with its own label; an analyst who confirms «other» takes it out. The pair model has a thirteenth
+feature, ``aspect_only`` (all the two share of the lexicon is aspects: funding, pilots), learned weight
+-1.18: with the themes the tagger gives them, «øremerkede midler til rekruttering av sykepleiere» and «...
+til digitalisering av hjemmetjenesten» merged under the round-12 model (the boost makes two one-segment
+letters each other's best match); now they stay apart. The pair model is retrained on the latent rows
+(``python -m tools.points.train_pairs``); the rule chose threshold 0.50 and boost 2.0 (round 12: 0.45,
+1.5). Leaving one training set out, planted precision / recall, exact points: round 12 0.739 / 0.470, 19;
+latent members alone (tau 0.95 / 0.99, measured before the retrain's grid) 23 / 24; with the retrain and
+``aspect_only`` 0.739 / 0.509, 26 (without ``aspect_only`` 0.747 / 0.512, 27: the feature is kept for
+the near misses, at the cost of one point). Sets never trained on, round 12 -> now: points_test P 0.818
+R 0.651, 10 of 28 exact -> 0.812 / 0.675, 11; points_test2 0.947 / 0.794, 17 of 25 -> 0.938 / 0.890, 19;
+from PDF, planted precision / recall, points_letters_test 0.645 / 0.727, 3 of 9 -> 0.614 / 0.636, 2;
+heldout_k 0.579 / 0.336, 1 of 8 -> 0.595 / 0.336, 3. Measured and not adopted: withholding the boost
+from pairs that name different objects (left out 26 exact at 0.738, against 27 at 0.747 without).
+
 The hand-set scorer (``Config.scorer = "handset"``; rounds 1-5) is kept for comparison (``evaluate --compare``):
 
 Method (chosen by measurement on data/paraphrases/points_dev.jsonl; ``python -m tools.points.evaluate``):
@@ -180,7 +202,7 @@ import json
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -236,6 +258,23 @@ class Segment:
     themes: tuple[str, ...]
     text: str
     page: int | None = None
+    #: The classifier called it «other», but not with confidence (``latent_label``): ``label`` is its
+    #: likeliest content label. It may join a point made by content segments, never make one.
+    latent: bool = False
+
+
+#: A segment labelled «other» with at most this score for «other» is grouped as latent (see Segment).
+LATENT_MAX_OTHER = 0.99
+
+
+def latent_label(label: str, scores: Mapping[str, float] | None) -> str | None:
+    """The content label a segment the classifier called «other» is grouped under, or None when it is not
+    groupable: its «other» score is above ``LATENT_MAX_OTHER`` (or unknown)."""
+    if label != "other" or not scores:
+        return None
+    if float(scores.get("other", 1.0)) > LATENT_MAX_OTHER:
+        return None
+    return max(CONTENT_LABELS, key=lambda lab: float(scores.get(lab, 0.0)))
 
 
 @dataclass
@@ -299,6 +338,9 @@ class Config:
     # learned: added to a pair's log-odds when each segment is the other's best match in its letter
     # (``letter_best``); None: the pair model's own (pair_model.json, chosen with its threshold)
     mutual_boost: float | None = None
+    # latent members (Segment.latent) count in a point only when its content members come from at least
+    # this many senders
+    latent_needs: int = 2
 
 
 def sender_key(seg: Segment) -> str:
@@ -385,7 +427,8 @@ class PointGrouper:
 
     ``fit(segments)`` clusters from scratch; ``add(segments)`` adds new ones without moving old ones;
     ``points(...)`` reports; ``assignments()`` maps every grouped segment to its point id.
-    Segments of other labels than CONTENT_LABELS are ignored.
+    Segments of other labels than CONTENT_LABELS are ignored (a latent segment carries its likeliest
+    content label: ``latent_label``).
     """
 
     def __init__(
@@ -545,6 +588,7 @@ class PointGrouper:
             out["object"] = indicator(kind == _FACET_KINDS["object"])
             out["actor"] = indicator(kind == _FACET_KINDS["actor"])
             out["facets"] = indicator(kind >= _FACET_KINDS["actor"])
+            out["aspect"] = indicator(kind == _ASPECT)
             out["words"] = indicator(kind == _TERM)
             out["all"] = indicator(kind >= 0)
         theme_ids: dict[str, int] = {}
@@ -917,6 +961,9 @@ class PointGrouper:
                 if c >= 0:
                     members[c].append(i)
             for cid, idx in members.items():
+                idx = self._counted(b, idx)
+                if not idx:
+                    continue
                 senders = {sender_key(b.segs[i]) for i in idx}
                 if len(senders) < min_senders:
                     continue
@@ -945,10 +992,24 @@ class PointGrouper:
         """segment_id -> point id for every grouped content segment (singletons included)."""
         out: dict[str, str] = {}
         for lab, b in self.blocks.items():
+            members: dict[int, list[int]] = defaultdict(list)
             for i, c in enumerate(b.cluster):
                 if c >= 0:
+                    members[c].append(i)
+            for c, idx in members.items():
+                for i in self._counted(b, idx):
                     out[b.segs[i].segment_id] = self.cluster_ids[(lab, c)]
         return out
+
+    def _counted(self, b: _Block, idx: list[int]) -> list[int]:
+        """The members of a cluster that count: latent ones only where the content members come from
+        ``latent_needs`` senders (a point is made by segments the classifier calls content)."""
+        content = [i for i in idx if not b.segs[i].latent]
+        if len(content) == len(idx):
+            return idx
+        if len({sender_key(b.segs[i]) for i in content}) >= self.cfg.latent_needs:
+            return idx
+        return content
 
     def _describe(self, b: _Block, idx: list[int], label: str | None = None) -> tuple[str, list[str]]:
         """Representative sentence and keywords of a cluster. The sentence comes from the member richest in
@@ -973,7 +1034,8 @@ class PointGrouper:
                 break
             if t not in keywords:
                 keywords.append(t)
-        pool = [i for i in idx if b.segs[i].label == label] or idx
+        made = [i for i in idx if not b.segs[i].latent] or idx  # the point reads as its content members
+        pool = [i for i in made if b.segs[i].label == label] or made
         best_i = max(pool, key=lambda i: sum(score[t] for t in set(b.terms[i])))
         text = b.segs[best_i].text.strip()
         sentences = [s for s in _SENT_RE.split(text) if s.strip()] or [text]
@@ -1003,7 +1065,8 @@ def segment_terms(text: str) -> list[str]:
 
 
 def _point_label(segs: Sequence[Segment]) -> str:
-    """The label most members have (ties: the earliest member's)."""
+    """The label most members have (ties: the earliest member's); latent members do not vote."""
+    segs = [s for s in segs if not s.latent] or segs
     cnt: Counter[str] = Counter(s.label for s in segs)
     top = max(cnt.values())
     return next(s.label for s in segs if cnt[s.label] == top)

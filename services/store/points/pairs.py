@@ -39,6 +39,7 @@ FEATURES: tuple[str, ...] = (
     "theme_unknown",  # 1 when either has no theme (the two above then say nothing)
     "size",  # square root of the smaller segment's feature count
     "label_differs",  # 1 when the two carry different labels (challenge, measure, example)
+    "aspect_only",  # 1 when all they share of the lexicon is aspects (funding, pilots): a near miss
 )
 
 
@@ -110,8 +111,8 @@ def pair_features(
     """Feature rows (len(i) × FEATURES) of the pairs (row i, column j).
 
     ``mr``/``mc`` hold, for the rows and the columns, what grouping.py builds: the weighted unit vectors
-    ``x`` and the 0/1 indicators ``object``, ``actor``, ``facets``, ``words``, ``themes``, ``all`` and
-    ``label``. ``zr``/``zc`` are unit vectors in the semantic space (None: the feature is 0). Every
+    ``x`` and the 0/1 indicators ``object``, ``actor``, ``facets``, ``topics``, ``aspect``, ``words``,
+    ``themes``, ``all`` and ``label``. ``zr``/``zc`` are unit vectors in the semantic space (None: the feature is 0). Every
     feature is a dot product of one row with one column, pair by pair: sampling a rows × columns product
     took most of a recompute's time.
     """
@@ -139,6 +140,7 @@ def pair_features(
     x[:, 10] = np.sqrt(np.minimum(np.diff(mr["all"].indptr)[i], np.diff(mc["all"].indptr)[j]))
     if "label" in mr and "label" in mc:
         x[:, 11] = 1.0 - shared("label")
+    x[:, 12] = (shared("aspect") > 0) & (shared("topics") == 0)
     return x
 
 

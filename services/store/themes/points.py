@@ -1,5 +1,9 @@
 """Points (the same point made by several senders) kept in the store, stable as letters arrive.
 
+The grouping sees the content segments and the latent ones: labelled «other» by the model without
+confidence (grouping.latent_label; never one an analyst labelled «other»). A latent segment joins a point
+that content segments make; a member shows its own label.
+
 The grouping itself is :mod:`services.store.points.grouping`. Here every point is stored with its members,
 singletons included, so that the next letters are added *incrementally* (a new segment joins an existing point
 or founds a new one; nothing is reshuffled). A point may hold members of different content labels (the pair
@@ -29,7 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
@@ -57,6 +61,19 @@ class RefreshResult:
     points: int
 
 
+def _groupable() -> ColumnElement[bool]:
+    """Segments the grouping may see: content labels, and «other» the model gave at most
+    grouping.LATENT_MAX_OTHER (never one an analyst set: a correction to «other» is final)."""
+    from services.store.points.grouping import LATENT_MAX_OTHER
+
+    latent = and_(
+        col(Segment.label) == "other",
+        col(Segment.corrected).is_(False),
+        col(Segment.confidence) <= LATENT_MAX_OTHER,
+    )
+    return or_(col(Segment.label).in_(CONTENT_LABELS), latent)
+
+
 def _theme_ids(themes: list[dict[str, Any]] | None) -> tuple[str, ...]:
     return tuple(str(t["id"]) for t in themes or [] if float(t.get("score", 1.0)) >= THEME_MIN_SCORE)
 
@@ -76,7 +93,8 @@ class PointStore:
 
     # ------------------------------------------------------------------ inputs
     def _content_segments(self) -> list[grouping.Segment]:
-        """Every content segment in arrival order (documents by receipt, then reading order)."""
+        """Every groupable segment in arrival order (documents by receipt, then reading order): the content
+        segments, and the latent ones (grouping.latent_label: called «other», but not with confidence)."""
         from services.store.points import grouping  # imported when used: a heavy library (numpy, scipy)
 
         stmt = (
@@ -85,27 +103,34 @@ class PointStore:
                 col(Segment.document_id),
                 col(Document.sender),
                 col(Segment.label),
+                col(Segment.scores),
                 col(Segment.themes),
                 col(Segment.text),
                 col(Segment.page),
             )
             .join(Document, col(Document.id) == col(Segment.document_id))
-            .where(col(Segment.label).in_(CONTENT_LABELS))
+            .where(_groupable())
             .order_by(col(Document.received_at), col(Document.created_at), col(Document.id), col(Segment.seq))
         )
+        out: list[grouping.Segment] = []
         with self.engine.connect() as conn:
-            return [
-                grouping.Segment(
-                    segment_id=r.segment_id,
-                    document_id=r.document_id,
-                    sender=r.sender,
-                    label=r.label,
-                    themes=_theme_ids(r.themes),
-                    text=r.text,
-                    page=r.page,
+            for r in conn.execute(stmt):
+                latent = grouping.latent_label(r.label, r.scores)
+                if r.label not in CONTENT_LABELS and latent is None:
+                    continue
+                out.append(
+                    grouping.Segment(
+                        segment_id=r.segment_id,
+                        document_id=r.document_id,
+                        sender=r.sender,
+                        label=latent or r.label,
+                        themes=_theme_ids(r.themes),
+                        text=r.text,
+                        page=r.page,
+                        latent=latent is not None,
+                    )
                 )
-                for r in conn.execute(stmt)
-            ]
+        return out
 
     def _stored(self, by_id: dict[str, grouping.Segment]) -> tuple[list[grouping.Point], bool]:
         """The stored points as the library's points (members as they are now), and whether they are stale."""
@@ -195,7 +220,7 @@ class PointStore:
         seg = (
             select(func.count(), func.max(col(Segment.classified_at)), func.max(col(Segment.corrected_at)))
             .select_from(Segment)
-            .where(col(Segment.label).in_(CONTENT_LABELS))
+            .where(_groupable())
         )
         with self.engine.connect() as conn:
             a = tuple(conn.execute(seg).one())
