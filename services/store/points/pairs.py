@@ -112,9 +112,9 @@ def pair_features(
 
     ``mr``/``mc`` hold, for the rows and the columns, what grouping.py builds: the weighted unit vectors
     ``x`` and the 0/1 indicators ``object``, ``actor``, ``facets``, ``topics``, ``aspect``, ``words``,
-    ``themes``, ``all`` and ``label``. ``zr``/``zc`` are unit vectors in the semantic space (None: the feature is 0). Every
-    feature is a dot product of one row with one column, pair by pair: sampling a rows × columns product
-    took most of a recompute's time.
+    ``themes``, ``all`` and ``label``. ``zr``/``zc`` are unit vectors in the semantic space (None: the
+    feature is 0). Every feature is a dot product of one row with one column, pair by pair: sampling a
+    rows × columns product took most of a recompute's time.
     """
 
     def shared(key: str) -> np.ndarray:
