@@ -47,7 +47,7 @@ from services.store.points.grouping import (
     Segment,
     average_linkage,
     group_segments,
-    latent_label,
+    grouped_as,
 )
 from shared import norwegian as nb
 from shared.events import CONTENT_LABELS
@@ -266,9 +266,9 @@ def store_themes(pred: Prediction) -> tuple[str, ...]:
 
 
 def store_label(pred: Prediction) -> tuple[str, bool]:
-    """The label the store groups a prediction under, and whether it is latent (grouping.latent_label)."""
-    latent = latent_label(pred.label, pred.scores)
-    return (latent, True) if latent else (pred.label, False)
+    """The label the store groups a prediction under, and whether it is latent (grouping.grouped_as); a
+    sure «other» keeps its label and is not grouped."""
+    return grouped_as(pred.label, pred.scores) or (pred.label, False)
 
 
 def exact_points(recovery: Sequence[tuple[str, int, int, int]]) -> int:

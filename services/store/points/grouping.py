@@ -273,6 +273,14 @@ class Segment:
 LATENT_MAX_OTHER = 0.99
 
 
+def grouped_as(label: str, scores: Mapping[str, float] | None) -> tuple[str, bool] | None:
+    """(label the grouping sees, latent) for a classified segment, or None when it is not grouped."""
+    if label in CONTENT_LABELS:
+        return label, False
+    latent = latent_label(label, scores)
+    return None if latent is None else (latent, True)
+
+
 def latent_label(label: str, scores: Mapping[str, float] | None) -> str | None:
     """The content label a segment the classifier called «other» is grouped under, or None when it is not
     groupable: its «other» score is above ``LATENT_MAX_OTHER`` (or unknown)."""
@@ -962,14 +970,7 @@ class PointGrouper:
         for lab, b in self.blocks.items():
             if label is not None and label not in lab.split("+"):
                 continue
-            members: dict[int, list[int]] = defaultdict(list)
-            for i, c in enumerate(b.cluster):
-                if c >= 0:
-                    members[c].append(i)
-            for cid, idx in members.items():
-                idx = self._counted(b, idx)
-                if not idx:
-                    continue
+            for cid, idx in self._members(b).items():
                 senders = {sender_key(b.segs[i]) for i in idx}
                 if len(senders) < min_senders:
                     continue
@@ -998,24 +999,27 @@ class PointGrouper:
         """segment_id -> point id for every grouped content segment (singletons included)."""
         out: dict[str, str] = {}
         for lab, b in self.blocks.items():
-            members: dict[int, list[int]] = defaultdict(list)
-            for i, c in enumerate(b.cluster):
-                if c >= 0:
-                    members[c].append(i)
-            for c, idx in members.items():
-                for i in self._counted(b, idx):
+            for c, idx in self._members(b).items():
+                for i in idx:
                     out[b.segs[i].segment_id] = self.cluster_ids[(lab, c)]
         return out
 
-    def _counted(self, b: _Block, idx: list[int]) -> list[int]:
-        """The members of a cluster that count: latent ones only where the content members come from
-        ``latent_needs`` senders (a point is made by segments the classifier calls content)."""
-        content = [i for i in idx if not b.segs[i].latent]
-        if len(content) == len(idx):
-            return idx
-        if len({sender_key(b.segs[i]) for i in content}) >= self.cfg.latent_needs:
-            return idx
-        return content
+    def _members(self, b: _Block) -> dict[int, list[int]]:
+        """Cluster id -> the rows that count as its members: latent ones only where the content members
+        come from ``latent_needs`` senders (a point is made by segments the classifier calls content).
+        Clusters of latent segments alone are left out."""
+        clusters: dict[int, list[int]] = defaultdict(list)
+        for i, c in enumerate(b.cluster):
+            if c >= 0:
+                clusters[c].append(i)
+        out: dict[int, list[int]] = {}
+        for c, idx in clusters.items():
+            content = [i for i in idx if not b.segs[i].latent]
+            if len({sender_key(b.segs[i]) for i in content}) >= self.cfg.latent_needs:
+                content = idx
+            if content:
+                out[c] = content
+        return out
 
     def _describe(self, b: _Block, idx: list[int], label: str | None = None) -> tuple[str, list[str]]:
         """Representative sentence and keywords of a cluster. The sentence comes from the member richest in

@@ -115,19 +115,19 @@ class PointStore:
         out: list[grouping.Segment] = []
         with self.engine.connect() as conn:
             for r in conn.execute(stmt):
-                latent = grouping.latent_label(r.label, r.scores)
-                if r.label not in CONTENT_LABELS and latent is None:
+                grouped = grouping.grouped_as(r.label, r.scores)
+                if grouped is None:
                     continue
                 out.append(
                     grouping.Segment(
                         segment_id=r.segment_id,
                         document_id=r.document_id,
                         sender=r.sender,
-                        label=latent or r.label,
+                        label=grouped[0],
                         themes=_theme_ids(r.themes),
                         text=r.text,
                         page=r.page,
-                        latent=latent is not None,
+                        latent=grouped[1],
                     )
                 )
         return out

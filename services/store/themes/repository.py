@@ -6,7 +6,6 @@ counts never merge unknown senders into one.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import func, select
@@ -75,7 +74,7 @@ class ThemeCounts:
             kinds = entry(theme_id)["sender_kinds"]
             return kinds.setdefault(k, {**_zero(), "labels": {lb: _zero() for lb in LABELS}})
 
-        senders: dict[tuple[Any, ...], set[str]] = defaultdict(set)
+        senders: dict[tuple[Any, ...], tuple[dict[str, Any], set[str]]] = {}  # cell key -> (cell, senders)
         for theme, label, kind, sender, n in self._rows():
             kind = kind or "ukjent"
             cells = (
@@ -86,6 +85,7 @@ class ThemeCounts:
             )
             for key, cell in cells:
                 cell["segments"] += n
-                senders[key].add(sender)
-                cell["senders"] = len(senders[key])
+                senders.setdefault(key, (cell, set()))[1].add(sender)
+        for cell, who in senders.values():
+            cell["senders"] = len(who)
         return {"labels": list(LABELS), "sender_kinds": list(SENDER_KINDS), "themes": list(out.values())}
