@@ -18,6 +18,7 @@ Public API (all pure functions)::
     stem(word) -> str                   # Snowball Norwegian stem (identity when PyStemmer is missing)
     is_word_form(word) -> bool          # a known bokmål or nynorsk word form
     zipf(word) -> float                 # frequency of a lemma (wordfreq zipf scale, 0 = unseen)
+    parts_of_speech(word) -> frozenset  # word classes of a lemma in the table: noun, verb, adj, adv
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ __all__ = [
     "lemma",
     "lemmas",
     "normalise",
+    "parts_of_speech",
     "split_compound",
     "stem",
     "tokens",
@@ -52,6 +54,7 @@ NN_FILE = DATA_DIR / "nn_nb.tsv"
 
 # Which reading wins when one form belongs to several lemmas (after "the form is itself a lemma").
 _POS_RANK = {"noun": 0, "verb": 1, "adj": 2, "adv": 3}
+_POS_BIT = {pos: 1 << rank for pos, rank in _POS_RANK.items()}
 
 # Bokmål and nynorsk function words; content-poor letter words are the caller's business.
 _STOPWORD_TEXT = """
@@ -170,6 +173,7 @@ class _Lexicon:
 
     lemmas: _Packed = field(default_factory=lambda: _Packed(()))
     zipf10: array = field(default_factory=lambda: array("B"))  # per lemma: zipf frequency x 10
+    pos_bits: array = field(default_factory=lambda: array("B"))  # per lemma: its word classes (_POS_BIT)
     forms: _Packed = field(default_factory=lambda: _Packed(()))
     form_lemma: array = field(default_factory=lambda: array("I"))  # per form: index into lemmas
     nn: dict[str, str] = field(default_factory=dict)
@@ -180,6 +184,11 @@ class _Lexicon:
 
     def is_lemma(self, word: str) -> bool:
         return self.lemmas.index(word) is not None
+
+    def parts_of_speech(self, lemma_: str) -> frozenset[str]:
+        i = self.lemmas.index(lemma_)
+        bits = 0 if i is None or i >= len(self.pos_bits) else self.pos_bits[i]
+        return frozenset(pos for pos, bit in _POS_BIT.items() if bits & bit)
 
     def lemma_of_form(self, word: str) -> str | None:
         """The lemma of a listed form; a lemma's own spelling is not listed as a form (it is itself)."""
@@ -221,6 +230,7 @@ def _load_lexicon() -> _Lexicon:
     # Built in plain dicts first (forms and their best part-of-speech rank apart, no tuple per form),
     # then packed; the dicts are freed before the table is used.
     lemma_z: dict[str, int] = {}
+    lemma_pos: dict[str, int] = {}
     forms: dict[str, str] = {}
     rank: dict[str, int] = {}
     overrides: dict[str, str] = {}
@@ -234,6 +244,7 @@ def _load_lexicon() -> _Lexicon:
                 pos_rank = _POS_RANK.get(pos, 9)
                 if int(z) > lemma_z.get(lemma_, -1):
                     lemma_z[lemma_] = int(z)
+                lemma_pos[lemma_] = lemma_pos.get(lemma_, 0) | _POS_BIT.get(pos, 0)
                 # A form that is itself a lemma keeps that lemma (rank -1 beats every POS).
                 if rank.get(lemma_, 99) > -1:
                     forms[lemma_], rank[lemma_] = lemma_, -1
@@ -250,11 +261,12 @@ def _load_lexicon() -> _Lexicon:
     position = {w: i for i, w in enumerate(names)}
     lex.lemmas = _Packed(names)
     lex.zipf10 = array("B", (lemma_z.get(w, 0) for w in names))
+    lex.pos_bits = array("B", (lemma_pos.get(w, 0) for w in names))
     # A lemma's own spelling maps to itself and is answered by ``lemmas``; only other forms are listed.
     listed = sorted((f for f, lem in forms.items() if f != lem), key=_utf8)
     lex.forms = _Packed(listed)
     lex.form_lemma = array("I", (position[forms[f]] for f in listed))
-    del forms, lemma_z, names, position, listed
+    del forms, lemma_z, lemma_pos, names, position, listed
     if NN_FILE.exists():
         for line in NN_FILE.read_text(encoding="utf-8").splitlines():
             line = line.strip()
@@ -300,6 +312,11 @@ def stem(word: str) -> str:
 def zipf(word: str) -> float:
     """wordfreq zipf frequency of a lemma as recorded in the table (0.0 when unseen or unknown)."""
     return _lexicon().zipf(word)
+
+
+def parts_of_speech(word: str) -> frozenset[str]:
+    """Word classes a lemma has in the table (noun, verb, adj, adv); empty when it is not listed."""
+    return _lexicon().parts_of_speech(word)
 
 
 def _known(word: str) -> str | None:

@@ -7,103 +7,9 @@ import math
 import re
 
 from services.classify.schema import Item, Prediction
+from shared.cues import cue_counts
 from shared.events import LABELS
 
-# Cue patterns per label, matched on the lower-cased text. Word stems cover inflections.
-CUES: dict[str, tuple[str, ...]] = {
-    "challenge": (
-        r"utfordr",
-        r"krevende",
-        r"krevjande",
-        r"mangl",
-        r"vanskelig",
-        r"vanskeleg",
-        r"problem",
-        r"risiko",
-        r"svikt",
-        r"press",
-        r"knapphet",
-        r"knappheit",
-        r"mangel",
-        r"ikke godt nok",
-        r"ikkje godt nok",
-        r"for lite",
-        r"for få",
-        r"barriere",
-        r"hinder",
-        r"utilstrekkelig",
-        r"fragmentert",
-        r"snakker ikke",
-        r"snakkar ikkje",
-        r"bekymr",
-        r"uklar",
-        r"svak",
-        r"belast",
-        r"lang ventetid",
-        r"ventetid",
-        r"sårbar",
-        r"ikke tilstrekkelig",
-        r"ikkje tilstrekkeleg",
-    ),
-    "measure": (
-        r"\bbør\b",
-        r"\bmå\b",
-        r"foreslå",
-        r"føreslå",
-        r"anbefal",
-        r"tilrå",
-        r"behov for",
-        r"ønsker",
-        r"ønskjer",
-        r"\bønske",
-        r"trenger",
-        r"treng\b",
-        r"\bskal\b",
-        r"må utredes",
-        r"bør utredes",
-        r"styrke",
-        r"etablere",
-        r"innføre",
-        r"sikre",
-        r"vurdere",
-        r"prioriter",
-        r"det er viktig at",
-        r"ber om",
-        r"oppfordr",
-        r"legge til rette",
-        r"leggje til rette",
-        r"videreutvikle",
-        r"vidareutvikle",
-        r"planlegg",
-    ),
-    "example": (
-        r"er etablert",
-        r"har etablert",
-        r"vart etablert",
-        r"ble etablert",
-        r"erfaring",
-        r"prosjekt",
-        r"positiv",
-        r"fungerer",
-        r"gode resultat",
-        r"har innført",
-        r"har vi",
-        r"vi har",
-        r"pilot",
-        r"har gitt",
-        r"har ført til",
-        r"i drift",
-        r"samarbeider",
-        r"samarbeider med",
-        r"modell",
-        r"har utviklet",
-        r"har utvikla",
-        r"tilbyr",
-        r"eksempel",
-        r"blant anna",
-        r"mellom anna",
-    ),
-}
 # Headings that tell what a section asks for (only a tie-breaker: form beats position).
 HEADING_CUES: dict[str, tuple[str, ...]] = {
     "challenge": (r"utfordr", r"krevende", r"krevjande"),
@@ -131,15 +37,8 @@ FURNITURE = (
     r"^org\.? ?nr",
     r"^\d+\. [a-zæøå]+ \d{4}$",
 )
-_COMPILED = {label: [re.compile(p) for p in pats] for label, pats in CUES.items()}
 _HEADING = {label: [re.compile(p) for p in pats] for label, pats in HEADING_CUES.items()}
 _FURNITURE = [re.compile(p) for p in FURNITURE]
-
-
-def cue_counts(text: str) -> dict[str, int]:
-    """How many cue patterns of each content label occur in ``text``."""
-    low = text.lower()
-    return {label: sum(1 for p in pats if p.search(low)) for label, pats in _COMPILED.items()}
 
 
 def looks_like_furniture(text: str) -> bool:

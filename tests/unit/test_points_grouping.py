@@ -491,3 +491,36 @@ def test_evaluate_config_overrides_are_typed_like_the_defaults() -> None:
     }
     with pytest.raises(SystemExit, match="no field"):
         config_overrides(["no_such_knob=1"])
+
+
+def test_a_measure_point_is_named_by_a_proposal_in_the_words_its_senders_share() -> None:
+    """The summary is a sentence of a measure member that proposes (not the problem it opens with) and that
+    uses the point's shared words; the keywords are nouns most senders use."""
+    members = [
+        seg(
+            "p1",
+            "Elvebakken kommune",
+            "Pasienter med kols og hjertesvikt blir liggende på korridor i akuttmottaket gjennom helgen. "
+            "Vi foreslår at sykehuset varsler hjemmetjenesten før utskrivning.",
+            themes=("samhandling",),
+        ),
+        seg(
+            "p2",
+            "Helse Fjellvik HF",
+            "Sykehuset bør varsle hjemmetjenesten dagen før utskrivning.",
+            themes=("samhandling",),
+        ),
+        seg(
+            "p3",
+            "Strandvik kommune",
+            "Kommunen må få beskjed om utskrivning fra sykehuset minst et døgn i forveien.",
+            themes=("samhandling",),
+        ),
+    ]
+    g = PointGrouper(HANDSET)
+    g.fit(members)
+    block = next(iter(g.blocks.values()))
+    summary, keywords = g._describe(block, list(range(len(block.segs))), "measure")
+    assert summary == "Vi foreslår at sykehuset varsler hjemmetjenesten før utskrivning."
+    assert keywords[0] in ("utskrivning", "hjemmetjeneste", "sykehus")
+    assert not any(k in keywords for k in ("varsle", "skrive", "foreslå"))

@@ -64,6 +64,9 @@ SETS = {
     "letters_train": ROOT / "data/paraphrases/points_letters_train.jsonl",
     "letters_train2": ROOT / "data/paraphrases/points_letters_train2.jsonl",
     "letters_train3": ROOT / "data/paraphrases/points_letters_train3.jsonl",
+    # 40 whole letters, 18 planted points worded with almost no words in common (round 14): a stress test,
+    # trained on by nothing
+    "letters_hard": ROOT / "data/paraphrases/points_letters_hard.jsonl",
     "test2": ROOT / "data/paraphrases/points_test2.jsonl",
     # planted points in whole held-out letters: segments with a non-null ``point`` make the same point;
     # every other segment (near misses included) is a distractor. Label and themes are used as given.
@@ -81,6 +84,7 @@ WHOLE_LETTERS: tuple[str, ...] = (
     "letters_train",
     "letters_train2",
     "letters_train3",
+    "letters_hard",
     "letters_test",
 )
 

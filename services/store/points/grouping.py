@@ -217,9 +217,11 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from services.store.points.keywords import concept_name, idf_of, point_keywords
 from services.store.points.pairs import FEATURES, PairModel, load_pair_model, pair_features
 from services.store.points.semantic import SemanticSpace, load_space
 from shared import norwegian as nb
+from shared.cues import cue_counts
 from shared.events import CONTENT_LABELS
 from shared.lexicon import ASPECT, Lexicon, load_lexicon, segment_positions
 
@@ -246,6 +248,12 @@ def background_df() -> tuple[int, dict[str, int]]:
         return 0, {}
     raw = json.loads(IDF_FILE.read_text(encoding="utf-8"))
     return int(raw["n"]), {str(k): int(v) for k, v in raw["df"].items()}
+
+
+@lru_cache(maxsize=1)
+def background_idf() -> dict[str, float]:
+    """Idf per term over the team's labelled letters (``background_df``)."""
+    return idf_of(*background_df())
 
 
 # feature kinds
@@ -1022,8 +1030,7 @@ class PointGrouper:
         return out
 
     def _describe(self, b: _Block, idx: list[int], label: str | None = None) -> tuple[str, list[str]]:
-        """Representative sentence and keywords of a cluster. The sentence comes from the member richest in
-        the cluster's terms among those carrying the point's ``label`` (a measure point reads as a measure)."""
+        """Representative sentence and keywords (keywords.py) of a cluster."""
         vocab = self.vocab
         score: dict[str, float] = defaultdict(float)
         topic_count: Counter[str] = Counter()
@@ -1034,25 +1041,38 @@ class PointGrouper:
                     score[name[2:]] += math.log((vocab.n + 1) / (vocab.df[f] + 1)) + 1.0
                 elif kind == _FACET_KINDS["object"]:
                     topic_count[name[2:]] += 1
-        keywords: list[str] = []
-        if self.lexicon is not None:
-            for c, k in topic_count.most_common(3):
-                if k * 2 >= len(idx):
-                    keywords.append(self.lexicon.concepts[c].terms[0])
-        for t in sorted(score, key=lambda k: (-score[k], k)):
-            if len(keywords) >= 6:
-                break
-            if t not in keywords:
-                keywords.append(t)
         made = [i for i in idx if not b.segs[i].latent] or idx  # the point reads as its content members
+        concepts: list[str] = []
+        if self.lexicon is not None:
+            concepts = [
+                concept_name(self.lexicon.concepts[c].terms)
+                for c, k in topic_count.most_common(3)
+                if k * 2 >= len(idx)
+            ]
+        keywords = point_keywords(
+            [(sender_key(b.segs[i]), b.segs[i].text) for i in made],
+            concepts,
+            idf=background_idf(),
+            weak=WEAK_TERMS,
+        )
+        # The sentence is chosen by the words the senders share, so that a detail of one letter does not name
+        # the point, and among those of the members with the point's label, one that reads as that label
+        # (shared/cues.py) first: a measure point is named by a proposal, not by the problem before it.
+        users: dict[str, set[str]] = defaultdict(set)
+        for i in made:
+            for t in set(b.terms[i]):
+                users[t].add(sender_key(b.segs[i]))
+        shared = {t: v * (len(users[t]) - 1) for t, v in score.items()}
         pool = [i for i in made if b.segs[i].label == label] or made
-        best_i = max(pool, key=lambda i: sum(score[t] for t in set(b.terms[i])))
-        text = b.segs[best_i].text.strip()
-        sentences = [s for s in _SENT_RE.split(text) if s.strip()] or [text]
-        if len(sentences) == 1:
-            return sentences[0], keywords
-        best = max(sentences, key=lambda s: sum(score[t] for t in set(segment_terms(s))))
-        return best.strip(), keywords
+        sentences = [s.strip() for i in pool for s in _SENT_RE.split(b.segs[i].text.strip()) if s.strip()]
+        cue = label or ""
+
+        def rank(sentence: str) -> tuple[bool, float]:
+            return cue_counts(sentence).get(cue, 0) > 0, sum(
+                shared.get(t, 0.0) for t in set(segment_terms(sentence))
+            )
+
+        return max(sentences, key=rank) if sentences else "", keywords
 
 
 _UNIT_RE = re.compile(r"(?<=[.!?;:])\s+|\s*\n+\s*|\s+[•▪–-]\s+(?=[A-ZÆØÅa-zæøå])")
