@@ -45,5 +45,10 @@ def write_derived(labelled: Path, out: Path, suffix: str, kind: str) -> None:
         }
         for e in D.load_labelled(labelled)
     ]
-    header = {"format": X.FORMAT, "labelled_hash": X.labelled_hash(labelled), "rows": len(rows)}
+    header = {
+        "format": X.FORMAT,
+        "labelled_hash": X.labelled_hash(labelled),
+        "rows": len(rows),
+        "extractor_hash": f"test{suffix}",
+    }
     out.write_text("\n".join(json.dumps(r) for r in [header, *rows]) + "\n", encoding="utf-8")

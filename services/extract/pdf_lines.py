@@ -75,7 +75,7 @@ def _dominant_size(chars: list[dict[str, Any]]) -> float:
     return sizes.most_common(1)[0][0] if sizes else 0.0
 
 
-def _group_rows(words: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+def group_rows(words: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     """Words whose vertical centre falls inside a row's band belong to that row (superscripts too)."""
     rows: list[dict[str, Any]] = []
     for w in sorted(words, key=lambda w: (w["top"], w["x0"])):
@@ -141,7 +141,7 @@ def _make_line(words: list[dict[str, Any]], page_no: int, width: float, height: 
 def words_to_lines(words: list[dict[str, Any]], page_no: int, size: tuple[float, float]) -> list[Line]:
     """Lines in reading order: top to bottom, and left to right within one row."""
     lines: list[Line] = []
-    for row in _group_rows(words):
+    for row in group_rows(words):
         for chunk in _chunks(row):
             line = _make_line(chunk, page_no, size[0], size[1])
             if line is not None:

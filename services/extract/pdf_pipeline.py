@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from services.extract import guards, ocr
+from services.extract.borderless import borderless_tables
 from services.extract.furniture import BAND, split_furniture
 from services.extract.layout import Layout
 from services.extract.model import (
@@ -134,18 +135,17 @@ def _page_size(path: Path, index: int) -> tuple[float, float]:
 
 # -- page stages -----------------------------------------------------------------------------------------
 def read_text_layer(doc: PdfDocument, page: PdfPage) -> None:
-    """Words, ruled tables and the lines outside them; whether the page has body text at all."""
+    """Words, tables (ruled, or printed without rules: borderless.py) and the lines outside them; whether
+    the page has body text at all."""
     if page.source is None:
         return
     try:
         words = page_words(page.source)
+        size = (float(page.source.width), float(page.source.height))
         found = find_tables(page.source, page.number, words)
+        found += borderless_tables(words, page.number, size, table_boxes(found))
         boxes = table_boxes(found)
-        page.lines = words_to_lines(
-            [w for w in words if not (boxes and inside(w, boxes))],
-            page.number,
-            (float(page.source.width), float(page.source.height)),
-        )
+        page.lines = words_to_lines([w for w in words if not (boxes and inside(w, boxes))], page.number, size)
         page.tables = found
         page.has_text = bool(found) or _has_body_text(page.source, page.lines)
     except MemoryError:

@@ -73,6 +73,8 @@ def test_recipe_trains_on_extracted_rows_and_calibrates_on_held_out_ones(tmp_pat
     assert {e.doc for e in both if not e.text.endswith("(pdf)")} == {f"{e.doc}#labelled" for e in train}
     labelled, held3 = R.structured_examples(splits, "labelled", tmp_path / "x.jsonl")
     assert labelled == splits.train and held3 == splits.held
+    # the extractor that made the rows is recorded, for the model's version
+    assert splits.info["extractor"] == "testpdf"
     with pytest.raises(ValueError):
         R.structured_examples(splits, "pdf", tmp_path / "x.jsonl")
 

@@ -227,6 +227,8 @@ def structured_examples(
         splits.info["source_used"] = "labelled"
         return splits.train, splits.held
     splits.info["source_used"] = source
+    # the extractor that made the rows is part of the model: the same letters extracted otherwise train another
+    splits.info["extractor"] = str(X.read_header(path).get("extractor_hash") or "")
     rows = X.load(path)
     held_docs = {e.doc for e in splits.held}
     team_docs = {e.doc for e in splits.all_team}
@@ -315,8 +317,9 @@ def train_structured(
     used = splits.info.get("source_used", source)
     # the theme tagger reads the concept lexicon: its content is part of the model
     lex = f"lex{file_sha256(CONCEPTS_FILE)[:4]}" if fields.get("theme_concepts_weight") else ""
+    ext = f"x{splits.info['extractor'][:4]}" if used != "labelled" and splits.info.get("extractor") else ""
     tag = "-".join(
-        t for t in ("" if used == "labelled" else used[:3], "doc" if document_pass else "", lex) if t
+        t for t in ("" if used == "labelled" else used[:3], "doc" if document_pass else "", lex, ext) if t
     )
     manifest = {"kind": "structured", "model_version": version_for("structured", splits, seed, tag), **fields}
     recipe = {
