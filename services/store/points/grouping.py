@@ -1051,7 +1051,7 @@ class PointGrouper:
         return out
 
     def _describe(self, b: _Block, idx: list[int], label: str | None = None) -> tuple[str, list[str]]:
-        """Representative sentence and keywords (keywords.py) of a cluster."""
+        """Representative sentence and keywords of a cluster."""
         vocab = self.vocab
         score: dict[str, float] = defaultdict(float)
         topic_count: Counter[str] = Counter()
@@ -1076,9 +1076,13 @@ class PointGrouper:
             idf=background_idf(),
             weak=WEAK_TERMS,
         )
-        # The sentence is chosen by the words the senders share, so that a detail of one letter does not name
-        # the point, and among those of the members with the point's label, one that reads as that label
-        # (shared/cues.py) first: a measure point is named by a proposal, not by the problem before it.
+        return self._summary(b, made, label, score), keywords
+
+    def _summary(self, b: _Block, made: list[int], label: str | None, score: Mapping[str, float]) -> str:
+        """The sentence that names a point: chosen by the words its senders share (``score`` per term, counted
+        once per further sender), so that a detail of one letter does not name it, and among the sentences of
+        the members with the point's ``label``, one that reads as that label (shared/cues.py) first: a
+        measure point is named by a proposal, not by the problem before it."""
         users: dict[str, set[str]] = defaultdict(set)
         for i in made:
             for t in set(b.terms[i]):
@@ -1089,11 +1093,10 @@ class PointGrouper:
         cue = label or ""
 
         def rank(sentence: str) -> tuple[bool, float]:
-            return cue_counts(sentence).get(cue, 0) > 0, sum(
-                shared.get(t, 0.0) for t in set(segment_terms(sentence))
-            )
+            words = set(segment_terms(sentence))
+            return cue_counts(sentence).get(cue, 0) > 0, sum(shared.get(t, 0.0) for t in words)
 
-        return max(sentences, key=rank) if sentences else "", keywords
+        return max(sentences, key=rank) if sentences else ""
 
 
 _UNIT_RE = re.compile(r"(?<=[.!?;:])\s+|\s*\n+\s*|\s+[•▪–-]\s+(?=[A-ZÆØÅa-zæøå])")

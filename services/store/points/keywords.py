@@ -6,9 +6,9 @@ verb («lege», «avtale») where the text writes a form only a noun has («lege
 table lacks, in its base form («fastlege»); or a noun part of a compound.
 Ranked by how many of the point's senders use it, then by how rare it is in the team's letters: a word one
 sender happens to use, however rare, says less about the point than one that most of them share, and fills
-in only where the senders share fewer than ``MIN_KEYWORDS``. The
-lexicon's concept names (e.g. «felles journal») come first where most members name the concept. A keyword
-inside another («legevakt» in «legevaktsentral») is not repeated.
+in only where the senders share fewer than ``MIN_KEYWORDS``. The lexicon's concept names (e.g. «felles
+journal») come first where most members name the concept. A keyword inside another («legevakt» in
+«legevaktsentral») is not repeated.
 """
 
 from __future__ import annotations
@@ -26,6 +26,15 @@ MIN_LENGTH = 4
 MIN_PART_LENGTH = 5
 #: Fewer shared keywords than this, and words of one sender fill up.
 MIN_KEYWORDS = 3
+
+
+def _plain_word(word: str) -> bool:
+    return (
+        len(word) >= MIN_LENGTH
+        and not any(ch.isdigit() for ch in word)
+        and word not in nb.STOPWORDS
+        and word not in PARTICLES
+    )
 
 
 def is_keyword_noun(word: str) -> bool:
@@ -59,15 +68,6 @@ def _names_a_thing(tok: str, lem: str) -> bool:
     if "noun" not in pos:
         return False
     return "verb" not in pos or any(tok == lem + e for e in _NOUN_ENDINGS)
-
-
-def _plain_word(word: str) -> bool:
-    return (
-        len(word) >= MIN_LENGTH
-        and not any(ch.isdigit() for ch in word)
-        and word not in nb.STOPWORDS
-        and word not in PARTICLES
-    )
 
 
 @lru_cache(maxsize=200_000)
@@ -107,15 +107,14 @@ def point_keywords(
     limit: int = 6,
 ) -> list[str]:
     """Keywords of a point from its members as (sender, text); ``concepts``: lexicon concept names to lead
-    with; ``idf``: rarity of a term in the team's letters (unknown terms count as rare)."""
+    with; ``idf``: rarity of a term in the team's letters (a term they never use counts as the rarest)."""
     senders: dict[str, set[str]] = defaultdict(set)
     for sender, text in members:
         for t in _terms_of(text, weak):
             senders[t].add(sender)
-    top_idf = max(idf.values()) if idf else 1.0
 
     def rank(t: str) -> tuple[int, float, str]:
-        return (-len(senders[t]), -(idf.get(t, top_idf) if idf else 0.0), t)
+        return (-len(senders[t]), -(idf.get(t, math.inf) if idf else 0.0), t)
 
     keywords = list(dict.fromkeys(concepts))[:limit]
     ranked = sorted(senders, key=rank)
