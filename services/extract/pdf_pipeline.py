@@ -135,8 +135,7 @@ def _page_size(path: Path, index: int) -> tuple[float, float]:
 
 # -- page stages -----------------------------------------------------------------------------------------
 def read_text_layer(doc: PdfDocument, page: PdfPage) -> None:
-    """Words, tables (ruled, or printed without rules: borderless.py) and the lines outside them; whether
-    the page has body text at all."""
+    """Words, ruled tables and the lines outside them; whether the page has body text at all."""
     if page.source is None:
         return
     try:
