@@ -187,7 +187,7 @@ class _Lexicon:
 
     def parts_of_speech(self, lemma_: str) -> frozenset[str]:
         i = self.lemmas.index(lemma_)
-        bits = 0 if i is None or i >= len(self.pos_bits) else self.pos_bits[i]
+        bits = 0 if i is None else self.pos_bits[i]
         return frozenset(pos for pos, bit in _POS_BIT.items() if bits & bit)
 
     def lemma_of_form(self, word: str) -> str | None:

@@ -217,7 +217,8 @@ def structured_examples(
     from tools.training import extracted as X
 
     path = extracted_path or X.DEFAULT_OUT
-    if not path.is_file() or X.read_header(path).get("labelled_hash") != splits.info.get("labelled_hash"):
+    header = X.read_header(path) if path.is_file() else {}
+    if not header or header.get("labelled_hash") != splits.info.get("labelled_hash"):
         # other labelled data than the derived file was made from (a test's folder, a new batch not yet
         # rendered): the card's recipe says which source was used
         log.warning(
@@ -228,7 +229,7 @@ def structured_examples(
         return splits.train, splits.held
     splits.info["source_used"] = source
     # the extractor that made the rows is part of the model: the same letters extracted otherwise train another
-    splits.info["extractor"] = str(X.read_header(path).get("extractor_hash") or "")
+    splits.info["extractor"] = str(header.get("extractor_hash") or "")
     rows = X.load(path)
     held_docs = {e.doc for e in splits.held}
     team_docs = {e.doc for e in splits.all_team}

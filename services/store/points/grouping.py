@@ -238,7 +238,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
-from services.store.points.keywords import concept_name, idf_of, point_keywords
+from services.store.points.keywords import concept_name, idf_of, point_keywords, smoothed_idf
 from services.store.points.pairs import FEATURES, PairModel, load_pair_model, pair_features
 from services.store.points.semantic import SemanticSpace, load_space
 from shared import norwegian as nb
@@ -430,9 +430,7 @@ class _Vocab:
             # words: blend in the idf over thousands of letter segments, which a small batch cannot estimate
             if len(self._bg) < len(self.names):
                 self._bg.extend(
-                    math.log((bg_n + 1) / (bg_df.get(name[2:], 1) + 1)) + 1.0
-                    if name.startswith("t:")
-                    else -1.0
+                    smoothed_idf(bg_n, bg_df.get(name[2:], 1)) if name.startswith("t:") else -1.0
                     for name in self.names[len(self._bg) :]
                 )
             bg = np.asarray(self._bg, dtype=np.float64)
@@ -1059,7 +1057,7 @@ class PointGrouper:
             for f in b.feats[i].tolist():
                 name, kind = vocab.names[f], vocab.kind[f]
                 if kind == _TERM and len(name) > 4:
-                    score[name[2:]] += math.log((vocab.n + 1) / (vocab.df[f] + 1)) + 1.0
+                    score[name[2:]] += smoothed_idf(vocab.n, vocab.df[f])
                 elif kind == _FACET_KINDS["object"]:
                     topic_count[name[2:]] += 1
         made = [i for i in idx if not b.segs[i].latent] or idx  # the point reads as its content members

@@ -129,6 +129,11 @@ def point_keywords(
     return keywords
 
 
+def smoothed_idf(n: int, df: int) -> float:
+    """Idf of a term found in ``df`` of ``n`` documents, smoothed as the grouping weighs its terms."""
+    return math.log((n + 1) / (df + 1)) + 1.0
+
+
 def idf_of(n: int, df: Mapping[str, int]) -> dict[str, float]:
     """Smoothed idf per term from a document count and document frequencies."""
-    return {t: math.log((n + 1) / (d + 1)) + 1.0 for t, d in df.items()}
+    return {t: smoothed_idf(n, d) for t, d in df.items()}
