@@ -10,7 +10,7 @@ SQLite and PostgreSQL. Segment search has its own index (:mod:`services.store.se
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, Index, Table, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Float, Index, LargeBinary, Table, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -201,6 +201,18 @@ class PointMember(SQLModel, table=True):
     point_id: str = Field(primary_key=True, max_length=64)
     segment_id: str = Field(primary_key=True, max_length=80, index=True)
     label: str | None = Field(default=None, max_length=16)  # the member's label when grouped (0006)
+
+
+class SegmentVector(SQLModel, table=True):
+    """The point grouping's sentence-encoder vector of a groupable segment (0008): embedded once, read by
+    every regrouping. ``text_hash`` says which text it was made from; ``model`` which encoder made it."""
+
+    __tablename__ = "segment_vectors"
+
+    segment_id: str = Field(primary_key=True, max_length=80)
+    text_hash: str = Field(max_length=16)
+    model: str = Field(max_length=64)
+    vector: bytes = Field(sa_type=LargeBinary)  # float16, little-endian
 
 
 def table_of(model: type[SQLModel]) -> Table:

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from openpyxl import load_workbook
 
 from services.store.app import create_app
+from services.store.points.encoder import load_encoder
 from shared.events import DocumentMetadata, Envelope, SegmentCorrected, ThemeScore, make_event
 from shared.settings import Settings
 from tests.store_events import at, doc_id, extracted, received, segment, timed
@@ -141,6 +142,9 @@ async def test_points_group_paraphrases_and_stay_stable(store: tuple[FastAPI, ht
     assert set(first) >= {"segment_id", "document_id", "sender", "page", "text"}
     assert r.json()["points"][0]["id"] == groups[journal]["id"]  # most senders first
     journal_id = groups[journal]["id"]
+    if load_encoder() is not None:  # each groupable segment's encoder vector is kept: regroupings read it
+        kept = app.state.points._content_segments()
+        assert len(kept) == 7 and all(s.vector is not None and s.vector.shape == (384,) for s in kept)
 
     only = (await c.get("/points", params={"theme": "personell"})).json()["points"]
     assert [p["sender_count"] for p in only] == [2]

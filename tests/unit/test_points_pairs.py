@@ -243,3 +243,26 @@ def test_the_boost_must_keep_the_planted_precision_of_the_plain_threshold() -> N
     assert choose(summary) == (0.45, 1.5)
     del summary["d"], summary["e"]
     assert choose(summary) == (0.3, 0.0)
+
+
+def test_where_some_setting_reaches_the_precision_bar_the_choice_keeps_to_it() -> None:
+    from tools.points.train_pairs import PRECISION_FLOOR, choose
+
+    def row(t: float, b: float, pp: float, exact: float) -> dict[str, float]:
+        return {
+            "threshold": t,
+            "boost": b,
+            "planted_precision": pp,
+            "recall": 0.5,
+            "f_half": 0.6,
+            "exact": exact,
+        }
+
+    summary = {
+        "plain": row(0.5, 0.0, 0.70, 15),
+        "many": row(0.4, 1.5, PRECISION_FLOOR - 0.01, 38),  # over the plain choice's precision, under the bar
+        "kept": row(0.45, 1.5, PRECISION_FLOOR + 0.001, 33),
+    }
+    assert choose(summary) == (0.45, 1.5)
+    del summary["kept"]
+    assert choose(summary) == (0.4, 1.5)  # nothing reaches the bar: the plain choice's precision rules

@@ -500,10 +500,22 @@ _FILLERS = [
 ]
 
 
-def synthetic_letters(n_letters: int, per_letter: int = 25, seed: int = 7) -> list[list[Segment]]:
-    """Letters made by recombining and perturbing the dev+test sentences (word drops, sentence mixes)."""
+def synthetic_letters(
+    n_letters: int, per_letter: int = 25, seed: int = 7, vectors: bool = True
+) -> list[list[Segment]]:
+    """Letters made by recombining and perturbing the dev+test sentences (word drops, sentence mixes).
+
+    With ``vectors`` each segment carries the encoder vector of the sentence it was made from, as the store
+    hands the grouping the vectors it keeps (services/store/themes/points.py): a recompute reads vectors,
+    it does not embed (embedding is paid once per segment as letters arrive, about 20 ms each)."""
+    from services.store.points.encoder import load_encoder
+
     rng = random.Random(seed)
     pool = load_set("dev") + load_set("test")
+    encoder = load_encoder() if vectors else None
+    raw = (
+        dict(zip((r.text for r in pool), encoder.raw([r.text for r in pool]), strict=True)) if encoder else {}
+    )
     sentences = [s for r in pool for s in re.split(r"(?<=[.!?])\s+", r.text) if len(s.split()) > 3]
     letters = []
     for d in range(n_letters):
@@ -527,6 +539,7 @@ def synthetic_letters(n_letters: int, per_letter: int = 25, seed: int = 7) -> li
                     label=r.label,
                     themes=r.themes,
                     text=text,
+                    vector=raw.get(r.text),
                 )
             )
         letters.append(segs)

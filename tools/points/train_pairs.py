@@ -66,6 +66,10 @@ TRAIN_SETS: tuple[str, ...] = (
 )
 THRESHOLDS: tuple[float, ...] = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65)
 BOOSTS: tuple[float, ...] = (0.0, 0.5, 1.0, 1.5, 2.0)
+#: The issue's bar for pairwise precision (round 15): with the sentence encoder the boost buys exact
+#: points at a planted precision under it (0.792 at threshold 0.40), so the choice keeps to settings that
+#: reach it on the sets left out.
+PRECISION_FLOOR = 0.8
 _BLANK = PairModel(weights=np.zeros(len(FEATURES)), bias=0.0, threshold=0.5)
 
 
@@ -180,13 +184,17 @@ def left_out_summary(
 def choose(summary: dict[str, dict[str, float]]) -> tuple[float, float]:
     """(threshold, boost): without the boost, the most exact points (ties: F0.5, then the lower
     threshold); then the setting with the most exact points whose planted precision is at least that
-    one's (ties: F0.5, the smaller boost, the lower threshold)."""
+    one's and at least ``PRECISION_FLOOR`` where some setting reaches it (ties: F0.5, the smaller boost,
+    the lower threshold)."""
 
     def rank(s: dict[str, float]) -> tuple[float, float, float, float]:
         return (s["exact"], s["f_half"], -s["boost"], -s["threshold"])
 
     plain = max((s for s in summary.values() if not s["boost"]), key=rank)
-    kept = [s for s in summary.values() if s["planted_precision"] >= plain["planted_precision"]]
+    floor = plain["planted_precision"]
+    if any(s["planted_precision"] >= PRECISION_FLOOR for s in summary.values()):
+        floor = max(floor, PRECISION_FLOOR)
+    kept = [s for s in summary.values() if s["planted_precision"] >= floor]
     best = max(kept, key=rank)
     return best["threshold"], best["boost"]
 

