@@ -31,7 +31,9 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
     settings = settings or get_settings()
     engine = make_engine(settings.resolved_database_url)
     repo = Repository(engine, settings.review_budget)
-    runner = make_runner(settings, repo)
+    points = PointStore(engine)
+    # each stored batch starts the embedding of its new segments for the points (in the background)
+    runner = make_runner(settings, repo, after_write=points.embed_started)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -69,7 +71,7 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
     app.include_router(make_corrections_router(settings, repo, runner))
     app.include_router(make_review_router(repo))
     app.include_router(make_themes_router(settings, repo))
-    app.state.points = PointStore(engine)
+    app.state.points = points
     app.include_router(make_points_router(settings, repo, app.state.points))
     app.include_router(make_router(repo))
     app.include_router(make_files_router(repo, settings))

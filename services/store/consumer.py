@@ -71,10 +71,18 @@ def feeds_for(settings: Settings) -> list[Feed]:
 
 
 class BatchWriter:
-    def __init__(self, settings: Settings, repo: Repository, publisher: Publisher) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        repo: Repository,
+        publisher: Publisher,
+        after_write: Callable[[], object] | None = None,
+    ) -> None:
         self.settings = settings
         self.repo = repo
         self.publisher = publisher
+        #: Called after each stored batch (the points' background embedding); must not block.
+        self.after_write = after_write
         self._lock = asyncio.Lock()  # one writer at a time per process: SQLite allows no more anyway
 
     async def handle(self, feed: Feed, events: Sequence[Any]) -> None:
@@ -112,6 +120,8 @@ class BatchWriter:
                 metrics.EVENTS.labels(feed.kind, "stored" if ok else "dead_lettered").inc()
         else:
             metrics.EVENTS.labels(feed.kind, "stored").inc(len(decoded))
+        if self.after_write is not None:
+            self.after_write()
         await self._update_gauges()
 
     async def write(self, envelopes: list[Envelope[Any]]) -> None:
@@ -151,14 +161,24 @@ def _agent_for(feed: Feed, writer: BatchWriter) -> Callable[[Any], Awaitable[Non
     return agent
 
 
-def build_consumer(settings: Settings, publisher: Publisher, repo: Repository) -> faust.App:
-    writer = BatchWriter(settings, repo, publisher)
+def build_consumer(
+    settings: Settings,
+    publisher: Publisher,
+    repo: Repository,
+    after_write: Callable[[], object] | None = None,
+) -> faust.App:
+    writer = BatchWriter(settings, repo, publisher, after_write)
     app = make_faust_app(APP_ID, settings)
     for feed in feeds_for(settings):
         app.agent(raw_topic(app, feed.topic), name=f"{APP_ID}.{feed.kind}")(_agent_for(feed, writer))
     return app
 
 
-def make_runner(settings: Settings, repo: Repository) -> StreamRunner:
-    """The store's stream side: agents that write batches through ``repo``, connecting in the background."""
-    return StreamRunner(settings, APP_ID, lambda publisher: build_consumer(settings, publisher, repo))
+def make_runner(
+    settings: Settings, repo: Repository, after_write: Callable[[], object] | None = None
+) -> StreamRunner:
+    """The store's stream side: agents that write batches through ``repo``, connecting in the background;
+    ``after_write`` is called after every stored batch."""
+    return StreamRunner(
+        settings, APP_ID, lambda publisher: build_consumer(settings, publisher, repo, after_write)
+    )

@@ -130,6 +130,8 @@ def by_first_word(points: list[dict[str, Any]]) -> dict[frozenset[str], dict[str
 
 async def test_points_group_paraphrases_and_stay_stable(store: tuple[FastAPI, httpx.AsyncClient]) -> None:
     app, c = store
+    if load_encoder() is not None:  # what the consumer starts after each batch: the new segments' vectors
+        assert app.state.points.embed_pending() == 7 and app.state.points.embed_pending() == 0
     r = await c.get("/points", params={"min_senders": 2})
     assert r.status_code == 200, r.text
     groups = by_first_word(r.json()["points"])

@@ -94,6 +94,7 @@ class PointStore:
         self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="points")
         self._started_lock = threading.Lock()
         self._started: Future[RefreshResult] | None = None
+        self._embedding: Future[int] | None = None
         self._signature: tuple[Any, ...] | None = None
         #: Content segments at the last whole grouping (None: not since this process started; the stored
         #: points then count as one).
@@ -276,6 +277,44 @@ class PointStore:
             if self._started is None or self._started.done():
                 self._started = self._background.submit(self.refresh)
             return self._started
+
+    def embed_started(self) -> None:
+        """Embed the groupable segments that have no vector yet, in the background, so that the next
+        grouping finds them ready (at about 20 ms a segment, a hundred letters take a minute or two).
+        Called after every batch the store writes; while one run is queued or under way, no other starts."""
+        with self._started_lock:
+            if self._embedding is not None and not self._embedding.done():
+                return
+            self._embedding = self._background.submit(self.embed_pending)
+
+    def embed_pending(self) -> int:
+        """Make the vectors the groupable segments lack; returns how many were made."""
+        from services.store.points import grouping
+        from services.store.points.encoder import load_encoder
+
+        if (self.config is not None and not self.config.encoder) or load_encoder() is None:
+            return 0
+        stmt = (
+            select(
+                col(Segment.segment_id),
+                col(Segment.document_id),
+                col(Segment.label),
+                col(Segment.scores),
+                col(Segment.text),
+            )
+            .outerjoin(SegmentVector, col(SegmentVector.segment_id) == col(Segment.segment_id))
+            .where(_groupable(), col(SegmentVector.segment_id).is_(None))
+            .order_by(col(Segment.document_id), col(Segment.seq))
+        )
+        with self._lock:  # one writer of vectors at a time: a grouping embeds what it still lacks
+            with self.engine.connect() as conn:
+                rows = [r for r in conn.execute(stmt) if grouping.grouped_as(r.label, r.scores) is not None]
+            todo = [grouping.Segment(r.segment_id, r.document_id, None, r.label, (), r.text) for r in rows]
+            try:
+                return sum(1 for s in self._embed_missing(todo) if s.vector is not None)
+            except Exception:  # a failed embedding is made again by the next grouping
+                log.exception("points: embedding new segments failed")
+                return 0
 
     def _current_signature(self) -> tuple[Any, ...]:
         """What changes whenever the grouping's input may have changed (a cheap check before the real one):
