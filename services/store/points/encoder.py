@@ -128,6 +128,11 @@ def load_encoder(path: Path = CENTRE_FILE) -> TextEncoder | None:
         raise ValueError(
             f"{path} was built for {name!r}, not {MODEL_NAME!r}: python -m tools.points.build_encoder"
         )
+    if centre.shape != (DIMS,) or directions.ndim != 2 or directions.shape[1] != DIMS:
+        raise ValueError(
+            f"{path}: centre {centre.shape} / directions {directions.shape} do not fit {DIMS} dimensions: "
+            "python -m tools.points.build_encoder"
+        )
     return TextEncoder(centre=centre, engine=engine, directions=directions)
 
 

@@ -188,6 +188,27 @@ alone, threshold 0.40 / boost 1.5 (the rule without the floor): left out 0.792 /
 adopted: the encoder's cosine times the lexical cosine and times ``object_clash`` as two more features
 (left out 32 exact at 0.802, and the near miss of the unit tests still merged).
 
+Round 16 (issue 13): the encoder's vectors lose three more directions. After centring, encoder.py also takes
+out the first three principal components of the team sample (``encoder.npz``, ``build_encoder --directions
+3``). They carry how a text is put rather than what it is about (nynorsk, label, length: encoder.py), and
+two offices seldom put a point alike. The pair model was retrained; the rule chose threshold 0.45, boost
+1.5. Leaving one training set out, planted precision / recall, exact points: 0.816 / 0.561, 29 -> 0.814 /
+0.621, 38 (at round 15's 0.45 / 1.0: 0.821 / 0.583, 31); the four whole-letter training sets rendered to
+PDF, each grouped by a model trained on the others: 0.843 / 0.619, 15 -> 0.849 / 0.692, 19. Sets never
+trained on, round 15 -> now: from PDF, points_letters_test 0.750 / 0.709, 3 of 9 exact -> 0.748 / 0.755, 4;
+heldout_k 0.677 / 0.336, 2 of 8 -> 0.488 / 0.321, 2 (its points take in twice as many segments that make
+another point or none); points_letters_hard 0.373 / 0.173 -> 0.445 / 0.208, 0 of 18 both; written labels,
+points_test 0.847 / 0.633, 8 of 28 -> 0.799 / 0.693, 10; points_test2 0.962 / 0.750, 15 of 25 -> 0.926 /
+0.824, 17. Measured and not adopted, left out at 0.45 / 1.5 unless said: one, two or four directions (0.799
+/ 0.610, 37; 0.809 / 0.621, 38; 0.816 / 0.623, 35); directions learned from the training points' paraphrase
+pairs on top (eight: 0.817 / 0.634, 38) and a whitening by them (0.834 / 0.512, 19); the best pair of
+sentences' encoder cosine as a fifteenth feature (0.809 / 0.613, 37); a pass that moves a segment to the
+cluster it matches best on average (0.45 / 1.0: 0.800 / 0.517, 26); points_letters_hard as a seventh
+training set (0.815 / 0.584, 34); the boost for pairs naming different objects (``clash_unboosted`` off:
+0.817 / 0.650, 38, and from PDF 0.848 / 0.735, 20; kept on: it is what kept the end-to-end test's near miss
+apart in round 15, and the sets never trained on split between the two, points_test 10 -> 12 exact,
+points_letters_test 4 -> 3 of 9).
+
 The hand-set scorer (``Config.scorer = "handset"``; rounds 1-5) is kept for comparison (``evaluate --compare``):
 
 Method (chosen by measurement on data/paraphrases/points_dev.jsonl; ``python -m tools.points.evaluate``):
