@@ -5,8 +5,8 @@
 The centre is the mean raw vector of a seeded sample of the content segments (challenge, measure,
 example) of data/labelled/*.jsonl: subtracting it spreads E5's narrow cone so that unrelated texts have
 cosines near 0. The first ``--directions`` principal components of the centred sample (default 3) are
-stored too and taken out of every vector (encoder.py). Never built from the seeds, the held-out sets or the paraphrase sets. About 40 s on two
-cores for 2,000 segments.
+stored too and taken out of every vector (encoder.py). Never built from the seeds, the held-out sets or
+the paraphrase sets. About 45 s on two cores for 2,000 segments.
 """
 
 from __future__ import annotations
