@@ -152,6 +152,21 @@ class DocumentCorrected(_Payload):
     at: datetime
 
 
+class PointExcluded(_Payload):
+    """An analyst took a quote out of a point (``POST /points/{id}/exclusions``), published on
+    ``segments.corrected`` (keyed by the segment's document_id) so a store rebuilt from the topics keeps it.
+    The segment never again shares a point with the segments in ``apart_from`` (the point's other quotes
+    when it was taken out)."""
+
+    segment_id: str
+    document_id: str
+    point_id: str
+    apart_from: list[str]
+    note: str | None = None
+    user: str
+    at: datetime
+
+
 class DocumentFailed(_Payload):
     document_id: str
     stage: Literal["ingest", "extract", "classify", "store"]
@@ -176,6 +191,7 @@ PAYLOADS: dict[str, type[_Payload]] = {
     "innspill.segment.classified": SegmentClassified,
     "innspill.segment.corrected": SegmentCorrected,
     "innspill.document.corrected": DocumentCorrected,
+    "innspill.point.excluded": PointExcluded,
     "innspill.document.failed": DocumentFailed,
     "innspill.deadletter": DeadLetter,
 }

@@ -72,7 +72,7 @@ def create_app(settings: Settings | None = None, *, consume: bool = True) -> Fas
     app.include_router(make_review_router(repo))
     app.include_router(make_themes_router(settings, repo))
     app.state.points = points
-    app.include_router(make_points_router(settings, repo, app.state.points))
+    app.include_router(make_points_router(settings, repo, app.state.points, runner.publisher))
     app.include_router(make_router(repo))
     app.include_router(make_files_router(repo, settings))
     install_ui(app, repo, settings)

@@ -29,6 +29,7 @@ from shared.events import (
     DocumentReceived,
     Envelope,
     Expect,
+    PointExcluded,
     SegmentClassified,
     SegmentCorrected,
 )
@@ -66,7 +67,9 @@ def feeds_for(settings: Settings) -> list[Feed]:
         Feed(t.documents_failed, "documents.failed", DocumentFailed),
         # Analysts' corrections of segments and of documents (the store publishes them itself): applied
         # idempotently, so a store rebuilt from the topics keeps every correction.
-        Feed(t.segments_corrected, "segments.corrected", (SegmentCorrected, DocumentCorrected)),
+        Feed(
+            t.segments_corrected, "segments.corrected", (SegmentCorrected, DocumentCorrected, PointExcluded)
+        ),
     ]
 
 

@@ -215,6 +215,24 @@ class SegmentVector(SQLModel, table=True):
     vector: bytes = Field(sa_type=LargeBinary)  # float16, little-endian
 
 
+class PointExclusion(SQLModel, table=True):
+    """An analyst took a quote out of a point (0009; a ``PointExcluded`` event on ``segments.corrected``,
+    kept once by event id). The segment never again shares a point with the segments it was taken away from
+    (``apart_from``), whatever a later regrouping finds."""
+
+    __tablename__ = "point_exclusions"
+    __table_args__ = (Index("ux_point_exclusions_event_id", "event_id", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=64)
+    segment_id: str = Field(max_length=80, index=True)
+    point_id: str = Field(max_length=64)
+    apart_from: list[str] = Field(default_factory=list, sa_type=JSON)
+    user: str = Field(max_length=200)
+    note: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
 def table_of(model: type[SQLModel]) -> Table:
     """The Core table of a table model, for SQLAlchemy Core statements (SQLModel's ``__table__`` is not
     declared to type checkers)."""

@@ -31,6 +31,7 @@ from services.store.models import (
     Correction,
     Document,
     DocumentCorrection,
+    PointExclusion,
     Segment,
     SegmentTheme,
     StatusEvent,
@@ -45,6 +46,7 @@ from shared.events import (
     DocumentFailed,
     DocumentReceived,
     Envelope,
+    PointExcluded,
     SegmentClassified,
     SegmentCorrected,
 )
@@ -56,6 +58,7 @@ SEGS: Table = table_of(Segment)
 HIST: Table = table_of(StatusEvent)
 CORR: Table = table_of(Correction)
 DOC_CORR: Table = table_of(DocumentCorrection)
+EXCLUSIONS: Table = table_of(PointExclusion)
 SEG_THEMES: Table = table_of(SegmentTheme)
 
 _CHUNK = 500
@@ -92,6 +95,8 @@ class _Batch:
     corrections: dict[str, Envelope[SegmentCorrected]] = field(default_factory=dict)
     #: Document corrections by event id (likewise every one kept: the document's audit).
     document_corrections: dict[str, Envelope[DocumentCorrected]] = field(default_factory=dict)
+    #: Quotes taken out of points, by event id.
+    exclusions: dict[str, Envelope[PointExcluded]] = field(default_factory=dict)
     #: Every distinct document-level event (by event id), losers included: each one is a history entry.
     history: dict[str, Envelope[Any]] = field(default_factory=dict)
 
@@ -100,6 +105,7 @@ class _Batch:
         ids = set(self.received) | set(self.extracted) | set(self.failed)
         ids |= {e.data.document_id for e in self.segments.values()}
         ids |= {e.data.document_id for e in self.document_corrections.values()}
+        ids |= {e.data.document_id for e in self.exclusions.values()}
         return ids | {e.data.document_id for e in self.corrections.values()}
 
     @property
@@ -132,6 +138,8 @@ class _Batch:
                 b.corrections.setdefault(env.id, env)
             elif isinstance(data, DocumentCorrected):
                 b.document_corrections.setdefault(env.id, env)
+            elif isinstance(data, PointExcluded):
+                b.exclusions.setdefault(env.id, env)
             else:
                 raise TypeError(f"the store does not handle {type(data).__name__} events")
         return b
@@ -216,6 +224,7 @@ class Projection:
             self._corrections(conn, list(batch.corrections.values()))
             self._finalise_segments(conn, sorted(batch.segment_ids))
             self._document_corrections(conn, list(batch.document_corrections.values()))
+            self._exclusions(conn, list(batch.exclusions.values()))
             corrected_docs = {e.data.document_id for e in batch.document_corrections.values()}
             if batch.extracted or corrected_docs:
                 self._finalise_documents(conn, sorted(set(batch.extracted) | corrected_docs))
@@ -553,6 +562,28 @@ class Projection:
                     "values": document_correction_values(e.data),
                     "before": {},
                     "note": e.data.note,
+                }
+                for e in events
+            ],
+        )
+
+    def _exclusions(self, conn: Connection, events: list[Envelope[PointExcluded]]) -> None:
+        """Keep every quote an analyst took out of a point once (by event id); the point grouping applies
+        them at its next write (services/store/themes/points.py)."""
+        if not events:
+            return
+        ins = self._insert(conn, EXCLUSIONS).on_conflict_do_nothing(index_elements=["event_id"])
+        conn.execute(
+            ins,
+            [
+                {
+                    "event_id": e.id,
+                    "segment_id": e.data.segment_id,
+                    "point_id": e.data.point_id,
+                    "apart_from": list(e.data.apart_from),
+                    "user": e.data.user,
+                    "note": e.data.note or "",
+                    "created_at": e.data.at,
                 }
                 for e in events
             ],

@@ -5,7 +5,9 @@ point (same id), a recompute keeps ids, and the points export has one sheet per 
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -225,3 +227,75 @@ async def test_an_unsure_other_joins_its_point_until_an_analyst_confirms_it(
     assert after["sender_count"] == 3 and doc_id("p-unsure") not in {
         s["document_id"] for s in after["segments"]
     }
+
+
+async def test_an_analyst_takes_a_quote_out_of_a_point(
+    store: tuple[FastAPI, httpx.AsyncClient], tmp_path: Path
+) -> None:
+    """``POST /points/{id}/exclusions``: the quote leaves the point now, after a recompute, in a new
+    process and in a store rebuilt from the topics (the exclusion is an event on segments.corrected, with
+    who and when); bad requests get clear errors."""
+    from services.store.db import make_engine, migrate
+    from services.store.repository import Repository
+    from services.store.themes.points import PointStore
+    from shared.events import PointExcluded, decode
+    from shared.kafka import ensure_topics
+    from shared.topics import topics_for
+    from tests.kafka_helpers import read_topic
+
+    app, c = store
+    settings = app.state.settings
+    await ensure_topics(settings)
+    await app.state.runner.publisher.start(timeout_s=30)
+    journal = next(p for p in (await c.get("/points")).json()["points"] if p["sender_count"] == 3)
+    nsf = next(s for s in journal["segments"] if s["document_id"] == doc_id("p-nsf"))
+    r = await c.post(
+        f"/points/{journal['id']}/exclusions",
+        json={"segment_id": nsf["segment_id"], "note": "handler om noe annet"},
+        headers={"X-Innspill-User": "kari"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["exclusion"]["user"] == "kari" and r.json()["exclusion"]["point_id"] == journal["id"]
+
+    def holder(points: list[dict[str, Any]]) -> dict[str, Any]:
+        return next(p for p in points if nsf["segment_id"] in {s["segment_id"] for s in p["segments"]})
+
+    now = (await c.get("/points", params={"min_senders": 1})).json()["points"]
+    kept = next(p for p in now if p["id"] == journal["id"])
+    assert kept["sender_count"] == 2 and doc_id("p-nsf") not in {s["document_id"] for s in kept["segments"]}
+    assert holder(now)["id"] != journal["id"] and holder(now)["sender_count"] == 1
+
+    assert (await c.post("/points/recompute")).status_code == 200
+    again = (await c.get("/points", params={"min_senders": 1})).json()["points"]
+    assert holder(again)["sender_count"] == 1
+    fresh = PointStore(app.state.repo.engine)  # another process: what is stored decides
+    fresh.refresh(full=True)
+    assert holder(fresh.points(min_senders=1))["sender_count"] == 1
+
+    log = (await c.get("/points/exclusions")).json()["exclusions"]
+    assert [(e["segment_id"], e["user"], e["note"]) for e in log] == [
+        (nsf["segment_id"], "kari", "handler om noe annet")
+    ]
+
+    missing = await c.post("/points/pt-nope/exclusions", json={"segment_id": nsf["segment_id"]})
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    stranger = await c.post(f"/points/{journal['id']}/exclusions", json={"segment_id": nsf["segment_id"]})
+    assert stranger.status_code == 422 and stranger.json()["error"] == "not_a_member"
+    assert (await c.post(f"/points/{journal['id']}/exclusions", json={})).status_code == 422
+
+    # a store rebuilt from the topics: the letters and the exclusion event read back from segments.corrected
+    records = await read_topic(settings.kafka_bootstrap, topics_for(settings).segments_corrected)
+    events = [decode(json.dumps(r["value"]), PointExcluded) for r in records]
+    assert [e.data.segment_id for e in events] == [nsf["segment_id"]]
+    engine = make_engine(f"sqlite:///{tmp_path / 'rebuilt.db'}")
+    migrate(engine)
+    rebuilt = Repository(engine)
+    for n, letter in enumerate(LETTERS):
+        rebuilt.apply(letter_events(*letter, minute=10 * n))
+    rebuilt.apply(events)
+    rebuilt.apply(events)  # delivered twice: kept once
+    again_store = PointStore(engine)
+    again_store.refresh(full=True)
+    assert holder(again_store.points(min_senders=1))["sender_count"] == 1
+    assert len(again_store.exclusions()) == 1
+    await app.state.runner.publisher.stop()

@@ -97,6 +97,7 @@ def test_migrations_upgrade_head_on_empty_database(database_url: str) -> None:
                 "points",
                 "point_members",
                 "segment_vectors",
+                "point_exclusions",
             }
             assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == head
             # The migration produces exactly the schema the models declare.
@@ -143,6 +144,7 @@ def test_shuffled_orders_give_identical_rows(database_url: str, seed: int, tmp_p
             "points",
             "point_members",
             "segment_vectors",
+            "point_exclusions",
         ):
             conn.execute(sa.text(f"DROP TABLE {table}"))
     migrate(eng_a)

@@ -24,6 +24,7 @@ from shared.events import (
     DocumentExtracted,
     DocumentFailed,
     DocumentReceived,
+    PointExcluded,
     SegmentClassified,
     SegmentCorrected,
     SegmentExtracted,
@@ -73,6 +74,15 @@ SAMPLES: dict[type[BaseModel], BaseModel] = {
         reverted=["title"],
         model_sender="post@example.no",
         model_sender_kind="person",
+        user="analyst",
+        at=NOW,
+    ),
+    PointExcluded: PointExcluded(
+        segment_id="s1",
+        document_id="d1",
+        point_id="pt-0123456789ab",
+        apart_from=["s7", "s9"],
+        note="handler om noe annet",
         user="analyst",
         at=NOW,
     ),
@@ -155,7 +165,7 @@ def test_asyncapi_has_a_channel_for_every_topic() -> None:
             assert (DOCS / message["payload"]["$ref"]).is_file(), f"{topic}: payload file missing"
             assert "document_id" in message["bindings"]["kafka"]["key"]["description"]
     corrected = channels[topics.segments_corrected]
-    assert set(corrected["messages"]) == {"SegmentCorrected", "DocumentCorrected"}
+    assert set(corrected["messages"]) == {"SegmentCorrected", "DocumentCorrected", "PointExcluded"}
     assert corrected["x-consumed-by"] == ["store"]
 
 

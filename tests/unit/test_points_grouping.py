@@ -524,3 +524,29 @@ def test_a_measure_point_is_named_by_a_proposal_in_the_words_its_senders_share()
     assert summary == "Vi foreslår at sykehuset varsler hjemmetjenesten før utskrivning."
     assert keywords[0] in ("utskrivning", "hjemmetjeneste", "sykehus")
     assert not any(k in keywords for k in ("varsle", "skrive", "foreslå"))
+
+
+def test_an_excluded_quote_stands_alone_and_stays_out_of_its_point() -> None:
+    """An analyst's exclusion (grouping.split_off): the quote leaves the point that holds a segment it was
+    taken away from, even when a regrouping puts it back; unrelated points come back untouched."""
+    from services.store.points.grouping import split_off
+
+    journal = Point("pt-journal", "measure", list(RECORDS), "", [], 3, list(JOURNAL))
+    alone = Point("pt-d1", "measure", [], "", [], 1, [OTHER[0]])
+    assert split_off([journal, alone], {}) == [journal, alone]
+    assert split_off([journal, alone], {"x9": frozenset({"a1"})}) == [journal, alone]  # not in a point
+
+    apart = {"c1": frozenset({"a1", "b1"})}
+    after = {p.id: p for p in split_off([journal, alone], apart)}
+    assert {m.segment_id for m in after["pt-journal"].members} == {"a1", "b1"}
+    assert after["pt-journal"].sender_count == 2 and after["pt-journal"].summary
+    assert [m.segment_id for m in after[point_id("c1")].members] == ["c1"]
+    assert [m.segment_id for m in after["pt-d1"].members] == ["d1"]
+
+    # a regrouping from scratch puts it back with the others; the exclusion takes it out again
+    regrouped = group_segments(JOURNAL, min_senders=1)
+    assert any({"a1", "b1", "c1"} <= {m.segment_id for m in p.members} for p in regrouped)
+    again = split_off(regrouped, apart)
+    holder = next(p for p in again if any(m.segment_id == "c1" for m in p.members))
+    assert [m.segment_id for m in holder.members] == ["c1"]
+    assert len({p.id for p in again}) == len(again)  # ids stay unique

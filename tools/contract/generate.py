@@ -31,6 +31,7 @@ from shared.events import (
     DocumentFailed,
     DocumentReceived,
     Envelope,
+    PointExcluded,
     SegmentClassified,
     SegmentCorrected,
     SegmentExtracted,
@@ -98,12 +99,13 @@ TOPICS: tuple[TopicSpec, ...] = (
         "segments_corrected",
         SegmentCorrected,
         "An analyst's correction of one segment's label or themes (SegmentCorrected, with the model's "
-        "values) or of one document's sender, sender kind, date or title (DocumentCorrected, with "
-        "extraction's values), with who, when and a note. A correction wins over any later model output; "
-        "the store consumes its own corrections, so a store rebuilt from the topics keeps them.",
+        "values), of one document's sender, sender kind, date or title (DocumentCorrected, with "
+        "extraction's values) or of the point grouping: a quote taken out of a point (PointExcluded), with "
+        "who, when and a note. A correction wins over any later model output; the store consumes its own "
+        "corrections, so a store rebuilt from the topics keeps them.",
         producers=("store",),
         consumers=("store",),
-        also=(DocumentCorrected,),
+        also=(DocumentCorrected, PointExcluded),
     ),
     TopicSpec(
         "documents_failed",

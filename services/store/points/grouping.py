@@ -281,7 +281,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -1442,6 +1442,37 @@ def _linkage_component(s: sp.coo_matrix, threshold: float, size0: np.ndarray) ->
                 if avg >= threshold and avg > best_val[k]:
                     push(k, i, avg)
     return [m for i, m in enumerate(members) if alive[i]]
+
+
+def split_off(
+    points: Sequence[Point], apart: Mapping[str, frozenset[str]], config: Config | None = None
+) -> list[Point]:
+    """The points after the analysts' exclusions: a segment in ``apart`` (segment id -> the segments it
+    was taken away from) leaves any point that holds one of those and stands alone. The points that
+    changed are named again; when nothing changed the points come back as they are.
+    """
+    out: list[Point] = []
+    changed = False
+    for p in points:
+        ids = {m.segment_id for m in p.members}
+        gone = [m for m in p.members if apart.get(m.segment_id, frozenset()) & (ids - {m.segment_id})]
+        if not gone:
+            out.append(p)
+            continue
+        changed = True
+        kept = [m for m in p.members if m not in gone]
+        out.append(replace(p, members=kept))
+        out.extend(Point(point_id(m.segment_id), m.label, list(m.themes), "", [], 1, [m]) for m in gone)
+    if not changed:
+        return list(points)
+    taken: set[str] = set()
+    for k, p in enumerate(out):  # a split-off quote takes its own id, or a free variant of it
+        pid, n = p.id, 1
+        while pid in taken:
+            pid, n = f"{p.id}-{n}", n + 1
+        taken.add(pid)
+        out[k] = replace(p, id=pid)
+    return PointGrouper.from_points(out, config).points(min_senders=1)
 
 
 # ---- functional API ---------------------------------------------------------------------------------

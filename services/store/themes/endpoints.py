@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from services.store.api import XLSX_TYPE
+from services.store.corrections.service import PUBLISH_TIMEOUT_S, user_of
 from services.store.exports import points_csv, points_xlsx
 from services.store.filters import FilterError, check_choices
 from services.store.repository import Repository
-from services.store.themes.points import PointStore
+from services.store.themes.points import NotAMember, PointNotFound, PointStore
 from services.store.themes.repository import ThemeCounts
 from services.store.themes.taxonomy import load_taxonomy
+from shared.events import PointExcluded, make_event
 from shared.http import ApiError
+from shared.kafka import BrokerUnavailable, Publisher
 from shared.settings import Settings
+from shared.topics import topics_for
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,13 @@ def point_filter(
 PointFilters = Annotated[PointFilter, Depends(point_filter)]
 
 
+class ExclusionIn(BaseModel):
+    """A quote to take out of a point, and why."""
+
+    segment_id: str = Field(min_length=1, max_length=80)
+    note: str = Field(default="", max_length=2000)
+
+
 def make_themes_router(settings: Settings, repo: Repository) -> APIRouter:
     router = APIRouter(tags=["themes"])
     counts = ThemeCounts(repo.engine)
@@ -64,7 +77,9 @@ def make_themes_router(settings: Settings, repo: Repository) -> APIRouter:
     return router
 
 
-def make_points_router(settings: Settings, repo: Repository, store: PointStore) -> APIRouter:
+def make_points_router(
+    settings: Settings, repo: Repository, store: PointStore, publisher: Publisher
+) -> APIRouter:
     router = APIRouter(tags=["themes"])
 
     async def _points(f: PointFilter, limit: int | None) -> list[dict[str, Any]]:
@@ -92,6 +107,44 @@ def make_points_router(settings: Settings, repo: Repository, store: PointStore) 
         """Regroup every segment from scratch (point ids carry over to the most similar new point)."""
         result = await asyncio.to_thread(lambda: store.refresh(full=True))
         return {"mode": result.mode, "points": result.points}
+
+    @router.post("/points/{point_id}/exclusions")
+    async def exclude(point_id: str, body: ExclusionIn, request: Request) -> dict[str, Any]:
+        """Take a quote out of a point (an analyst's correction of the grouping). The segment stands alone
+        from now on and never again shares a point with the quotes it was taken away from, whatever a
+        later regrouping finds. Published to ``segments.corrected`` (a ``PointExcluded`` event) before it
+        is stored, so a store rebuilt from the topics keeps it; 503 when the broker does not take it
+        (nothing is written then). 404 for an unknown point, 422 when the segment is not one of its quotes
+        or is its only one. Who and when: ``GET /points/exclusions``."""
+        try:
+            document_id, others = await asyncio.to_thread(store.exclusion_of, point_id, body.segment_id)
+        except PointNotFound as exc:
+            raise ApiError(404, "not_found", f"no point with id {point_id!r}") from exc
+        except NotAMember as exc:
+            raise ApiError(422, "not_a_member", str(exc)) from exc
+        payload = PointExcluded(
+            segment_id=body.segment_id,
+            document_id=document_id,
+            point_id=point_id,
+            apart_from=others,
+            note=body.note or None,
+            user=user_of(request, settings),
+            at=datetime.now(UTC),
+        )
+        event = make_event(payload, "innspill/store")
+        topic = topics_for(settings).segments_corrected
+        try:
+            await asyncio.wait_for(publisher.publish(topic, document_id, event), PUBLISH_TIMEOUT_S)
+        except (BrokerUnavailable, TimeoutError) as exc:
+            raise ApiError(503, "broker_unavailable", f"the exclusion was not saved: {exc}") from exc
+        await asyncio.to_thread(repo.apply, [event])
+        await asyncio.to_thread(store.apply_exclusions)
+        return {"exclusion": {**payload.model_dump(mode="json"), "event_id": event.id}}
+
+    @router.get("/points/exclusions")
+    async def exclusions() -> dict[str, Any]:
+        """Every quote an analyst took out of a point, newest first: segment, point, who, when, note."""
+        return {"exclusions": await asyncio.to_thread(store.exclusions)}
 
     @router.get("/export/points.csv", tags=["exports"], response_class=Response)
     async def export_points_csv(f: PointFilters) -> Response:

@@ -41,7 +41,15 @@ from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select
 from sqlalchemy.engine import Engine
 from sqlmodel import col
 
-from services.store.models import Document, Point, PointMember, Segment, SegmentVector, table_of
+from services.store.models import (
+    Document,
+    Point,
+    PointExclusion,
+    PointMember,
+    Segment,
+    SegmentVector,
+    table_of,
+)
 from shared.events import CONTENT_LABELS
 
 if TYPE_CHECKING:
@@ -62,6 +70,14 @@ REFIT_GROWTH = 0.25
 
 #: Segments embedded per transaction when their encoder vectors are made (about 20 ms each).
 EMBED_BATCH = 256
+
+
+class PointNotFound(LookupError):
+    """No stored point has that id."""
+
+
+class NotAMember(ValueError):
+    """The segment is not a quote of that point (or is its only one)."""
 
 
 @dataclass(frozen=True)
@@ -255,9 +271,8 @@ class PointStore:
             stored, stale = self._stored(by_id)
             grouped = {m.segment_id for p in stored for m in p.members}
             new = [s for s in segs if s.segment_id not in grouped]
-            if not full and not stale and not new:
-                self._signature = signature
-                return RefreshResult("none", 0, len(stored))
+            if not full and not stale and not new:  # exclusions may have come in from the topic
+                return RefreshResult("none", 0, len(self._write_excluded(stored)))
             base = self._fitted_on if self._fitted_on is not None else len(grouped)
             grown = len(segs) - base >= REFIT_GROWTH * max(base, 1)
             if full or stale or not stored or grown:
@@ -270,9 +285,76 @@ class PointStore:
                 g.add(new)
                 mode = "incremental"
             points = g.points(min_senders=1)  # every point, singletons too: the next letters join them
+            points = grouping.split_off(points, self._apart(), self.config)
             self._write(points)
             self._signature = self._current_signature()
             return RefreshResult(mode, len(new), len(points))
+
+    # ------------------------------------------------------------------ analysts' exclusions
+    def _apart(self) -> dict[str, frozenset[str]]:
+        """Segment id -> every segment an analyst took it away from (all its exclusions together)."""
+        out: dict[str, frozenset[str]] = {}
+        with self.engine.connect() as conn:
+            for sid, apart in conn.execute(
+                select(col(PointExclusion.segment_id), col(PointExclusion.apart_from))
+            ):
+                out[sid] = out.get(sid, frozenset()) | frozenset(apart or [])
+        return out
+
+    def exclusion_of(self, point_id: str, segment_id: str) -> tuple[str, list[str]]:
+        """(the segment's document id, the point's other quotes) for taking a quote out of a point. Raises
+        PointNotFound, or NotAMember when the segment is not one of the point's quotes or is its only one."""
+        with self.engine.connect() as conn:
+            if conn.execute(select(col(Point.id)).where(col(Point.id) == point_id)).first() is None:
+                raise PointNotFound(point_id)
+            members = {
+                sid: doc
+                for sid, doc in conn.execute(
+                    select(col(PointMember.segment_id), col(Segment.document_id))
+                    .join(Segment, col(Segment.segment_id) == col(PointMember.segment_id))
+                    .where(col(PointMember.point_id) == point_id)
+                )
+            }
+        if segment_id not in members:
+            raise NotAMember(f"segment {segment_id!r} is not a quote of point {point_id!r}")
+        others = sorted(m for m in members if m != segment_id)
+        if not others:
+            raise NotAMember(f"segment {segment_id!r} is the only quote of point {point_id!r}")
+        return members[segment_id], others
+
+    def apply_exclusions(self) -> None:
+        """Take the quotes analysts took out of points out of the stored points now (a regrouping applies
+        them too: ``refresh``)."""
+        with self._lock:
+            segs = self._embed_missing(self._content_segments())
+            stored, _stale = self._stored({s.segment_id: s for s in segs})
+            self._write_excluded(stored)
+
+    def _write_excluded(self, stored: list[grouping.Point]) -> list[grouping.Point]:
+        """The stored points with the exclusions applied, written when that changed them (lock held)."""
+        from services.store.points import grouping
+
+        after = grouping.split_off(stored, self._apart(), self.config)
+        if len(after) != len(stored) or any(a is not b for a, b in zip(after, stored, strict=True)):
+            self._write(after)
+        self._signature = self._current_signature()
+        return after
+
+    def exclusions(self) -> list[dict[str, Any]]:
+        """Every exclusion, newest first (the audit trail)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(PointExclusion).order_by(col(PointExclusion.id).desc()))
+            return [
+                {
+                    "segment_id": r.segment_id,
+                    "point_id": r.point_id,
+                    "apart_from": list(r.apart_from or []),
+                    "user": r.user,
+                    "note": r.note,
+                    "created_at": r.created_at.isoformat(),
+                }
+                for r in rows
+            ]
 
     def refresh_started(self) -> Future[RefreshResult]:
         """A ``refresh`` running in a background thread: the one under way, or a new one. Pages wait for it
@@ -322,7 +404,8 @@ class PointStore:
 
     def _current_signature(self) -> tuple[Any, ...]:
         """What changes whenever the grouping's input may have changed (a cheap check before the real one):
-        content segments (count, newest classification, newest correction) and the stored members."""
+        content segments (count, newest classification, newest correction), the stored members, the
+        documents and the analysts' exclusions."""
         seg = (
             select(func.count(), func.max(col(Segment.classified_at)), func.max(col(Segment.corrected_at)))
             .select_from(Segment)
@@ -332,7 +415,8 @@ class PointStore:
             a = tuple(conn.execute(seg).one())
             b = conn.execute(select(func.count()).select_from(PointMember)).scalar_one()
             c = conn.execute(select(func.count()).select_from(Document)).scalar_one()
-        return (*a, b, c)
+            d = conn.execute(select(func.count()).select_from(PointExclusion)).scalar_one()
+        return (*a, b, c, d)
 
     def _write(self, points: list[grouping.Point]) -> None:
         now = datetime.now(UTC)

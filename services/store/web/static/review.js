@@ -66,7 +66,36 @@
     }, function () { say(ctrl, "Ikke lagret: ingen forbindelse"); return null; });
   }
 
+  // A quote taken out of a point on a theme page (POST /points/{id}/exclusions).
+  function exclude(btn) {
+    var item = btn.closest("li");
+    var status = item && item.querySelector(".exclude-status");
+    var tell = function (text) { if (status) status.textContent = text; };
+    btn.disabled = true;
+    tell("Lagrer …");
+    fetch("/points/" + encodeURIComponent(btn.getAttribute("data-point-id")) + "/exclusions", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify({ segment_id: btn.getAttribute("data-segment-id") })
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        if (!r.ok) {
+          var d = body && body.detail;
+          tell("Ikke lagret: " + (typeof d === "string" ? d : r.status));
+          btn.disabled = false;
+          return;
+        }
+        if (item) item.classList.add("is-excluded");
+        btn.hidden = true;
+        tell("Tatt ut av punktet. Antallet avsendere oppdateres når siden lastes på nytt.");
+      });
+    }, function () { tell("Ikke lagret: ingen forbindelse"); btn.disabled = false; });
+  }
+
   document.addEventListener("click", function (ev) {
+    var out = ev.target.closest(".exclude-btn");
+    if (out) { exclude(out); return; }
     var set = ev.target.closest("[data-set-label]");
     if (set) { send(set.closest(".correct"), set.getAttribute("data-set-label")); return; }
     var undo = ev.target.closest("[data-undo]");
