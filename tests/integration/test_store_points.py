@@ -298,4 +298,16 @@ async def test_an_analyst_takes_a_quote_out_of_a_point(
     again_store.refresh(full=True)
     assert holder(again_store.points(min_senders=1))["sender_count"] == 1
     assert len(again_store.exclusions()) == 1
+
+    # with the broker gone, nothing is written
     await app.state.runner.publisher.stop()
+    recruit = next(p for p in (await c.get("/points")).json()["points"] if p["sender_count"] == 2)
+    down = await c.post(
+        f"/points/{recruit['id']}/exclusions", json={"segment_id": recruit["segments"][0]["segment_id"]}
+    )
+    assert down.status_code == 503 and down.json()["error"] == "broker_unavailable"
+    assert len((await c.get("/points/exclusions")).json()["exclusions"]) == 1
+    assert (
+        next(p for p in (await c.get("/points")).json()["points"] if p["id"] == recruit["id"])["sender_count"]
+        == 2
+    )

@@ -53,6 +53,18 @@ def _theme_ids(raw: list[dict[str, Any]] | None) -> list[str]:
     return [str(t["id"]) for t in raw or []]
 
 
+async def publish_correction(
+    settings: Settings, publisher: Publisher, document_id: str, event: Envelope[Any]
+) -> None:
+    """Publish an analyst's correction to ``segments.corrected``, keyed by document id, before anything is
+    stored: 503 when the broker does not take it (nothing is written then)."""
+    topic = topics_for(settings).segments_corrected
+    try:
+        await asyncio.wait_for(publisher.publish(topic, document_id, event), PUBLISH_TIMEOUT_S)
+    except (BrokerUnavailable, TimeoutError) as exc:
+        raise ApiError(503, "broker_unavailable", f"the correction was not saved: {exc}") from exc
+
+
 class CorrectionService:
     def __init__(
         self, settings: Settings, projection: Projection, reads: CorrectionReads, publisher: Publisher
@@ -180,11 +192,6 @@ class CorrectionService:
         await self._publish_and_apply(document_id, make_event(payload, "innspill/store"))
 
     async def _publish_and_apply(self, document_id: str, event: Envelope[Any]) -> None:
-        """Publish to ``segments.corrected`` (503 when the broker does not take it: nothing is written then),
-        then write it at once so the answer shows the new state."""
-        topic = topics_for(self.settings).segments_corrected
-        try:
-            await asyncio.wait_for(self.publisher.publish(topic, document_id, event), PUBLISH_TIMEOUT_S)
-        except (BrokerUnavailable, TimeoutError) as exc:
-            raise ApiError(503, "broker_unavailable", f"the correction was not saved: {exc}") from exc
+        """Publish (``publish_correction``), then write it at once so the answer shows the new state."""
+        await publish_correction(self.settings, self.publisher, document_id, event)
         await asyncio.to_thread(self.projection.apply, [event])

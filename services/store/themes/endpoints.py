@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from services.store.api import XLSX_TYPE
-from services.store.corrections.service import PUBLISH_TIMEOUT_S, user_of
+from services.store.corrections.service import publish_correction, user_of
 from services.store.exports import points_csv, points_xlsx
 from services.store.filters import FilterError, check_choices
 from services.store.repository import Repository
@@ -21,9 +21,8 @@ from services.store.themes.repository import ThemeCounts
 from services.store.themes.taxonomy import load_taxonomy
 from shared.events import PointExcluded, make_event
 from shared.http import ApiError
-from shared.kafka import BrokerUnavailable, Publisher
+from shared.kafka import Publisher
 from shared.settings import Settings
-from shared.topics import topics_for
 
 
 @dataclass(frozen=True)
@@ -132,11 +131,7 @@ def make_points_router(
             at=datetime.now(UTC),
         )
         event = make_event(payload, "innspill/store")
-        topic = topics_for(settings).segments_corrected
-        try:
-            await asyncio.wait_for(publisher.publish(topic, document_id, event), PUBLISH_TIMEOUT_S)
-        except (BrokerUnavailable, TimeoutError) as exc:
-            raise ApiError(503, "broker_unavailable", f"the exclusion was not saved: {exc}") from exc
+        await publish_correction(settings, publisher, document_id, event)
         await asyncio.to_thread(repo.apply, [event])
         await asyncio.to_thread(store.apply_exclusions)
         return {"exclusion": {**payload.model_dump(mode="json"), "event_id": event.id}}
