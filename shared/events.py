@@ -167,6 +167,21 @@ class PointExcluded(_Payload):
     at: datetime
 
 
+class PointsMerged(_Payload):
+    """An analyst merged two points that make the same point (``POST /points/{id}/merges``), published on
+    ``segments.corrected`` (keyed by the document of the kept point's first quote) so a store rebuilt from
+    the topics keeps it. The quotes in ``segment_ids`` (both points' quotes when they were merged) share one
+    point from then on, named ``point_id``, whatever a later regrouping finds."""
+
+    point_id: str
+    merged_point_id: str
+    segment_ids: list[str]
+    document_id: str
+    note: str | None = None
+    user: str
+    at: datetime
+
+
 class DocumentFailed(_Payload):
     document_id: str
     stage: Literal["ingest", "extract", "classify", "store"]
@@ -192,6 +207,7 @@ PAYLOADS: dict[str, type[_Payload]] = {
     "innspill.segment.corrected": SegmentCorrected,
     "innspill.document.corrected": DocumentCorrected,
     "innspill.point.excluded": PointExcluded,
+    "innspill.points.merged": PointsMerged,
     "innspill.document.failed": DocumentFailed,
     "innspill.deadletter": DeadLetter,
 }

@@ -30,6 +30,7 @@ from shared.events import (
     Envelope,
     Expect,
     PointExcluded,
+    PointsMerged,
     SegmentClassified,
     SegmentCorrected,
 )
@@ -68,7 +69,9 @@ def feeds_for(settings: Settings) -> list[Feed]:
         # Analysts' corrections of segments and of documents (the store publishes them itself): applied
         # idempotently, so a store rebuilt from the topics keeps every correction.
         Feed(
-            t.segments_corrected, "segments.corrected", (SegmentCorrected, DocumentCorrected, PointExcluded)
+            t.segments_corrected,
+            "segments.corrected",
+            (SegmentCorrected, DocumentCorrected, PointExcluded, PointsMerged),
         ),
     ]
 

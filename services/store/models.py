@@ -233,6 +233,24 @@ class PointExclusion(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class PointMerge(SQLModel, table=True):
+    """An analyst merged two points (0010; a ``PointsMerged`` event on ``segments.corrected``, kept once by
+    event id). The quotes in ``segment_ids`` share one point, named ``point_id``, whatever a later regrouping
+    finds, until a later exclusion takes one of them out."""
+
+    __tablename__ = "point_merges"
+    __table_args__ = (Index("ux_point_merges_event_id", "event_id", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=64)
+    point_id: str = Field(max_length=64)
+    merged_point_id: str = Field(max_length=64)
+    segment_ids: list[str] = Field(default_factory=list, sa_type=JSON)
+    user: str = Field(max_length=200)
+    note: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
 def table_of(model: type[SQLModel]) -> Table:
     """The Core table of a table model, for SQLAlchemy Core statements (SQLModel's ``__table__`` is not
     declared to type checkers)."""

@@ -32,6 +32,7 @@ from services.store.models import (
     Document,
     DocumentCorrection,
     PointExclusion,
+    PointMerge,
     Segment,
     SegmentTheme,
     StatusEvent,
@@ -47,6 +48,7 @@ from shared.events import (
     DocumentReceived,
     Envelope,
     PointExcluded,
+    PointsMerged,
     SegmentClassified,
     SegmentCorrected,
 )
@@ -59,6 +61,7 @@ HIST: Table = table_of(StatusEvent)
 CORR: Table = table_of(Correction)
 DOC_CORR: Table = table_of(DocumentCorrection)
 EXCLUSIONS: Table = table_of(PointExclusion)
+MERGES: Table = table_of(PointMerge)
 SEG_THEMES: Table = table_of(SegmentTheme)
 
 _CHUNK = 500
@@ -97,6 +100,8 @@ class _Batch:
     document_corrections: dict[str, Envelope[DocumentCorrected]] = field(default_factory=dict)
     #: Quotes taken out of points, by event id.
     exclusions: dict[str, Envelope[PointExcluded]] = field(default_factory=dict)
+    #: Points merged, by event id.
+    merges: dict[str, Envelope[PointsMerged]] = field(default_factory=dict)
     #: Every distinct document-level event (by event id), losers included: each one is a history entry.
     history: dict[str, Envelope[Any]] = field(default_factory=dict)
 
@@ -106,6 +111,7 @@ class _Batch:
         ids |= {e.data.document_id for e in self.segments.values()}
         ids |= {e.data.document_id for e in self.document_corrections.values()}
         ids |= {e.data.document_id for e in self.exclusions.values()}
+        ids |= {e.data.document_id for e in self.merges.values()}
         return ids | {e.data.document_id for e in self.corrections.values()}
 
     @property
@@ -140,6 +146,8 @@ class _Batch:
                 b.document_corrections.setdefault(env.id, env)
             elif isinstance(data, PointExcluded):
                 b.exclusions.setdefault(env.id, env)
+            elif isinstance(data, PointsMerged):
+                b.merges.setdefault(env.id, env)
             else:
                 raise TypeError(f"the store does not handle {type(data).__name__} events")
         return b
@@ -225,6 +233,7 @@ class Projection:
             self._finalise_segments(conn, sorted(batch.segment_ids))
             self._document_corrections(conn, list(batch.document_corrections.values()))
             self._exclusions(conn, list(batch.exclusions.values()))
+            self._merges(conn, list(batch.merges.values()))
             corrected_docs = {e.data.document_id for e in batch.document_corrections.values()}
             if batch.extracted or corrected_docs:
                 self._finalise_documents(conn, sorted(set(batch.extracted) | corrected_docs))
@@ -581,6 +590,27 @@ class Projection:
                     "segment_id": e.data.segment_id,
                     "point_id": e.data.point_id,
                     "apart_from": list(e.data.apart_from),
+                    "user": e.data.user,
+                    "note": e.data.note or "",
+                    "created_at": e.data.at,
+                }
+                for e in events
+            ],
+        )
+
+    def _merges(self, conn: Connection, events: list[Envelope[PointsMerged]]) -> None:
+        """Keep every merge of two points once (by event id); applied like the exclusions."""
+        if not events:
+            return
+        ins = self._insert(conn, MERGES).on_conflict_do_nothing(index_elements=["event_id"])
+        conn.execute(
+            ins,
+            [
+                {
+                    "event_id": e.id,
+                    "point_id": e.data.point_id,
+                    "merged_point_id": e.data.merged_point_id,
+                    "segment_ids": list(e.data.segment_ids),
                     "user": e.data.user,
                     "note": e.data.note or "",
                     "created_at": e.data.at,

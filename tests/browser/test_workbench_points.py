@@ -1,6 +1,6 @@
 """A theme page in a real browser over the running system: three letters written here make one proposal in
 different words; the analyst opens the point, takes one quote out with its button, and the point the API
-gives afterwards has one sender fewer."""
+gives afterwards has one sender fewer; then the analyst merges the quote's own point back into it."""
 
 from __future__ import annotations
 
@@ -24,9 +24,13 @@ def page(browser: Any, stack: Stack) -> Any:
     context.close()
 
 
-def journal_point(store: str) -> dict[str, Any]:
+def point_quoting(store: str, text: str) -> dict[str, Any]:
     points = httpx.get(f"{store}/points", params={"min_senders": 1}, timeout=120).json()["points"]
-    return next(p for p in points if any(planted.JOURNAL[0][:40] in s["text"] for s in p["segments"]))
+    return next(p for p in points if any(text[:40] in s["text"] for s in p["segments"]))
+
+
+def journal_point(store: str) -> dict[str, Any]:
+    return point_quoting(store, planted.JOURNAL[0])
 
 
 def test_take_a_quote_out_of_a_point(page: Any, stack: Stack, tmp_path: Path) -> None:
@@ -53,3 +57,22 @@ def test_take_a_quote_out_of_a_point(page: Any, stack: Stack, tmp_path: Path) ->
     assert after["id"] == before["id"] and after["sender_count"] == before["sender_count"] - 1
     log = httpx.get(f"{store}/points/exclusions", timeout=30).json()["exclusions"]
     assert log and log[0]["point_id"] == before["id"]
+
+    # the analyst changes their mind: the quote's own point is merged back into the journal point
+    alone = point_quoting(store, planted.JOURNAL[2])
+    assert alone["id"] != before["id"] and alone["sender_count"] == 1
+    shared = [t for t in after["themes"] if t in alone["themes"]]
+    assert shared, (after["themes"], alone["themes"])
+    page.goto(f"{store}/ui/themes/{shared[0]}?min_senders=1")
+    merge = page.get_by_role("button", name="Slå sammen")
+    assert merge.is_disabled()
+    for pid in (before["id"], alone["id"]):
+        page.locator(f"li.point[id='{pid}'] input.merge-pick-box").check()
+    assert merge.is_enabled() and "2 valgte" in merge.inner_text()
+    with page.expect_navigation(timeout=60_000):
+        merge.click()
+    page.locator(f"li.point[id='{before['id']}']").wait_for()
+    merged = journal_point(store)
+    assert merged["id"] == before["id"] and merged["sender_count"] == before["sender_count"]
+    log = httpx.get(f"{store}/points/merges", timeout=30).json()["merges"]
+    assert log and (log[0]["point_id"], log[0]["merged_point_id"]) == (before["id"], alone["id"])

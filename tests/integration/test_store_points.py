@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 
 from services.store.app import create_app
 from services.store.points.encoder import load_encoder
+from services.store.themes.points import PointStore
 from shared.events import DocumentMetadata, Envelope, SegmentCorrected, ThemeScore, make_event
 from shared.settings import Settings
 from tests.store_events import at, doc_id, extracted, received, segment, timed
@@ -235,9 +236,6 @@ async def test_an_analyst_takes_a_quote_out_of_a_point(
     """``POST /points/{id}/exclusions``: the quote leaves the point now, after a recompute, in a new
     process and in a store rebuilt from the topics (the exclusion is an event on segments.corrected, with
     who and when); bad requests get clear errors."""
-    from services.store.db import make_engine, migrate
-    from services.store.repository import Repository
-    from services.store.themes.points import PointStore
     from shared.events import PointExcluded, decode
     from shared.kafka import ensure_topics
     from shared.topics import topics_for
@@ -287,15 +285,7 @@ async def test_an_analyst_takes_a_quote_out_of_a_point(
     records = await read_topic(settings.kafka_bootstrap, topics_for(settings).segments_corrected)
     events = [decode(json.dumps(r["value"]), PointExcluded) for r in records]
     assert [e.data.segment_id for e in events] == [nsf["segment_id"]]
-    engine = make_engine(f"sqlite:///{tmp_path / 'rebuilt.db'}")
-    migrate(engine)
-    rebuilt = Repository(engine)
-    for n, letter in enumerate(LETTERS):
-        rebuilt.apply(letter_events(*letter, minute=10 * n))
-    rebuilt.apply(events)
-    rebuilt.apply(events)  # delivered twice: kept once
-    again_store = PointStore(engine)
-    again_store.refresh(full=True)
+    again_store = rebuilt_store(tmp_path, events)
     assert holder(again_store.points(min_senders=1))["sender_count"] == 1
     assert len(again_store.exclusions()) == 1
 
@@ -311,3 +301,97 @@ async def test_an_analyst_takes_a_quote_out_of_a_point(
         next(p for p in (await c.get("/points")).json()["points"] if p["id"] == recruit["id"])["sender_count"]
         == 2
     )
+
+
+def rebuilt_store(tmp_path: Path, corrections: list[Envelope[Any]]) -> PointStore:
+    """A store rebuilt on a new database from the letters and the corrections read back from the topic,
+    each correction delivered twice (kept once), and regrouped from scratch."""
+    from services.store.db import make_engine, migrate
+    from services.store.repository import Repository
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'rebuilt.db'}")
+    migrate(engine)
+    rebuilt = Repository(engine)
+    for n, letter in enumerate(LETTERS):
+        rebuilt.apply(letter_events(*letter, minute=10 * n))
+    rebuilt.apply(corrections)
+    rebuilt.apply(corrections)
+    points = PointStore(engine)
+    points.refresh(full=True)
+    return points
+
+
+async def test_an_analyst_merges_two_points(store: tuple[FastAPI, httpx.AsyncClient], tmp_path: Path) -> None:
+    """``POST /points/{id}/merges``: the other point's quotes join this one now, after a recompute, in a new
+    process and in a store rebuilt from the topics (a PointsMerged event on segments.corrected); a quote
+    taken out after the merge leaves again; bad requests get clear errors."""
+    from shared.events import PointExcluded, PointsMerged, decode
+    from shared.kafka import ensure_topics
+    from shared.topics import topics_for
+    from tests.kafka_helpers import read_topic
+
+    app, c = store
+    settings = app.state.settings
+    await ensure_topics(settings)
+    await app.state.runner.publisher.start(timeout_s=30)
+    recruit_docs = {doc_id("p-fjellby"), doc_id("p-elvdal")}
+    funding_docs = recruit_docs | {doc_id("p-nsf")}
+
+    async def docs_now(point: str) -> set[str]:
+        points = (await c.get("/points", params={"min_senders": 1})).json()["points"]
+        return docs_of(points, point)
+
+    everything = (await c.get("/points", params={"min_senders": 1})).json()["points"]
+    recruit = next(p["id"] for p in everything if {s["document_id"] for s in p["segments"]} == recruit_docs)
+    welfare = next(p for p in everything if "velferdsteknologi" in p["segments"][0]["text"])
+    assert len(welfare["segments"]) == 1
+    r = await c.post(
+        f"/points/{recruit}/merges",
+        json={"point_id": welfare["id"], "note": "begge ber om øremerkede midler"},
+        headers={"X-Innspill-User": "ola"},
+    )
+    assert r.status_code == 200, r.text
+    merge = r.json()["merge"]
+    assert (merge["point_id"], merge["merged_point_id"], merge["user"]) == (recruit, welfare["id"], "ola")
+    assert len(merge["segment_ids"]) == 3
+
+    now = (await c.get("/points", params={"min_senders": 1})).json()["points"]
+    assert docs_of(now, recruit) == funding_docs and docs_of(now, welfare["id"]) == set()
+    assert next(p for p in now if p["id"] == recruit)["sender_count"] == 3
+    assert (await c.post("/points/recompute")).status_code == 200
+    assert await docs_now(recruit) == funding_docs
+    fresh = PointStore(app.state.repo.engine)  # another process: what is stored decides
+    fresh.refresh(full=True)
+    assert docs_of(fresh.points(min_senders=1), recruit) == funding_docs
+
+    log = (await c.get("/points/merges")).json()["merges"]
+    assert [(m["point_id"], m["merged_point_id"], m["note"]) for m in log] == [
+        (recruit, welfare["id"], "begge ber om øremerkede midler")
+    ]
+    missing = await c.post(f"/points/{recruit}/merges", json={"point_id": "pt-nope"})
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    assert "pt-nope" in missing.json()["detail"]
+    itself = await c.post(f"/points/{recruit}/merges", json={"point_id": recruit})
+    assert itself.status_code == 422 and itself.json()["error"] == "same_point"
+    assert (await c.post(f"/points/{recruit}/merges", json={})).status_code == 422
+
+    # taken out again after the merge: the later correction wins
+    welfare_seg = welfare["segments"][0]["segment_id"]
+    out = await c.post(f"/points/{recruit}/exclusions", json={"segment_id": welfare_seg})
+    assert out.status_code == 200, out.text
+    assert await docs_now(recruit) == recruit_docs
+
+    # a store rebuilt from the topics keeps the merge
+    records = await read_topic(settings.kafka_bootstrap, topics_for(settings).segments_corrected)
+    events = [decode(json.dumps(r["value"]), (PointsMerged, PointExcluded)) for r in records]
+    events.sort(key=lambda e: e.data.at)  # two keys, maybe two partitions: the store orders by time
+    assert [type(e.data) for e in events] == [PointsMerged, PointExcluded]
+    assert docs_of(rebuilt_store(tmp_path, events).points(min_senders=1), recruit) == recruit_docs
+    again = rebuilt_store(tmp_path / "merged", events[:1])
+    assert docs_of(again.points(min_senders=1), recruit) == funding_docs and len(again.merges()) == 1
+    await app.state.runner.publisher.stop()
+
+
+def docs_of(points: list[dict[str, Any]], point: str) -> set[str]:
+    """The letters quoted by one point of a ``/points`` answer."""
+    return {s["document_id"] for p in points if p["id"] == point for s in p["segments"]}

@@ -98,6 +98,7 @@ def test_migrations_upgrade_head_on_empty_database(database_url: str) -> None:
                 "point_members",
                 "segment_vectors",
                 "point_exclusions",
+                "point_merges",
             }
             assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == head
             # The migration produces exactly the schema the models declare.
@@ -145,6 +146,7 @@ def test_shuffled_orders_give_identical_rows(database_url: str, seed: int, tmp_p
             "point_members",
             "segment_vectors",
             "point_exclusions",
+            "point_merges",
         ):
             conn.execute(sa.text(f"DROP TABLE {table}"))
     migrate(eng_a)

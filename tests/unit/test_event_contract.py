@@ -25,6 +25,7 @@ from shared.events import (
     DocumentFailed,
     DocumentReceived,
     PointExcluded,
+    PointsMerged,
     SegmentClassified,
     SegmentCorrected,
     SegmentExtracted,
@@ -83,6 +84,15 @@ SAMPLES: dict[type[BaseModel], BaseModel] = {
         point_id="pt-0123456789ab",
         apart_from=["s7", "s9"],
         note="handler om noe annet",
+        user="analyst",
+        at=NOW,
+    ),
+    PointsMerged: PointsMerged(
+        point_id="pt-0123456789ab",
+        merged_point_id="pt-ba9876543210",
+        segment_ids=["s1", "s7", "s9"],
+        document_id="d1",
+        note="samme forslag",
         user="analyst",
         at=NOW,
     ),
@@ -165,7 +175,12 @@ def test_asyncapi_has_a_channel_for_every_topic() -> None:
             assert (DOCS / message["payload"]["$ref"]).is_file(), f"{topic}: payload file missing"
             assert "document_id" in message["bindings"]["kafka"]["key"]["description"]
     corrected = channels[topics.segments_corrected]
-    assert set(corrected["messages"]) == {"SegmentCorrected", "DocumentCorrected", "PointExcluded"}
+    assert set(corrected["messages"]) == {
+        "SegmentCorrected",
+        "DocumentCorrected",
+        "PointExcluded",
+        "PointsMerged",
+    }
     assert corrected["x-consumed-by"] == ["store"]
 
 

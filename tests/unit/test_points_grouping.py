@@ -527,17 +527,18 @@ def test_a_measure_point_is_named_by_a_proposal_in_the_words_its_senders_share()
 
 
 def test_an_excluded_quote_stands_alone_and_stays_out_of_its_point() -> None:
-    """An analyst's exclusion (grouping.split_off): the quote leaves the point that holds a segment it was
-    taken away from, even when a regrouping puts it back; unrelated points come back untouched."""
-    from services.store.points.grouping import split_off
+    """An analyst's exclusion (grouping.corrected, Apart): the quote leaves the point that holds a segment it
+    was taken away from, even when a regrouping puts it back; unrelated points come back untouched."""
+    from services.store.points.grouping import Apart, corrected
 
     journal = Point("pt-journal", "measure", list(RECORDS), "", [], 3, list(JOURNAL))
     alone = Point("pt-d1", "measure", [], "", [], 1, [OTHER[0]])
-    assert split_off([journal, alone], {}) == [journal, alone]
-    assert split_off([journal, alone], {"x9": frozenset({"a1"})}) == [journal, alone]  # not in a point
+    assert corrected([journal, alone], []) == [journal, alone]
+    assert corrected([journal, alone], [Apart("x9", frozenset({"a1"}))]) == [journal, alone]  # not grouped
+    assert corrected([journal, alone], [Apart("d1", frozenset({"a1"}))]) == [journal, alone]  # not with a1
 
-    apart = {"c1": frozenset({"a1", "b1"})}
-    after = {p.id: p for p in split_off([journal, alone], apart)}
+    apart = [Apart("c1", frozenset({"a1", "b1"}))]
+    after = {p.id: p for p in corrected([journal, alone], apart)}
     assert {m.segment_id for m in after["pt-journal"].members} == {"a1", "b1"}
     assert after["pt-journal"].sender_count == 2 and after["pt-journal"].summary
     assert [m.segment_id for m in after[point_id("c1")].members] == ["c1"]
@@ -546,7 +547,49 @@ def test_an_excluded_quote_stands_alone_and_stays_out_of_its_point() -> None:
     # a regrouping from scratch puts it back with the others; the exclusion takes it out again
     regrouped = group_segments(JOURNAL, min_senders=1)
     assert any({"a1", "b1", "c1"} <= {m.segment_id for m in p.members} for p in regrouped)
-    again = split_off(regrouped, apart)
+    again = corrected(regrouped, apart)
     holder = next(p for p in again if any(m.segment_id == "c1" for m in p.members))
     assert [m.segment_id for m in holder.members] == ["c1"]
     assert len({p.id for p in again}) == len(again)  # ids stay unique
+
+
+def test_merged_points_stay_one_point_until_a_later_exclusion() -> None:
+    """An analyst's merge (grouping.corrected, Together): the named quotes move into the point holding most
+    of them, which takes the merge's name; other members stay where they are. Corrections apply in the order
+    they were made: a quote taken out after a merge leaves, one merged back after it was taken out stays."""
+    from services.store.points.grouping import Apart, Together, corrected
+
+    a1, b1, c1 = JOURNAL
+    d1, e1 = OTHER
+    records = Point("pt-records", "measure", [], "", [], 2, [a1, b1])
+    split = Point("pt-split", "measure", [], "", [], 2, [c1, d1])
+    alone = Point("pt-e1", "measure", [], "", [], 1, [e1])
+
+    merged = corrected([records, split, alone], [Together("pt-records", frozenset({"a1", "b1", "c1"}))])
+    by_id = {p.id: {m.segment_id for m in p.members} for p in merged}
+    assert by_id == {"pt-records": {"a1", "b1", "c1"}, "pt-split": {"d1"}, "pt-e1": {"e1"}}
+    assert next(p for p in merged if p.id == "pt-records").sender_count == 3
+
+    # already together: nothing changes, the same objects come back
+    assert corrected(merged, [Together("pt-records", frozenset({"a1", "b1", "c1"}))]) == merged
+    # the merge names the point even when the regrouping gave it another id; a point that held that id
+    # before takes a free variant of it
+    renamed = [
+        Point("pt-new", "measure", [], "", [], 3, [a1, b1, c1]),
+        Point("pt-records", "measure", [], "", [], 1, [e1]),
+    ]
+    ids = {
+        p.id: {m.segment_id for m in p.members}
+        for p in corrected(renamed, [Together("pt-records", frozenset({"a1", "b1", "c1"}))])
+    }
+    assert ids == {"pt-records": {"a1", "b1", "c1"}, "pt-records-1": {"e1"}}
+
+    together = Together("pt-records", frozenset({"a1", "b1", "c1"}))
+    out = Apart("c1", frozenset({"a1", "b1"}))
+    later_out = corrected([records, split, alone], [together, out])
+    assert {m.segment_id for m in point_of(later_out, "c1").members} == {"c1"}
+    assert {m.segment_id for m in point_of(later_out, "a1").members} == {"a1", "b1"}
+    back_in = corrected([records, split, alone], [out, together])
+    assert {m.segment_id for m in point_of(back_in, "c1").members} == {"a1", "b1", "c1"}
+    # a merged quote that is gone (its letter deleted) is passed over
+    assert {m.segment_id for m in point_of(corrected([records], [together]), "a1").members} == {"a1", "b1"}

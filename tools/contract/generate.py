@@ -32,6 +32,7 @@ from shared.events import (
     DocumentReceived,
     Envelope,
     PointExcluded,
+    PointsMerged,
     SegmentClassified,
     SegmentCorrected,
     SegmentExtracted,
@@ -100,12 +101,12 @@ TOPICS: tuple[TopicSpec, ...] = (
         SegmentCorrected,
         "An analyst's correction of one segment's label or themes (SegmentCorrected, with the model's "
         "values), of one document's sender, sender kind, date or title (DocumentCorrected, with "
-        "extraction's values) or of the point grouping: a quote taken out of a point (PointExcluded), with "
-        "who, when and a note. A correction wins over any later model output; the store consumes its own "
+        "extraction's values) or of the point grouping: a quote taken out of a point (PointExcluded) or two "
+        "points merged (PointsMerged), with who, when and a note. A correction wins over any later model output; the store consumes its own "
         "corrections, so a store rebuilt from the topics keeps them.",
         producers=("store",),
         consumers=("store",),
-        also=(DocumentCorrected, PointExcluded),
+        also=(DocumentCorrected, PointExcluded, PointsMerged),
     ),
     TopicSpec(
         "documents_failed",

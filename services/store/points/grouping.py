@@ -281,7 +281,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -1444,34 +1444,78 @@ def _linkage_component(s: sp.coo_matrix, threshold: float, size0: np.ndarray) ->
     return [m for i, m in enumerate(members) if alive[i]]
 
 
-def split_off(
-    points: Sequence[Point], apart: Mapping[str, frozenset[str]], config: Config | None = None
+@dataclass(frozen=True)
+class Apart:
+    """An analyst took ``segment_id`` out of a point: it never again shares one with ``apart_from``."""
+
+    segment_id: str
+    apart_from: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Together:
+    """An analyst merged two points: ``segment_ids`` share one point, named ``point_id``."""
+
+    point_id: str
+    segment_ids: frozenset[str]
+
+
+Correction = Apart | Together
+
+
+def corrected(
+    points: Sequence[Point], corrections: Sequence[Correction], config: Config | None = None
 ) -> list[Point]:
-    """The points after the analysts' exclusions: a segment in ``apart`` (segment id -> the segments it
-    was taken away from) leaves any point that holds one of those and stands alone. The points that
+    """The points after the analysts' corrections, applied in the order they were made, so a later one wins
+    over an earlier one (a quote merged back after it was taken out stays). An exclusion takes the segment
+    out of a point that holds one of ``apart_from``, to stand alone; a merge moves the named segments from
+    the points they are in now into the one holding most of them, whose other members stay (and so do the
+    other members of the points they leave). Segments no longer grouped are passed over. The points that
     changed are named again; when nothing changed the points come back as they are.
     """
-    out: list[Point] = []
+    groups: list[tuple[str, list[Segment]]] = [(p.id, list(p.members)) for p in points]
+    where = {m.segment_id: i for i, (_pid, ms) in enumerate(groups) for m in ms}
+    named: set[int] = set()  # points a merge named: they keep that name before any other
     changed = False
-    for p in points:
-        ids = {m.segment_id for m in p.members}
-        gone = [m for m in p.members if apart.get(m.segment_id, frozenset()) & (ids - {m.segment_id})]
-        if not gone:
-            out.append(p)
-            continue
+    for c in corrections:
+        if isinstance(c, Apart):
+            i = where.get(c.segment_id)
+            if i is None or not any(m.segment_id in c.apart_from for m in groups[i][1]):
+                continue
+            seg = next(m for m in groups[i][1] if m.segment_id == c.segment_id)
+            groups[i][1].remove(seg)
+            groups.append((point_id(seg.segment_id), [seg]))
+            where[seg.segment_id] = len(groups) - 1
+        else:
+            held = Counter(where[sid] for sid in c.segment_ids if sid in where)
+            if not held:
+                continue
+            target = max(held, key=lambda i: (held[i], groups[i][0] == c.point_id))
+            for i in held:
+                if i == target:
+                    continue
+                moving = [m for m in groups[i][1] if m.segment_id in c.segment_ids]
+                groups[i] = (groups[i][0], [m for m in groups[i][1] if m.segment_id not in c.segment_ids])
+                groups[target][1].extend(moving)
+                where.update((m.segment_id, target) for m in moving)
+            if len(held) == 1 and groups[target][0] == c.point_id:
+                continue
+            groups[target] = (c.point_id, groups[target][1])
+            named.add(target)
         changed = True
-        kept = [m for m in p.members if m not in gone]
-        out.append(replace(p, members=kept))
-        out.extend(Point(point_id(m.segment_id), m.label, list(m.themes), "", [], 1, [m]) for m in gone)
     if not changed:
         return list(points)
     taken: set[str] = set()
-    for k, p in enumerate(out):  # a split-off quote takes its own id, or a free variant of it
-        pid, n = p.id, 1
+    order = sorted(range(len(groups)), key=lambda i: i not in named)  # stable: named points first
+    ids: dict[int, str] = {}
+    for i in order:  # a point that lost its name to another takes a free variant of it
+        pid, n = groups[i][0], 1
         while pid in taken:
-            pid, n = f"{p.id}-{n}", n + 1
+            pid, n = f"{groups[i][0]}-{n}", n + 1
         taken.add(pid)
-        out[k] = replace(p, id=pid)
+        ids[i] = pid
+    # only ids and members matter here: PointGrouper.points describes every point again
+    out = [Point(ids[i], ms[0].label, [], "", [], 0, ms) for i, (_pid, ms) in enumerate(groups) if ms]
     return PointGrouper.from_points(out, config).points(min_senders=1)
 
 

@@ -16,10 +16,10 @@ from services.store.corrections.service import publish_correction, user_of
 from services.store.exports import points_csv, points_xlsx
 from services.store.filters import FilterError, check_choices
 from services.store.repository import Repository
-from services.store.themes.points import NotAMember, PointNotFound, PointStore
+from services.store.themes.points import NotAMember, PointNotFound, PointStore, SamePoint
 from services.store.themes.repository import ThemeCounts
 from services.store.themes.taxonomy import load_taxonomy
-from shared.events import PointExcluded, make_event
+from shared.events import PointExcluded, PointsMerged, make_event
 from shared.http import ApiError
 from shared.kafka import Publisher
 from shared.settings import Settings
@@ -57,6 +57,13 @@ class ExclusionIn(BaseModel):
     """A quote to take out of a point, and why."""
 
     segment_id: str = Field(min_length=1, max_length=80)
+    note: str = Field(default="", max_length=2000)
+
+
+class MergeIn(BaseModel):
+    """A point to merge into this one, and why."""
+
+    point_id: str = Field(min_length=1, max_length=64)
     note: str = Field(default="", max_length=2000)
 
 
@@ -133,8 +140,42 @@ def make_points_router(
         event = make_event(payload, "innspill/store")
         await publish_correction(settings, publisher, document_id, event)
         await asyncio.to_thread(repo.apply, [event])
-        await asyncio.to_thread(store.apply_exclusions)
+        await asyncio.to_thread(store.refresh)
         return {"exclusion": {**payload.model_dump(mode="json"), "event_id": event.id}}
+
+    @router.post("/points/{point_id}/merges")
+    async def merge(point_id: str, body: MergeIn, request: Request) -> dict[str, Any]:
+        """Merge another point into this one (an analyst's correction of the grouping: the two make the same
+        point). Their quotes share one point from then on, named ``point_id``, whatever a later regrouping
+        finds, until an analyst takes a quote out again. Published to ``segments.corrected`` (a
+        ``PointsMerged`` event) before it is stored, like an exclusion; 503 when the broker does not take
+        it. 404 for an unknown point, 422 for a point merged with itself. Who and when:
+        ``GET /points/merges``."""
+        try:
+            document_id, quotes = await asyncio.to_thread(store.merge_of, point_id, body.point_id)
+        except PointNotFound as exc:
+            raise ApiError(404, "not_found", f"no point with id {exc.args[0]!r}") from exc
+        except SamePoint as exc:
+            raise ApiError(422, "same_point", str(exc)) from exc
+        payload = PointsMerged(
+            point_id=point_id,
+            merged_point_id=body.point_id,
+            segment_ids=quotes,
+            document_id=document_id,
+            note=body.note or None,
+            user=user_of(request, settings),
+            at=datetime.now(UTC),
+        )
+        event = make_event(payload, "innspill/store")
+        await publish_correction(settings, publisher, document_id, event)
+        await asyncio.to_thread(repo.apply, [event])
+        await asyncio.to_thread(store.refresh)
+        return {"merge": {**payload.model_dump(mode="json"), "event_id": event.id}}
+
+    @router.get("/points/merges")
+    async def merges() -> dict[str, Any]:
+        """Every merge of two points, newest first: the points, their quotes, who, when, note."""
+        return {"merges": await asyncio.to_thread(store.merges)}
 
     @router.get("/points/exclusions")
     async def exclusions() -> dict[str, Any]:

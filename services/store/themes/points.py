@@ -46,6 +46,7 @@ from services.store.models import (
     Point,
     PointExclusion,
     PointMember,
+    PointMerge,
     Segment,
     SegmentVector,
     table_of,
@@ -78,6 +79,10 @@ class PointNotFound(LookupError):
 
 class NotAMember(ValueError):
     """The segment is not a quote of that point (or is its only one)."""
+
+
+class SamePoint(ValueError):
+    """A point cannot be merged with itself."""
 
 
 @dataclass(frozen=True)
@@ -271,8 +276,8 @@ class PointStore:
             stored, stale = self._stored(by_id)
             grouped = {m.segment_id for p in stored for m in p.members}
             new = [s for s in segs if s.segment_id not in grouped]
-            if not full and not stale and not new:  # exclusions may have come in from the topic
-                return RefreshResult("none", 0, len(self._write_excluded(stored)))
+            if not full and not stale and not new:  # corrections may have come in from the topic
+                return RefreshResult("none", 0, len(self._write_corrected(stored)))
             base = self._fitted_on if self._fitted_on is not None else len(grouped)
             grown = len(segs) - base >= REFIT_GROWTH * max(base, 1)
             if full or stale or not stored or grown:
@@ -285,21 +290,32 @@ class PointStore:
                 g.add(new)
                 mode = "incremental"
             points = g.points(min_senders=1)  # every point, singletons too: the next letters join them
-            points = grouping.split_off(points, self._apart(), self.config)
+            points = grouping.corrected(points, self._corrections(), self.config)
             self._write(points)
             self._signature = self._current_signature()
             return RefreshResult(mode, len(new), len(points))
 
-    # ------------------------------------------------------------------ analysts' exclusions
-    def _apart(self) -> dict[str, frozenset[str]]:
-        """Segment id -> every segment an analyst took it away from (all its exclusions together)."""
-        out: dict[str, frozenset[str]] = {}
+    # ------------------------------------------------------------------ analysts' corrections
+    def _corrections(self) -> list[grouping.Correction]:
+        """Every exclusion and merge, in the order the analysts made them (a later one wins)."""
+        from services.store.points import grouping
+
+        made: list[tuple[datetime, int, grouping.Correction]] = []
         with self.engine.connect() as conn:
-            for sid, apart in conn.execute(
-                select(col(PointExclusion.segment_id), col(PointExclusion.apart_from))
+            for at, sid, apart in conn.execute(
+                select(
+                    col(PointExclusion.created_at),
+                    col(PointExclusion.segment_id),
+                    col(PointExclusion.apart_from),
+                )
             ):
-                out[sid] = out.get(sid, frozenset()) | frozenset(apart or [])
-        return out
+                made.append((at, 0, grouping.Apart(sid, frozenset(apart or []))))
+            for at, pid, together in conn.execute(
+                select(col(PointMerge.created_at), col(PointMerge.point_id), col(PointMerge.segment_ids))
+            ):
+                made.append((at, 1, grouping.Together(pid, frozenset(together or []))))
+        made.sort(key=lambda m: (m[0], m[1]))
+        return [c for _at, _kind, c in made]
 
     def exclusion_of(self, point_id: str, segment_id: str) -> tuple[str, list[str]]:
         """(the segment's document id, the point's other quotes) for taking a quote out of a point. Raises
@@ -322,23 +338,50 @@ class PointStore:
             raise NotAMember(f"segment {segment_id!r} is the only quote of point {point_id!r}")
         return members[segment_id], others
 
-    def apply_exclusions(self) -> None:
-        """Take the quotes analysts took out of points out of the stored points now (a regrouping applies
-        them too: ``refresh``)."""
-        with self._lock:
-            segs = self._embed_missing(self._content_segments())
-            stored, _stale = self._stored({s.segment_id: s for s in segs})
-            self._write_excluded(stored)
+    def merge_of(self, point_id: str, other_id: str) -> tuple[str, list[str]]:
+        """(the document of the point's first quote, both points' quotes) for merging ``other_id`` into
+        ``point_id``. Raises PointNotFound for an unknown point, SamePoint for a point merged with itself."""
+        if point_id == other_id:
+            raise SamePoint(f"point {point_id!r} cannot be merged with itself")
+        with self.engine.connect() as conn:
+            members: dict[str, list[tuple[str, str]]] = {point_id: [], other_id: []}
+            for pid, sid, doc in conn.execute(
+                select(col(PointMember.point_id), col(PointMember.segment_id), col(Segment.document_id))
+                .join(Segment, col(Segment.segment_id) == col(PointMember.segment_id))
+                .where(col(PointMember.point_id).in_([point_id, other_id]))
+                .order_by(col(PointMember.segment_id))
+            ):
+                members[pid].append((sid, doc))
+        for pid in (point_id, other_id):
+            if not members[pid]:
+                raise PointNotFound(pid)
+        return members[point_id][0][1], sorted(sid for pid in members for sid, _doc in members[pid])
 
-    def _write_excluded(self, stored: list[grouping.Point]) -> list[grouping.Point]:
-        """The stored points with the exclusions applied, written when that changed them (lock held)."""
+    def _write_corrected(self, stored: list[grouping.Point]) -> list[grouping.Point]:
+        """The stored points with the corrections applied, written when that changed them (lock held)."""
         from services.store.points import grouping
 
-        after = grouping.split_off(stored, self._apart(), self.config)
+        after = grouping.corrected(stored, self._corrections(), self.config)
         if len(after) != len(stored) or any(a is not b for a, b in zip(after, stored, strict=True)):
             self._write(after)
         self._signature = self._current_signature()
         return after
+
+    def merges(self) -> list[dict[str, Any]]:
+        """Every merge of two points, newest first (the audit trail)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(PointMerge).order_by(col(PointMerge.id).desc()))
+            return [
+                {
+                    "point_id": r.point_id,
+                    "merged_point_id": r.merged_point_id,
+                    "segment_ids": list(r.segment_ids or []),
+                    "user": r.user,
+                    "note": r.note,
+                    "created_at": r.created_at.isoformat(),
+                }
+                for r in rows
+            ]
 
     def exclusions(self) -> list[dict[str, Any]]:
         """Every exclusion, newest first (the audit trail)."""
@@ -405,7 +448,7 @@ class PointStore:
     def _current_signature(self) -> tuple[Any, ...]:
         """What changes whenever the grouping's input may have changed (a cheap check before the real one):
         content segments (count, newest classification, newest correction), the stored members, the
-        documents and the analysts' exclusions."""
+        documents and the analysts' exclusions and merges."""
         seg = (
             select(func.count(), func.max(col(Segment.classified_at)), func.max(col(Segment.corrected_at)))
             .select_from(Segment)
@@ -416,7 +459,8 @@ class PointStore:
             b = conn.execute(select(func.count()).select_from(PointMember)).scalar_one()
             c = conn.execute(select(func.count()).select_from(Document)).scalar_one()
             d = conn.execute(select(func.count()).select_from(PointExclusion)).scalar_one()
-        return (*a, b, c, d)
+            e = conn.execute(select(func.count()).select_from(PointMerge)).scalar_one()
+        return (*a, b, c, d, e)
 
     def _write(self, points: list[grouping.Point]) -> None:
         now = datetime.now(UTC)

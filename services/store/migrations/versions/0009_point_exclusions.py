@@ -3,7 +3,7 @@
 Round 16 (issue 13): the grouping is a model's output, so an analyst can correct it. Each exclusion (a
 ``PointExcluded`` event on ``segments.corrected``, kept once by event id) keeps the segment, the point it
 left, the segments it was taken away from, who and when; every regrouping applies them again
-(services/store/points/grouping.py ``split_off``).
+(services/store/points/grouping.py ``corrected``, which since 0010 also applies merges).
 
 Revision ID: 0009
 Revises: 0008

@@ -93,9 +93,63 @@
     }, function () { tell("Ikke lagret: ingen forbindelse"); btn.disabled = false; });
   }
 
+  // Points merged on a theme page (POST /points/{id}/merges): the others into the first one chosen.
+  function chosenPoints() {
+    return Array.prototype.slice.call(document.querySelectorAll(".merge-pick-box:checked")).map(function (b) {
+      return b.value;
+    });
+  }
+
+  function merge(btn) {
+    var status = document.querySelector(".merge-status");
+    var tell = function (text) { if (status) status.textContent = text; };
+    var chosen = chosenPoints();
+    if (chosen.length < 2) return;
+    var into = chosen[0];
+    btn.disabled = true;
+    tell("Slår sammen …");
+    var step = function (k) {
+      if (k >= chosen.length) {
+        tell("Slått sammen. Siden lastes på nytt …");
+        window.location.hash = into;
+        window.location.reload();
+        return;
+      }
+      fetch("/points/" + encodeURIComponent(into) + "/merges", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json" },
+        body: JSON.stringify({ point_id: chosen[k] })
+      }).then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (body) {
+          if (!r.ok) {
+            var d = body && body.detail;
+            tell("Ikke slått sammen: " + (typeof d === "string" ? d : r.status));
+            btn.disabled = false;
+            return;
+          }
+          step(k + 1);
+        });
+      }, function () { tell("Ikke slått sammen: ingen forbindelse"); btn.disabled = false; });
+    };
+    step(1);
+  }
+
+  document.addEventListener("change", function (ev) {
+    if (!ev.target.classList || !ev.target.classList.contains("merge-pick-box")) return;
+    var btn = document.querySelector(".merge-btn");
+    var n = chosenPoints().length;
+    if (btn) {
+      btn.disabled = n < 2;
+      btn.textContent = n < 2 ? "Slå sammen valgte punkter" : "Slå sammen " + n + " valgte punkter";
+    }
+  });
+
   document.addEventListener("click", function (ev) {
     var out = ev.target.closest(".exclude-btn");
     if (out) { exclude(out); return; }
+    var join = ev.target.closest(".merge-btn");
+    if (join) { merge(join); return; }
     var set = ev.target.closest("[data-set-label]");
     if (set) { send(set.closest(".correct"), set.getAttribute("data-set-label")); return; }
     var undo = ev.target.closest("[data-undo]");
