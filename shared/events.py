@@ -182,6 +182,20 @@ class PointsMerged(_Payload):
     at: datetime
 
 
+class PointNamed(_Payload):
+    """An analyst named a point (``PATCH /points/{id}``), published on ``segments.corrected`` (keyed by the
+    document of the point's first quote) so a store rebuilt from the topics keeps it. The name is shown in
+    place of the model's summary for as long as the point (its id) lives, through regroupings; ``summary``
+    None gives the point back its model's summary."""
+
+    point_id: str
+    summary: str | None
+    document_id: str
+    note: str | None = None
+    user: str
+    at: datetime
+
+
 class DocumentFailed(_Payload):
     document_id: str
     stage: Literal["ingest", "extract", "classify", "store"]
@@ -208,6 +222,7 @@ PAYLOADS: dict[str, type[_Payload]] = {
     "innspill.document.corrected": DocumentCorrected,
     "innspill.point.excluded": PointExcluded,
     "innspill.points.merged": PointsMerged,
+    "innspill.point.named": PointNamed,
     "innspill.document.failed": DocumentFailed,
     "innspill.deadletter": DeadLetter,
 }

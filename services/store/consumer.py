@@ -30,6 +30,7 @@ from shared.events import (
     Envelope,
     Expect,
     PointExcluded,
+    PointNamed,
     PointsMerged,
     SegmentClassified,
     SegmentCorrected,
@@ -71,7 +72,7 @@ def feeds_for(settings: Settings) -> list[Feed]:
         Feed(
             t.segments_corrected,
             "segments.corrected",
-            (SegmentCorrected, DocumentCorrected, PointExcluded, PointsMerged),
+            (SegmentCorrected, DocumentCorrected, PointExcluded, PointsMerged, PointNamed),
         ),
     ]
 

@@ -251,6 +251,23 @@ class PointMerge(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class PointName(SQLModel, table=True):
+    """An analyst named a point (0011; a ``PointNamed`` event on ``segments.corrected``, kept once by event
+    id). The newest name of a point id is shown in place of the model's summary; an empty ``summary`` gives
+    it back the model's."""
+
+    __tablename__ = "point_names"
+    __table_args__ = (Index("ux_point_names_event_id", "event_id", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=64)
+    point_id: str = Field(max_length=64, index=True)
+    summary: str = Field(default="", sa_type=Text)
+    user: str = Field(max_length=200)
+    note: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
 def table_of(model: type[SQLModel]) -> Table:
     """The Core table of a table model, for SQLAlchemy Core statements (SQLModel's ``__table__`` is not
     declared to type checkers)."""

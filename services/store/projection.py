@@ -33,6 +33,7 @@ from services.store.models import (
     DocumentCorrection,
     PointExclusion,
     PointMerge,
+    PointName,
     Segment,
     SegmentTheme,
     StatusEvent,
@@ -48,6 +49,7 @@ from shared.events import (
     DocumentReceived,
     Envelope,
     PointExcluded,
+    PointNamed,
     PointsMerged,
     SegmentClassified,
     SegmentCorrected,
@@ -62,6 +64,7 @@ CORR: Table = table_of(Correction)
 DOC_CORR: Table = table_of(DocumentCorrection)
 EXCLUSIONS: Table = table_of(PointExclusion)
 MERGES: Table = table_of(PointMerge)
+NAMES: Table = table_of(PointName)
 SEG_THEMES: Table = table_of(SegmentTheme)
 
 _CHUNK = 500
@@ -102,6 +105,8 @@ class _Batch:
     exclusions: dict[str, Envelope[PointExcluded]] = field(default_factory=dict)
     #: Points merged, by event id.
     merges: dict[str, Envelope[PointsMerged]] = field(default_factory=dict)
+    #: Points named, by event id.
+    names: dict[str, Envelope[PointNamed]] = field(default_factory=dict)
     #: Every distinct document-level event (by event id), losers included: each one is a history entry.
     history: dict[str, Envelope[Any]] = field(default_factory=dict)
 
@@ -112,6 +117,7 @@ class _Batch:
         ids |= {e.data.document_id for e in self.document_corrections.values()}
         ids |= {e.data.document_id for e in self.exclusions.values()}
         ids |= {e.data.document_id for e in self.merges.values()}
+        ids |= {e.data.document_id for e in self.names.values()}
         return ids | {e.data.document_id for e in self.corrections.values()}
 
     @property
@@ -148,6 +154,8 @@ class _Batch:
                 b.exclusions.setdefault(env.id, env)
             elif isinstance(data, PointsMerged):
                 b.merges.setdefault(env.id, env)
+            elif isinstance(data, PointNamed):
+                b.names.setdefault(env.id, env)
             else:
                 raise TypeError(f"the store does not handle {type(data).__name__} events")
         return b
@@ -234,6 +242,7 @@ class Projection:
             self._document_corrections(conn, list(batch.document_corrections.values()))
             self._exclusions(conn, list(batch.exclusions.values()))
             self._merges(conn, list(batch.merges.values()))
+            self._names(conn, list(batch.names.values()))
             corrected_docs = {e.data.document_id for e in batch.document_corrections.values()}
             if batch.extracted or corrected_docs:
                 self._finalise_documents(conn, sorted(set(batch.extracted) | corrected_docs))
@@ -611,6 +620,26 @@ class Projection:
                     "point_id": e.data.point_id,
                     "merged_point_id": e.data.merged_point_id,
                     "segment_ids": list(e.data.segment_ids),
+                    "user": e.data.user,
+                    "note": e.data.note or "",
+                    "created_at": e.data.at,
+                }
+                for e in events
+            ],
+        )
+
+    def _names(self, conn: Connection, events: list[Envelope[PointNamed]]) -> None:
+        """Keep every name an analyst gave a point once (by event id); the newest one is shown."""
+        if not events:
+            return
+        ins = self._insert(conn, NAMES).on_conflict_do_nothing(index_elements=["event_id"])
+        conn.execute(
+            ins,
+            [
+                {
+                    "event_id": e.id,
+                    "point_id": e.data.point_id,
+                    "summary": e.data.summary or "",
                     "user": e.data.user,
                     "note": e.data.note or "",
                     "created_at": e.data.at,

@@ -140,7 +140,8 @@ def test_export_xlsx(page: Any, stack: Stack) -> None:
 def _pages(base: str) -> list[str]:
     doc = STATE.get("doc_id")
     pages = ["/", "/ui/segments", "/ui/segments?q=sykepleiere&annet=vis", "/ui/stats", "/ui/upload"]
-    pages += ["/ui/themes", "/ui/themes/samhandling", "/ui/review", "/ui/documents/finnes-ikke"]
+    pages += ["/ui/themes", "/ui/themes/samhandling", "/ui/themes/samhandling?min_senders=1"]
+    pages += ["/ui/review", "/ui/documents/finnes-ikke"]
     if doc:
         pages.append(f"/ui/documents/{doc}")
     return [base + p for p in pages]
@@ -156,6 +157,7 @@ def test_accessibility_and_layout(
     try:
         for url in _pages(stack.url("store")):
             pg.goto(url)
+            pg.evaluate("() => document.querySelectorAll('details').forEach((d) => { d.open = true; })")
             name = (
                 url.split("//", 1)[1].split("/", 1)[1].replace("/", "_").replace("?", "_").replace("&", "_")
             )

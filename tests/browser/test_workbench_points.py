@@ -1,6 +1,7 @@
 """A theme page in a real browser over the running system: three letters written here make one proposal in
 different words; the analyst opens the point, takes one quote out with its button, and the point the API
-gives afterwards has one sender fewer; then the analyst merges the quote's own point back into it."""
+gives afterwards has one sender fewer; then the analyst merges the quote's own point back into it and names
+the point in their own words."""
 
 from __future__ import annotations
 
@@ -76,3 +77,13 @@ def test_take_a_quote_out_of_a_point(page: Any, stack: Stack, tmp_path: Path) ->
     assert merged["id"] == before["id"] and merged["sender_count"] == before["sender_count"]
     log = httpx.get(f"{store}/points/merges", timeout=30).json()["merges"]
     assert log and (log[0]["point_id"], log[0]["merged_point_id"]) == (before["id"], alone["id"])
+
+    # and names it in their own words
+    point = page.locator(f"li.point[id='{before['id']}']")
+    point.locator("summary").click()
+    point.get_by_label("Punktets navn").fill("Felles journal for kommune, fastlege og sykehus")
+    point.get_by_role("button", name="Lagre navnet").click()
+    point.locator(".name-status").filter(has_text="Navnet er lagret").wait_for()
+    assert point.locator(".summary-text").inner_text() == "Felles journal for kommune, fastlege og sykehus"
+    named = journal_point(store)
+    assert named["summary"] == "Felles journal for kommune, fastlege og sykehus" and named["named_by"]

@@ -392,6 +392,56 @@ async def test_an_analyst_merges_two_points(store: tuple[FastAPI, httpx.AsyncCli
     await app.state.runner.publisher.stop()
 
 
+async def test_an_analyst_names_a_point(store: tuple[FastAPI, httpx.AsyncClient], tmp_path: Path) -> None:
+    """``PATCH /points/{id}``: the analyst's name replaces the model's summary in ``/points`` and the export,
+    through a recompute and in a store rebuilt from the topics; a blank name gives the model's back."""
+    from shared.events import PointNamed, decode
+    from shared.kafka import ensure_topics
+    from shared.topics import topics_for
+    from tests.kafka_helpers import read_topic
+
+    app, c = store
+    settings = app.state.settings
+    await ensure_topics(settings)
+    await app.state.runner.publisher.start(timeout_s=30)
+    journal = next(p for p in (await c.get("/points")).json()["points"] if p["sender_count"] == 3)
+    title = "Én felles journal for kommuner og sykehus"
+    r = await c.patch(
+        f"/points/{journal['id']}", json={"summary": f"  {title} "}, headers={"X-Innspill-User": "kari"}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["name"]["summary"] == title and r.json()["name"]["user"] == "kari"
+
+    async def shown() -> dict[str, Any]:
+        return next(p for p in (await c.get("/points")).json()["points"] if p["id"] == journal["id"])
+
+    named = await shown()
+    assert (named["summary"], named["model_summary"], named["named_by"]) == (
+        title,
+        journal["summary"],
+        "kari",
+    )
+    assert title in (await c.get("/export/points.csv")).content.decode("utf-8-sig")
+    assert (await c.post("/points/recompute")).status_code == 200
+    assert (await shown())["summary"] == title
+
+    missing = await c.patch("/points/pt-nope", json={"summary": "x"})
+    assert missing.status_code == 404 and missing.json()["error"] == "not_found"
+    assert (await c.patch(f"/points/{journal['id']}", json={"summary": "x" * 301})).status_code == 422
+
+    records = await read_topic(settings.kafka_bootstrap, topics_for(settings).segments_corrected)
+    events = [decode(json.dumps(r["value"]), PointNamed) for r in records]
+    again = rebuilt_store(tmp_path, events)
+    assert next(p for p in again.points() if p["id"] == journal["id"])["summary"] == title
+
+    assert (await c.patch(f"/points/{journal['id']}", json={"summary": "  "})).status_code == 200
+    back = await shown()
+    assert (back["summary"], back["named_by"]) == (journal["summary"], None)
+    log = (await c.get("/points/names")).json()["names"]
+    assert [(n["summary"], n["user"]) for n in log] == [(None, "anonym"), (title, "kari")]
+    await app.state.runner.publisher.stop()
+
+
 def docs_of(points: list[dict[str, Any]], point: str) -> set[str]:
     """The letters quoted by one point of a ``/points`` answer."""
     return {s["document_id"] for p in points if p["id"] == point for s in p["segments"]}

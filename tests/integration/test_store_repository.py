@@ -99,6 +99,7 @@ def test_migrations_upgrade_head_on_empty_database(database_url: str) -> None:
                 "segment_vectors",
                 "point_exclusions",
                 "point_merges",
+                "point_names",
             }
             assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one() == head
             # The migration produces exactly the schema the models declare.
@@ -147,6 +148,7 @@ def test_shuffled_orders_give_identical_rows(database_url: str, seed: int, tmp_p
             "segment_vectors",
             "point_exclusions",
             "point_merges",
+            "point_names",
         ):
             conn.execute(sa.text(f"DROP TABLE {table}"))
     migrate(eng_a)

@@ -25,6 +25,7 @@ from shared.events import (
     DocumentFailed,
     DocumentReceived,
     PointExcluded,
+    PointNamed,
     PointsMerged,
     SegmentClassified,
     SegmentCorrected,
@@ -93,6 +94,14 @@ SAMPLES: dict[type[BaseModel], BaseModel] = {
         segment_ids=["s1", "s7", "s9"],
         document_id="d1",
         note="samme forslag",
+        user="analyst",
+        at=NOW,
+    ),
+    PointNamed: PointNamed(
+        point_id="pt-0123456789ab",
+        summary="Felles journal for kommune og sykehus",
+        document_id="d1",
+        note=None,
         user="analyst",
         at=NOW,
     ),
@@ -180,6 +189,7 @@ def test_asyncapi_has_a_channel_for_every_topic() -> None:
         "DocumentCorrected",
         "PointExcluded",
         "PointsMerged",
+        "PointNamed",
     }
     assert corrected["x-consumed-by"] == ["store"]
 

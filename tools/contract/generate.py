@@ -32,6 +32,7 @@ from shared.events import (
     DocumentReceived,
     Envelope,
     PointExcluded,
+    PointNamed,
     PointsMerged,
     SegmentClassified,
     SegmentCorrected,
@@ -101,12 +102,13 @@ TOPICS: tuple[TopicSpec, ...] = (
         SegmentCorrected,
         "An analyst's correction of one segment's label or themes (SegmentCorrected, with the model's "
         "values), of one document's sender, sender kind, date or title (DocumentCorrected, with "
-        "extraction's values) or of the point grouping: a quote taken out of a point (PointExcluded) or two "
-        "points merged (PointsMerged), with who, when and a note. A correction wins over any later model output; the store consumes its own "
-        "corrections, so a store rebuilt from the topics keeps them.",
+        "extraction's values) or of the point grouping: a quote taken out of a point (PointExcluded), two "
+        "points merged (PointsMerged) or a point named (PointNamed), with who, when and a note. A "
+        "correction wins over any later model output; the store consumes its own corrections, so a store "
+        "rebuilt from the topics keeps them.",
         producers=("store",),
         consumers=("store",),
-        also=(DocumentCorrected, PointExcluded, PointsMerged),
+        also=(DocumentCorrected, PointExcluded, PointsMerged, PointNamed),
     ),
     TopicSpec(
         "documents_failed",

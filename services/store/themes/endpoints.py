@@ -19,7 +19,7 @@ from services.store.repository import Repository
 from services.store.themes.points import NotAMember, PointNotFound, PointStore, SamePoint
 from services.store.themes.repository import ThemeCounts
 from services.store.themes.taxonomy import load_taxonomy
-from shared.events import PointExcluded, PointsMerged, make_event
+from shared.events import PointExcluded, PointNamed, PointsMerged, make_event
 from shared.http import ApiError
 from shared.kafka import Publisher
 from shared.settings import Settings
@@ -64,6 +64,13 @@ class MergeIn(BaseModel):
     """A point to merge into this one, and why."""
 
     point_id: str = Field(min_length=1, max_length=64)
+    note: str = Field(default="", max_length=2000)
+
+
+class NameIn(BaseModel):
+    """An analyst's name for a point (null or blank: back to the model's summary), and why."""
+
+    summary: str | None = Field(default=None, max_length=300)
     note: str = Field(default="", max_length=2000)
 
 
@@ -171,6 +178,36 @@ def make_points_router(
         await asyncio.to_thread(repo.apply, [event])
         await asyncio.to_thread(store.refresh)
         return {"merge": {**payload.model_dump(mode="json"), "event_id": event.id}}
+
+    @router.patch("/points/{point_id}")
+    async def name(point_id: str, body: NameIn, request: Request) -> dict[str, Any]:
+        """Name a point in the analyst's own words: ``/points``, the theme page and the exports show the
+        name in place of the model's summary (which stays as ``model_summary``) for as long as the point
+        lives, through regroupings; ``summary`` null or blank gives it back the model's. Published to
+        ``segments.corrected`` (a ``PointNamed`` event) before it is stored; 503 when the broker does not
+        take it, 404 for an unknown point. Who and when: ``GET /points/names``."""
+        try:
+            document_id = await asyncio.to_thread(store.first_document, point_id)
+        except PointNotFound as exc:
+            raise ApiError(404, "not_found", f"no point with id {point_id!r}") from exc
+        payload = PointNamed(
+            point_id=point_id,
+            summary=" ".join((body.summary or "").split()) or None,
+            document_id=document_id,
+            note=body.note or None,
+            user=user_of(request, settings),
+            at=datetime.now(UTC),
+        )
+        event = make_event(payload, "innspill/store")
+        await publish_correction(settings, publisher, document_id, event)
+        await asyncio.to_thread(repo.apply, [event])
+        return {"name": {**payload.model_dump(mode="json"), "event_id": event.id}}
+
+    @router.get("/points/names")
+    async def names() -> dict[str, Any]:
+        """Every name analysts gave a point, newest first: point, name (null: back to the model's), who,
+        when, note."""
+        return {"names": await asyncio.to_thread(store.names)}
 
     @router.get("/points/merges")
     async def merges() -> dict[str, Any]:

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col
 
 from services.store.models import (
@@ -47,6 +47,7 @@ from services.store.models import (
     PointExclusion,
     PointMember,
     PointMerge,
+    PointName,
     Segment,
     SegmentVector,
     table_of,
@@ -357,6 +358,21 @@ class PointStore:
                 raise PointNotFound(pid)
         return members[point_id][0][1], sorted(sid for pid in members for sid, _doc in members[pid])
 
+    def first_document(self, point_id: str) -> str:
+        """The document of a point's first quote (the key its corrections are published under). Raises
+        PointNotFound."""
+        with self.engine.connect() as conn:
+            doc = conn.execute(
+                select(col(Segment.document_id))
+                .join(PointMember, col(PointMember.segment_id) == col(Segment.segment_id))
+                .where(col(PointMember.point_id) == point_id)
+                .order_by(col(Segment.segment_id))
+                .limit(1)
+            ).scalar_one_or_none()
+        if doc is None:
+            raise PointNotFound(point_id)
+        return str(doc)
+
     def _write_corrected(self, stored: list[grouping.Point]) -> list[grouping.Point]:
         """The stored points with the corrections applied, written when that changed them (lock held)."""
         from services.store.points import grouping
@@ -366,6 +382,38 @@ class PointStore:
             self._write(after)
         self._signature = self._current_signature()
         return after
+
+    def names(self) -> list[dict[str, Any]]:
+        """Every name analysts gave a point, newest first (the audit trail; an empty name is a revert)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(PointName).order_by(col(PointName.id).desc()))
+            return [
+                {
+                    "point_id": r.point_id,
+                    "summary": r.summary or None,
+                    "user": r.user,
+                    "note": r.note,
+                    "created_at": r.created_at.isoformat(),
+                }
+                for r in rows
+            ]
+
+    def _names_of(self, conn: Connection, ids: list[str]) -> dict[str, tuple[str, str]]:
+        """Point id -> (name, who) for the points an analyst named; the newest name wins, an empty one
+        gives the point back its model's summary."""
+        out: dict[str, tuple[str, str]] = {}
+        for i in range(0, len(ids), 500):
+            stmt = (
+                select(col(PointName.point_id), col(PointName.summary), col(PointName.user))
+                .where(col(PointName.point_id).in_(ids[i : i + 500]))
+                .order_by(col(PointName.created_at), col(PointName.id))
+            )
+            for pid, summary, user in conn.execute(stmt):
+                if summary:
+                    out[pid] = (summary, user)
+                else:
+                    out.pop(pid, None)
+        return out
 
     def merges(self) -> list[dict[str, Any]]:
         """Every merge of two points, newest first (the audit trail)."""
@@ -546,6 +594,7 @@ class PointStore:
                             "text": m.text,
                         }
                     )
+            named = self._names_of(conn, ids)
         out = []
         for r in rows:
             segs = members.get(r.id, [])
@@ -559,7 +608,9 @@ class PointStore:
                     "id": r.id,
                     "label": r.label,
                     "themes": list(r.themes or []),
-                    "summary": r.summary,
+                    "summary": named[r.id][0] if r.id in named else r.summary,
+                    "model_summary": r.summary,
+                    "named_by": named[r.id][1] if r.id in named else None,
                     "keywords": list(r.keywords or []),
                     "sender_count": len(senders),
                     "segments": segs,

@@ -135,6 +135,39 @@
     step(1);
   }
 
+  // A point named in the analyst's own words (PATCH /points/{id}); an empty name is the model's again.
+  function nameOf(form, summary) {
+    var item = form.closest("li.point");
+    var status = form.querySelector(".name-status");
+    var tell = function (text) { if (status) status.textContent = text; };
+    tell("Lagrer …");
+    fetch("/points/" + encodeURIComponent(form.getAttribute("data-point-id")), {
+      method: "PATCH",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify({ summary: summary })
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        if (!r.ok) {
+          var d = body && body.detail;
+          tell("Ikke lagret: " + (typeof d === "string" ? d : r.status));
+          return;
+        }
+        var named = body.name && body.name.summary;
+        var shown = item && item.querySelector(".summary-text");
+        if (shown && named) shown.textContent = named;
+        tell(named ? "Navnet er lagret." : "Modellens navn er tilbake når siden lastes på nytt.");
+      });
+    }, function () { tell("Ikke lagret: ingen forbindelse"); });
+  }
+
+  document.addEventListener("submit", function (ev) {
+    var form = ev.target.closest && ev.target.closest(".name-form");
+    if (!form) return;
+    ev.preventDefault();
+    nameOf(form, form.querySelector("input[name=summary]").value);
+  });
+
   document.addEventListener("change", function (ev) {
     if (!ev.target.classList || !ev.target.classList.contains("merge-pick-box")) return;
     var btn = document.querySelector(".merge-btn");
@@ -150,6 +183,8 @@
     if (out) { exclude(out); return; }
     var join = ev.target.closest(".merge-btn");
     if (join) { merge(join); return; }
+    var reset = ev.target.closest(".name-reset");
+    if (reset) { nameOf(reset.closest(".name-form"), null); return; }
     var set = ev.target.closest("[data-set-label]");
     if (set) { send(set.closest(".correct"), set.getAttribute("data-set-label")); return; }
     var undo = ev.target.closest("[data-undo]");
