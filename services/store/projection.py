@@ -9,7 +9,7 @@ its status is recomputed from stored facts (:mod:`.status`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -65,6 +65,23 @@ DOC_CORR: Table = table_of(DocumentCorrection)
 EXCLUSIONS: Table = table_of(PointExclusion)
 MERGES: Table = table_of(PointMerge)
 NAMES: Table = table_of(PointName)
+#: Each kind of correction of the points: the table that keeps it and its own columns (event id, who, when
+#: and note are common to all).
+POINT_CORRECTIONS: dict[type[Any], tuple[Table, Callable[[Any], dict[str, Any]]]] = {
+    PointExcluded: (
+        EXCLUSIONS,
+        lambda d: {"segment_id": d.segment_id, "point_id": d.point_id, "apart_from": list(d.apart_from)},
+    ),
+    PointsMerged: (
+        MERGES,
+        lambda d: {
+            "point_id": d.point_id,
+            "merged_point_id": d.merged_point_id,
+            "segment_ids": list(d.segment_ids),
+        },
+    ),
+    PointNamed: (NAMES, lambda d: {"point_id": d.point_id, "summary": d.summary or ""}),
+}
 SEG_THEMES: Table = table_of(SegmentTheme)
 
 _CHUNK = 500
@@ -101,12 +118,8 @@ class _Batch:
     corrections: dict[str, Envelope[SegmentCorrected]] = field(default_factory=dict)
     #: Document corrections by event id (likewise every one kept: the document's audit).
     document_corrections: dict[str, Envelope[DocumentCorrected]] = field(default_factory=dict)
-    #: Quotes taken out of points, by event id.
-    exclusions: dict[str, Envelope[PointExcluded]] = field(default_factory=dict)
-    #: Points merged, by event id.
-    merges: dict[str, Envelope[PointsMerged]] = field(default_factory=dict)
-    #: Points named, by event id.
-    names: dict[str, Envelope[PointNamed]] = field(default_factory=dict)
+    #: Corrections of the points (quotes taken out, points merged, points named), by event id.
+    point_corrections: dict[str, Envelope[Any]] = field(default_factory=dict)
     #: Every distinct document-level event (by event id), losers included: each one is a history entry.
     history: dict[str, Envelope[Any]] = field(default_factory=dict)
 
@@ -115,9 +128,7 @@ class _Batch:
         ids = set(self.received) | set(self.extracted) | set(self.failed)
         ids |= {e.data.document_id for e in self.segments.values()}
         ids |= {e.data.document_id for e in self.document_corrections.values()}
-        ids |= {e.data.document_id for e in self.exclusions.values()}
-        ids |= {e.data.document_id for e in self.merges.values()}
-        ids |= {e.data.document_id for e in self.names.values()}
+        ids |= {e.data.document_id for e in self.point_corrections.values()}
         return ids | {e.data.document_id for e in self.corrections.values()}
 
     @property
@@ -150,12 +161,8 @@ class _Batch:
                 b.corrections.setdefault(env.id, env)
             elif isinstance(data, DocumentCorrected):
                 b.document_corrections.setdefault(env.id, env)
-            elif isinstance(data, PointExcluded):
-                b.exclusions.setdefault(env.id, env)
-            elif isinstance(data, PointsMerged):
-                b.merges.setdefault(env.id, env)
-            elif isinstance(data, PointNamed):
-                b.names.setdefault(env.id, env)
+            elif isinstance(data, tuple(POINT_CORRECTIONS)):
+                b.point_corrections.setdefault(env.id, env)
             else:
                 raise TypeError(f"the store does not handle {type(data).__name__} events")
         return b
@@ -240,9 +247,7 @@ class Projection:
             self._corrections(conn, list(batch.corrections.values()))
             self._finalise_segments(conn, sorted(batch.segment_ids))
             self._document_corrections(conn, list(batch.document_corrections.values()))
-            self._exclusions(conn, list(batch.exclusions.values()))
-            self._merges(conn, list(batch.merges.values()))
-            self._names(conn, list(batch.names.values()))
+            self._point_corrections(conn, list(batch.point_corrections.values()))
             corrected_docs = {e.data.document_id for e in batch.document_corrections.values()}
             if batch.extracted or corrected_docs:
                 self._finalise_documents(conn, sorted(set(batch.extracted) | corrected_docs))
@@ -585,68 +590,25 @@ class Projection:
             ],
         )
 
-    def _exclusions(self, conn: Connection, events: list[Envelope[PointExcluded]]) -> None:
-        """Keep every quote an analyst took out of a point once (by event id); the point grouping applies
-        them at its next write (services/store/themes/points.py)."""
-        if not events:
-            return
-        ins = self._insert(conn, EXCLUSIONS).on_conflict_do_nothing(index_elements=["event_id"])
-        conn.execute(
-            ins,
-            [
+    def _point_corrections(self, conn: Connection, events: list[Envelope[Any]]) -> None:
+        """Keep every correction of the points once (by event id), each kind in its table; the point
+        grouping applies them at its next write (services/store/themes/points.py)."""
+        for kind, (table, columns) in POINT_CORRECTIONS.items():
+            rows = [
                 {
                     "event_id": e.id,
-                    "segment_id": e.data.segment_id,
-                    "point_id": e.data.point_id,
-                    "apart_from": list(e.data.apart_from),
+                    **columns(e.data),
                     "user": e.data.user,
                     "note": e.data.note or "",
                     "created_at": e.data.at,
                 }
                 for e in events
-            ],
-        )
-
-    def _merges(self, conn: Connection, events: list[Envelope[PointsMerged]]) -> None:
-        """Keep every merge of two points once (by event id); applied like the exclusions."""
-        if not events:
-            return
-        ins = self._insert(conn, MERGES).on_conflict_do_nothing(index_elements=["event_id"])
-        conn.execute(
-            ins,
-            [
-                {
-                    "event_id": e.id,
-                    "point_id": e.data.point_id,
-                    "merged_point_id": e.data.merged_point_id,
-                    "segment_ids": list(e.data.segment_ids),
-                    "user": e.data.user,
-                    "note": e.data.note or "",
-                    "created_at": e.data.at,
-                }
-                for e in events
-            ],
-        )
-
-    def _names(self, conn: Connection, events: list[Envelope[PointNamed]]) -> None:
-        """Keep every name an analyst gave a point once (by event id); the newest one is shown."""
-        if not events:
-            return
-        ins = self._insert(conn, NAMES).on_conflict_do_nothing(index_elements=["event_id"])
-        conn.execute(
-            ins,
-            [
-                {
-                    "event_id": e.id,
-                    "point_id": e.data.point_id,
-                    "summary": e.data.summary or "",
-                    "user": e.data.user,
-                    "note": e.data.note or "",
-                    "created_at": e.data.at,
-                }
-                for e in events
-            ],
-        )
+                if isinstance(e.data, kind)
+            ]
+            if rows:
+                conn.execute(
+                    self._insert(conn, table).on_conflict_do_nothing(index_elements=["event_id"]), rows
+                )
 
     def _drop_stale_segments(self, conn: Connection, ids: Sequence[str]) -> None:
         """Once an extraction is known, segments numbered beyond its segment count belong to an older

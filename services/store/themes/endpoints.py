@@ -121,6 +121,20 @@ def make_points_router(
         result = await asyncio.to_thread(lambda: store.refresh(full=True))
         return {"mode": result.mode, "points": result.points}
 
+    def made_by(request: Request, note: str) -> dict[str, Any]:
+        """Who made a correction of the points, when, and why."""
+        return {"note": note or None, "user": user_of(request, settings), "at": datetime.now(UTC)}
+
+    async def take(payload: PointExcluded | PointsMerged | PointNamed, *, regroup: bool) -> dict[str, Any]:
+        """Publish an analyst's correction of the points (503 when the broker does not take it: nothing is
+        written), store it, and regroup when it changes members; the payload as JSON with its event id."""
+        event = make_event(payload, "innspill/store")
+        await publish_correction(settings, publisher, payload.document_id, event)
+        await asyncio.to_thread(repo.apply, [event])
+        if regroup:
+            await asyncio.to_thread(store.refresh)
+        return {**payload.model_dump(mode="json"), "event_id": event.id}
+
     @router.post("/points/{point_id}/exclusions")
     async def exclude(point_id: str, body: ExclusionIn, request: Request) -> dict[str, Any]:
         """Take a quote out of a point (an analyst's correction of the grouping). The segment stands alone
@@ -140,15 +154,9 @@ def make_points_router(
             document_id=document_id,
             point_id=point_id,
             apart_from=others,
-            note=body.note or None,
-            user=user_of(request, settings),
-            at=datetime.now(UTC),
+            **made_by(request, body.note),
         )
-        event = make_event(payload, "innspill/store")
-        await publish_correction(settings, publisher, document_id, event)
-        await asyncio.to_thread(repo.apply, [event])
-        await asyncio.to_thread(store.refresh)
-        return {"exclusion": {**payload.model_dump(mode="json"), "event_id": event.id}}
+        return {"exclusion": await take(payload, regroup=True)}
 
     @router.post("/points/{point_id}/merges")
     async def merge(point_id: str, body: MergeIn, request: Request) -> dict[str, Any]:
@@ -169,15 +177,9 @@ def make_points_router(
             merged_point_id=body.point_id,
             segment_ids=quotes,
             document_id=document_id,
-            note=body.note or None,
-            user=user_of(request, settings),
-            at=datetime.now(UTC),
+            **made_by(request, body.note),
         )
-        event = make_event(payload, "innspill/store")
-        await publish_correction(settings, publisher, document_id, event)
-        await asyncio.to_thread(repo.apply, [event])
-        await asyncio.to_thread(store.refresh)
-        return {"merge": {**payload.model_dump(mode="json"), "event_id": event.id}}
+        return {"merge": await take(payload, regroup=True)}
 
     @router.patch("/points/{point_id}")
     async def name(point_id: str, body: NameIn, request: Request) -> dict[str, Any]:
@@ -194,14 +196,9 @@ def make_points_router(
             point_id=point_id,
             summary=" ".join((body.summary or "").split()) or None,
             document_id=document_id,
-            note=body.note or None,
-            user=user_of(request, settings),
-            at=datetime.now(UTC),
+            **made_by(request, body.note),
         )
-        event = make_event(payload, "innspill/store")
-        await publish_correction(settings, publisher, document_id, event)
-        await asyncio.to_thread(repo.apply, [event])
-        return {"name": {**payload.model_dump(mode="json"), "event_id": event.id}}
+        return {"name": await take(payload, regroup=False)}
 
     @router.get("/points/names")
     async def names() -> dict[str, Any]:

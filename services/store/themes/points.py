@@ -384,19 +384,10 @@ class PointStore:
         return after
 
     def names(self) -> list[dict[str, Any]]:
-        """Every name analysts gave a point, newest first (the audit trail; an empty name is a revert)."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(PointName).order_by(col(PointName.id).desc()))
-            return [
-                {
-                    "point_id": r.point_id,
-                    "summary": r.summary or None,
-                    "user": r.user,
-                    "note": r.note,
-                    "created_at": r.created_at.isoformat(),
-                }
-                for r in rows
-            ]
+        """Every name analysts gave a point, newest first (the audit trail; a null name is a revert)."""
+        return [
+            {**r, "summary": r["summary"] or None} for r in self._audit(PointName, ("point_id", "summary"))
+        ]
 
     def _names_of(self, conn: Connection, ids: list[str]) -> dict[str, tuple[str, str]]:
         """Point id -> (name, who) for the points an analyst named; the newest name wins, an empty one
@@ -417,29 +408,21 @@ class PointStore:
 
     def merges(self) -> list[dict[str, Any]]:
         """Every merge of two points, newest first (the audit trail)."""
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(PointMerge).order_by(col(PointMerge.id).desc()))
-            return [
-                {
-                    "point_id": r.point_id,
-                    "merged_point_id": r.merged_point_id,
-                    "segment_ids": list(r.segment_ids or []),
-                    "user": r.user,
-                    "note": r.note,
-                    "created_at": r.created_at.isoformat(),
-                }
-                for r in rows
-            ]
+        return self._audit(PointMerge, ("point_id", "merged_point_id", "segment_ids"))
 
     def exclusions(self) -> list[dict[str, Any]]:
         """Every exclusion, newest first (the audit trail)."""
+        return self._audit(PointExclusion, ("segment_id", "point_id", "apart_from"))
+
+    def _audit(
+        self, model: type[PointExclusion | PointMerge | PointName], fields: tuple[str, ...]
+    ) -> list[dict[str, Any]]:
+        """An analysts' correction table, newest first: its own ``fields``, who, when and why."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(PointExclusion).order_by(col(PointExclusion.id).desc()))
+            rows = conn.execute(select(model).order_by(col(model.id).desc()))
             return [
                 {
-                    "segment_id": r.segment_id,
-                    "point_id": r.point_id,
-                    "apart_from": list(r.apart_from or []),
+                    **{f: getattr(r, f) for f in fields},
                     "user": r.user,
                     "note": r.note,
                     "created_at": r.created_at.isoformat(),
