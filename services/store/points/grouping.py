@@ -1514,9 +1514,23 @@ def corrected(
             pid, n = f"{groups[i][0]}-{n}", n + 1
         taken.add(pid)
         ids[i] = pid
-    # only ids and members matter here: PointGrouper.points describes every point again
-    out = [Point(ids[i], ms[0].label, [], "", [], 0, ms) for i, (_pid, ms) in enumerate(groups) if ms]
-    return PointGrouper.from_points(out, config).points(min_senders=1)
+    # a point the corrections left as it was comes back as it was; the others are described again (their
+    # summary from their own members: a later regrouping describes every point against all of them)
+    before = {p.id: p for p in points}
+    kept: list[Point] = []
+    redo: list[Point] = []
+    for i, (pid, ms) in enumerate(groups):
+        old = before.get(pid)
+        if (
+            old is not None
+            and ids[i] == pid
+            and [m.segment_id for m in ms] == [m.segment_id for m in old.members]
+        ):
+            kept.append(old)
+        elif ms:
+            redo.append(Point(ids[i], ms[0].label, [], "", [], 0, ms))
+    out = kept + (PointGrouper.from_points(redo, config).points(min_senders=1) if redo else [])
+    return sorted(out, key=lambda p: (-p.sender_count, -len(p.members), p.id))
 
 
 # ---- functional API ---------------------------------------------------------------------------------
