@@ -75,6 +75,8 @@ SETS = {
     "letters_dev": ROOT / "data/paraphrases/points_letters_dev.jsonl",
     # whole letters with planted points and near misses, written for testing only (never tuned on)
     "letters_test": ROOT / "data/paraphrases/points_letters_test.jsonl",
+    # 20 more whole letters (8 planted points, 30 near misses) by a new writer, written for testing only
+    "letters_test2": ROOT / "data/paraphrases/points_letters_test2.jsonl",
 }
 
 
@@ -86,6 +88,7 @@ WHOLE_LETTERS: tuple[str, ...] = (
     "letters_train3",
     "letters_hard",
     "letters_test",
+    "letters_test2",
 )
 
 
