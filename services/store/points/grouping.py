@@ -452,6 +452,11 @@ def sender_key(seg: Segment) -> str:
     return s if s else f"doc:{seg.document_id}"
 
 
+def most_senders_first(p: Point) -> tuple[int, int, str]:
+    """The order points are listed in: most senders, then most quotes, then id."""
+    return (-p.sender_count, -len(p.members), p.id)
+
+
 def point_id(first_segment_id: str) -> str:
     """Stable id of a point founded by this segment."""
     return "pt-" + hashlib.sha1(first_segment_id.encode("utf-8")).hexdigest()[:12]
@@ -1100,7 +1105,7 @@ class PointGrouper:
                         members=[b.segs[i] for i in idx],
                     )
                 )
-        out.sort(key=lambda p: (-p.sender_count, -len(p.members), p.id))
+        out.sort(key=most_senders_first)
         return out
 
     def assignments(self) -> dict[str, str]:
@@ -1530,7 +1535,7 @@ def corrected(
         elif ms:
             redo.append(Point(ids[i], ms[0].label, [], "", [], 0, ms))
     out = kept + (PointGrouper.from_points(redo, config).points(min_senders=1) if redo else [])
-    return sorted(out, key=lambda p: (-p.sender_count, -len(p.members), p.id))
+    return sorted(out, key=most_senders_first)
 
 
 # ---- functional API ---------------------------------------------------------------------------------

@@ -146,7 +146,7 @@ def make_points_router(
         try:
             document_id, others = await asyncio.to_thread(store.exclusion_of, point_id, body.segment_id)
         except PointNotFound as exc:
-            raise ApiError(404, "not_found", f"no point with id {point_id!r}") from exc
+            raise ApiError(404, "not_found", f"no point with id {exc.args[0]!r}") from exc
         except NotAMember as exc:
             raise ApiError(422, "not_a_member", str(exc)) from exc
         payload = PointExcluded(
@@ -191,7 +191,7 @@ def make_points_router(
         try:
             document_id = await asyncio.to_thread(store.first_document, point_id)
         except PointNotFound as exc:
-            raise ApiError(404, "not_found", f"no point with id {point_id!r}") from exc
+            raise ApiError(404, "not_found", f"no point with id {exc.args[0]!r}") from exc
         payload = PointNamed(
             point_id=point_id,
             summary=" ".join((body.summary or "").split()) or None,

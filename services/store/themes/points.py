@@ -318,20 +318,27 @@ class PointStore:
         made.sort(key=lambda m: (m[0], m[1]))
         return [c for _at, _kind, c in made]
 
+    def _quotes(self, *point_ids: str) -> dict[str, list[tuple[str, str]]]:
+        """Each point's quotes as (segment id, document id), in segment order. Raises PointNotFound for a
+        point with none (a stored point always has some)."""
+        quotes: dict[str, list[tuple[str, str]]] = {pid: [] for pid in point_ids}
+        with self.engine.connect() as conn:
+            for pid, sid, doc in conn.execute(
+                select(col(PointMember.point_id), col(PointMember.segment_id), col(Segment.document_id))
+                .join(Segment, col(Segment.segment_id) == col(PointMember.segment_id))
+                .where(col(PointMember.point_id).in_(point_ids))
+                .order_by(col(PointMember.segment_id))
+            ):
+                quotes[pid].append((sid, doc))
+        for pid in point_ids:
+            if not quotes[pid]:
+                raise PointNotFound(pid)
+        return quotes
+
     def exclusion_of(self, point_id: str, segment_id: str) -> tuple[str, list[str]]:
         """(the segment's document id, the point's other quotes) for taking a quote out of a point. Raises
         PointNotFound, or NotAMember when the segment is not one of the point's quotes or is its only one."""
-        with self.engine.connect() as conn:
-            if conn.execute(select(col(Point.id)).where(col(Point.id) == point_id)).first() is None:
-                raise PointNotFound(point_id)
-            members = {
-                sid: doc
-                for sid, doc in conn.execute(
-                    select(col(PointMember.segment_id), col(Segment.document_id))
-                    .join(Segment, col(Segment.segment_id) == col(PointMember.segment_id))
-                    .where(col(PointMember.point_id) == point_id)
-                )
-            }
+        members = dict(self._quotes(point_id)[point_id])
         if segment_id not in members:
             raise NotAMember(f"segment {segment_id!r} is not a quote of point {point_id!r}")
         others = sorted(m for m in members if m != segment_id)
@@ -344,34 +351,13 @@ class PointStore:
         ``point_id``. Raises PointNotFound for an unknown point, SamePoint for a point merged with itself."""
         if point_id == other_id:
             raise SamePoint(f"point {point_id!r} cannot be merged with itself")
-        with self.engine.connect() as conn:
-            members: dict[str, list[tuple[str, str]]] = {point_id: [], other_id: []}
-            for pid, sid, doc in conn.execute(
-                select(col(PointMember.point_id), col(PointMember.segment_id), col(Segment.document_id))
-                .join(Segment, col(Segment.segment_id) == col(PointMember.segment_id))
-                .where(col(PointMember.point_id).in_([point_id, other_id]))
-                .order_by(col(PointMember.segment_id))
-            ):
-                members[pid].append((sid, doc))
-        for pid in (point_id, other_id):
-            if not members[pid]:
-                raise PointNotFound(pid)
-        return members[point_id][0][1], sorted(sid for pid in members for sid, _doc in members[pid])
+        quotes = self._quotes(point_id, other_id)
+        return quotes[point_id][0][1], sorted(sid for pid in quotes for sid, _doc in quotes[pid])
 
     def first_document(self, point_id: str) -> str:
         """The document of a point's first quote (the key its corrections are published under). Raises
         PointNotFound."""
-        with self.engine.connect() as conn:
-            doc = conn.execute(
-                select(col(Segment.document_id))
-                .join(PointMember, col(PointMember.segment_id) == col(Segment.segment_id))
-                .where(col(PointMember.point_id) == point_id)
-                .order_by(col(Segment.segment_id))
-                .limit(1)
-            ).scalar_one_or_none()
-        if doc is None:
-            raise PointNotFound(point_id)
-        return str(doc)
+        return self._quotes(point_id)[point_id][0][1]
 
     def _write_corrected(self, stored: list[grouping.Point]) -> list[grouping.Point]:
         """The stored points with the corrections applied, written when that changed them (lock held)."""
@@ -487,11 +473,17 @@ class PointStore:
         )
         with self.engine.connect() as conn:
             a = tuple(conn.execute(seg).one())
-            b = conn.execute(select(func.count()).select_from(PointMember)).scalar_one()
-            c = conn.execute(select(func.count()).select_from(Document)).scalar_one()
-            d = conn.execute(select(func.count()).select_from(PointExclusion)).scalar_one()
-            e = conn.execute(select(func.count()).select_from(PointMerge)).scalar_one()
-        return (*a, b, c, d, e)
+            counts = tuple(
+                conn.execute(
+                    select(
+                        *(
+                            select(func.count()).select_from(t).scalar_subquery()
+                            for t in (PointMember, Document, PointExclusion, PointMerge)
+                        )
+                    )
+                ).one()
+            )
+        return (*a, *counts)
 
     def _write(self, points: list[grouping.Point]) -> None:
         now = datetime.now(UTC)

@@ -42,28 +42,37 @@
     }
   }
 
+  // One JSON request of a correction: resolves to the answer's body, or to null after telling (``tell``) why
+  // it was not saved (``failed``: the words that lead the reason).
+  function sendJson(method, url, data, tell, failed) {
+    return fetch(url, {
+      method: method,
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: data === undefined ? undefined : JSON.stringify(data)
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (body) {
+        if (r.ok) return body;
+        var d = body && body.detail;
+        tell(failed + ": " + (typeof d === "string" ? d : r.status));
+        return null;
+      });
+    }, function () { tell(failed + ": ingen forbindelse"); return null; });
+  }
+
   function send(ctrl, label) {
     if (!ctrl) return Promise.resolve(null);
     var id = ctrl.getAttribute("data-segment-id");
     var url = "/segments/" + encodeURIComponent(id) + (label ? "" : "/correction");
-    say(ctrl, "Lagrer …");
-    return fetch(url, {
-      method: label ? "PATCH" : "DELETE",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "Accept": "application/json" },
-      body: label ? JSON.stringify({ label: label }) : undefined
-    }).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (body) {
-        if (!r.ok) {
-          var d = body && body.detail;
-          say(ctrl, "Ikke lagret: " + (typeof d === "string" ? d : r.status));
-          return null;
-        }
+    var tell = function (text) { say(ctrl, text); };
+    tell("Lagrer …");
+    return sendJson(label ? "PATCH" : "DELETE", url, label ? { label: label } : undefined, tell, "Ikke lagret")
+      .then(function (body) {
+        if (!body) return null;
         show(ctrl, body);
-        say(ctrl, body.corrected ? "Lagret" : "Tilbake til modellens etikett");
+        tell(body.corrected ? "Lagret" : "Tilbake til modellens etikett");
         return body;
       });
-    }, function () { say(ctrl, "Ikke lagret: ingen forbindelse"); return null; });
   }
 
   // A quote taken out of a point on a theme page (POST /points/{id}/exclusions).
@@ -71,26 +80,15 @@
     var item = btn.closest("li");
     var status = item && item.querySelector(".exclude-status");
     var tell = function (text) { if (status) status.textContent = text; };
+    var url = "/points/" + encodeURIComponent(btn.getAttribute("data-point-id")) + "/exclusions";
     btn.disabled = true;
     tell("Lagrer …");
-    fetch("/points/" + encodeURIComponent(btn.getAttribute("data-point-id")) + "/exclusions", {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "Accept": "application/json" },
-      body: JSON.stringify({ segment_id: btn.getAttribute("data-segment-id") })
-    }).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (body) {
-        if (!r.ok) {
-          var d = body && body.detail;
-          tell("Ikke lagret: " + (typeof d === "string" ? d : r.status));
-          btn.disabled = false;
-          return;
-        }
-        if (item) item.classList.add("is-excluded");
-        btn.hidden = true;
-        tell("Tatt ut av punktet. Antallet avsendere oppdateres når siden lastes på nytt.");
-      });
-    }, function () { tell("Ikke lagret: ingen forbindelse"); btn.disabled = false; });
+    sendJson("POST", url, { segment_id: btn.getAttribute("data-segment-id") }, tell, "Ikke lagret").then(function (body) {
+      if (!body) { btn.disabled = false; return; }
+      if (item) item.classList.add("is-excluded");
+      btn.hidden = true;
+      tell("Tatt ut av punktet. Antallet avsendere oppdateres når siden lastes på nytt.");
+    });
   }
 
   // Points merged on a theme page (POST /points/{id}/merges): the others into the first one chosen.
@@ -106,6 +104,7 @@
     var chosen = chosenPoints();
     if (chosen.length < 2) return;
     var into = chosen[0];
+    var url = "/points/" + encodeURIComponent(into) + "/merges";
     btn.disabled = true;
     tell("Slår sammen …");
     var step = function (k) {
@@ -115,22 +114,9 @@
         window.location.reload();
         return;
       }
-      fetch("/points/" + encodeURIComponent(into) + "/merges", {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "Accept": "application/json" },
-        body: JSON.stringify({ point_id: chosen[k] })
-      }).then(function (r) {
-        return r.json().catch(function () { return {}; }).then(function (body) {
-          if (!r.ok) {
-            var d = body && body.detail;
-            tell("Ikke slått sammen: " + (typeof d === "string" ? d : r.status));
-            btn.disabled = false;
-            return;
-          }
-          step(k + 1);
-        });
-      }, function () { tell("Ikke slått sammen: ingen forbindelse"); btn.disabled = false; });
+      sendJson("POST", url, { point_id: chosen[k] }, tell, "Ikke slått sammen").then(function (body) {
+        if (body) step(k + 1); else btn.disabled = false;
+      });
     };
     step(1);
   }
@@ -140,25 +126,15 @@
     var item = form.closest("li.point");
     var status = form.querySelector(".name-status");
     var tell = function (text) { if (status) status.textContent = text; };
+    var url = "/points/" + encodeURIComponent(form.getAttribute("data-point-id"));
     tell("Lagrer …");
-    fetch("/points/" + encodeURIComponent(form.getAttribute("data-point-id")), {
-      method: "PATCH",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "Accept": "application/json" },
-      body: JSON.stringify({ summary: summary })
-    }).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (body) {
-        if (!r.ok) {
-          var d = body && body.detail;
-          tell("Ikke lagret: " + (typeof d === "string" ? d : r.status));
-          return;
-        }
-        var named = body.name && body.name.summary;
-        var shown = item && item.querySelector(".summary-text");
-        if (shown && named) shown.textContent = named;
-        tell(named ? "Navnet er lagret." : "Modellens navn er tilbake når siden lastes på nytt.");
-      });
-    }, function () { tell("Ikke lagret: ingen forbindelse"); });
+    sendJson("PATCH", url, { summary: summary }, tell, "Ikke lagret").then(function (body) {
+      if (!body) return;
+      var named = body.name && body.name.summary;
+      var shown = item && item.querySelector(".summary-text");
+      if (shown && named) shown.textContent = named;
+      tell(named ? "Navnet er lagret." : "Modellens navn er tilbake når siden lastes på nytt.");
+    });
   }
 
   document.addEventListener("submit", function (ev) {
