@@ -46,6 +46,9 @@ _KIND_RULES: list[tuple[SenderKind, re.Pattern[str]]] = [
     ("helsefellesskap", re.compile(r"helsefel+es+kap", re.I)),
     ("fylkeskommune", re.compile(r"fylkeskommun", re.I)),
     ("kommune", re.compile(r"\b(?:kommune|kommuna|herad|heradet|bykommune|gielda|suohkan)\b", re.I)),
+    # a regional council is the municipalities' own joint political body (an «interkommunalt politisk
+    # råd», kommuneloven chapter 18), not an association: it speaks for its municipalities
+    ("kommune", re.compile(r"regionrå(?:d|det)\b|interkommunale?\s+politiske?\s+råd", re.I)),
     (
         "helseforetak",
         re.compile(
@@ -72,7 +75,7 @@ _KIND_RULES: list[tuple[SenderKind, re.Pattern[str]]] = [
     (
         "organisasjon",
         re.compile(
-            r"forbund|forening|foreining|organisasjon|allianse|\brådet\b|\bråd\b|rådet\b|regionråd|"
+            r"forbund|forening|foreining|organisasjon|allianse|\brådet\b|\bråd\b|rådet\b|"
             r"^KS\b|^LHL\b|^Mental Helse\b|\blag(?:et)?\b|lokallag|nettverk|stiftelse|fellesskapet\b|"
             r"forum\b|samarbeid(?:et)?\b|\bunion\b|akademi|selskap(?:et)?\b|samfunn(?:et)?\b|^Norsk\b|^Norske\b|^Den norske\b",
             re.I,

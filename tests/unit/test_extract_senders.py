@@ -14,6 +14,9 @@ from shared.events import SENDER_KINDS
     [
         ("Lillevik kommune", "kommune"),
         ("Fjordheim herad", "kommune"),
+        ("Indredal regionråd", "kommune"),
+        ("Regionrådet for Nordfjella", "kommune"),
+        ("Vestkyst interkommunale politiske råd", "kommune"),
         ("Nordvest fylkeskommune", "fylkeskommune"),
         ("Helsefellesskapet Midtdalen", "helsefellesskap"),
         ("Helsefellesskapet i Indre Fjord-området", "helsefellesskap"),
