@@ -209,6 +209,15 @@ training set (0.815 / 0.584, 34); the boost for pairs naming different objects (
 apart in round 15, and the sets never trained on split between the two, points_test 10 -> 12 exact,
 points_letters_test 4 -> 3 of 9).
 
+Measured and not adopted in stop 23: the tagger's score for every theme (not only the themes it picks)
+published with each segment, and the cosine of two segments' theme profiles as a fifteenth feature. The
+predicted themes of the planted points' paraphrases often do not overlap (points_letters_test2 with
+written labels: written themes R 0.388, predicted themes 0.138). Left out, the rule moved to threshold 0.40
+/ boost 1.5: 0.814 / 0.621, 38 -> 0.811 / 0.673, 42 (at 0.45 / 1.5: 0.823 / 0.646, 38). On the sets never
+trained on, from PDF, it lost precision and gained no recall: points_letters_test 0.748 / 0.755, 4 of 9 ->
+0.731 / 0.718, 3; points_letters_test2 0.400 / 0.150 -> 0.324 / 0.150, 0 of 8 both; points_letters_hard
+0.445 / 0.208 -> 0.380 / 0.243; heldout_k 0.488 / 0.321 -> 0.531 / 0.328, 2 of 8 both.
+
 The hand-set scorer (``Config.scorer = "handset"``; rounds 1-5) is kept for comparison (``evaluate --compare``):
 
 Method (chosen by measurement on data/paraphrases/points_dev.jsonl; ``python -m tools.points.evaluate``):
