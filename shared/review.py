@@ -23,11 +23,17 @@ def within_budget(
     budget: float = REVIEW_BUDGET,
     total: int | None = None,
 ) -> list[bool]:
-    """The model's flags of one letter's segments, kept for at most ``ceil(budget * total)`` of them: the
-    least confident first, ties in reading order. ``total`` is the letter's segment count when only some of
-    its segments are at hand (default: as many as given)."""
+    """The model's flags of one letter's segments, kept for at most ``floor(budget * total)`` of them (at
+    least one): the least confident first, ties in reading order. ``total`` is the letter's segment count
+    when only some of its segments are at hand (default: as many as given).
+
+    Rounded down, so that no letter of ``1 / budget`` segments or more (five at the default) has more than
+    ``budget`` of them flagged, nor a set of such letters: rounded up (until stop 23), a letter of six
+    segments could show two flags (a third), and the seed letters, where the budget decides, 21 % in all.
+    A short letter (a web-form answer of three paragraphs) may still show its one least sure label.
+    """
     n = max(len(flagged), total or 0)
-    allowed = math.ceil(budget * n - 1e-9)
+    allowed = max(math.floor(budget * n + 1e-9), 1 if budget > 0 else 0)
     candidates = sorted(
         (i for i, f in enumerate(flagged) if f),
         key=lambda i: (confidence[i] if confidence[i] is not None else 0.0, i),

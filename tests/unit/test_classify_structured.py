@@ -149,21 +149,17 @@ def test_temperature_and_review_threshold() -> None:
     assert soft[0, 0] < 0.7 and np.allclose(soft.sum(axis=1), 1)
     rng = np.random.default_rng(0)
     p = rng.dirichlet([1, 1, 1, 1], size=200)
-    t = S.review_threshold(p, ["challenge"] * 200, max_share=0.18)
+    t = S.review_threshold(p, max_share=0.18)
     assert (p.max(axis=1) < t).mean() <= 0.18
 
 
-def test_review_threshold_is_the_lowest_that_catches_enough() -> None:
-    # ten segments, top scores 0.50 .. 0.95; the three least sure are wrong (gold is another label)
+def test_review_threshold_is_the_highest_within_the_share() -> None:
+    # ten segments, top scores 0.50 .. 0.95: a share of 0.4 allows four flags, and no fifth
     top = np.linspace(0.5, 0.95, 10)
     probs = np.column_stack([top, 1 - top, np.zeros(10), np.zeros(10)])
-    gold = ["measure"] * 3 + ["challenge"] * 7
-    # catching 2 of 3 wrong needs a threshold just above the second score; the budget allows four flags
-    t = S.review_threshold(probs, gold, max_share=0.4, min_caught=0.6)
-    assert (top < t).sum() == 2
-    # a catch nothing within the budget reaches falls back to the highest threshold within it
-    t = S.review_threshold(probs, gold, max_share=0.1, min_caught=0.9)
-    assert (top < t).sum() == 1
+    t = S.review_threshold(probs, max_share=0.4)
+    assert (top < t).sum() == 4 and t == pytest.approx(top[4], abs=1e-3)
+    assert S.review_threshold(probs, max_share=0.0) == pytest.approx(0.5)  # nothing below the lowest
 
 
 def test_api_returns_themes_and_review_flag(model: Path, tmp_path: Path) -> None:

@@ -22,7 +22,15 @@ def test_a_letter_within_budget_keeps_every_flag_and_adds_none() -> None:
 def test_the_letters_segment_count_sets_the_budget_while_segments_arrive() -> None:
     # 4 of a letter's 20 segments are in, all flagged: 4 may be shown (a fifth of 20), not 1 (of 4)
     assert within_budget([0.3, 0.4, 0.5, 0.6], [True] * 4, 0.2, total=20) == [True] * 4
+    assert within_budget([0.3, 0.4, 0.5, 0.6, 0.7], [True] * 5, 0.2) == [True, False, False, False, False]
     assert within_budget([0.3, 0.4, 0.5, 0.6], [True] * 4, 0.2) == [True, False, False, False]
+
+
+def test_no_letter_of_five_segments_or_more_has_more_than_its_share_flagged() -> None:
+    for n in range(1, 41):
+        shown = within_budget([0.5] * n, [True] * n, 0.2)
+        assert sum(shown) == max(n // 5, 1)
+        assert n < 5 or sum(shown) <= 0.2 * n
 
 
 def test_ties_and_unknown_scores_go_in_reading_order() -> None:

@@ -337,8 +337,8 @@ def train_structured(
         else None,
         "calibration": f"temperature {fields['temperature']} fitted on the held-out split"
         + (" as extracted from PDFs" if splits.info.get("source_used", source) != "labelled" else ""),
-        "needs_review": f"top score below {fields['review_threshold']}: the lowest threshold that catches 60 % "
-        "of the held-out split's wrong labels, flagging at most 18 % of its segments",
+        "needs_review": f"top score below {fields['review_threshold']}: the highest threshold that flags at most "
+        "18 % of the held-out split's segments; each letter's flags kept within the review budget (shared/review.py)",
         "themes": "one-vs-rest logistic regression over the label model's features"
         + (
             f" and the neighbouring segments' lemmas (weight {fields['theme_context_weight']})"
