@@ -45,10 +45,16 @@ _ADDRESSEE = re.compile(r"^\s*(?:til|att\.?|attn\.?|mottaker|kopi(?:\s+til)?)\b"
 _KIND_RULES: list[tuple[SenderKind, re.Pattern[str]]] = [
     ("helsefellesskap", re.compile(r"helsefel+es+kap", re.I)),
     ("fylkeskommune", re.compile(r"fylkeskommun", re.I)),
-    ("kommune", re.compile(r"\b(?:kommune|kommuna|herad|heradet|bykommune|gielda|suohkan)\b", re.I)),
     # a regional council is the municipalities' own joint political body (an «interkommunalt politisk
     # råd», kommuneloven chapter 18), not an association: it speaks for its municipalities
-    ("kommune", re.compile(r"regionrå(?:d|det)\b|interkommunale?\s+politiske?\s+råd", re.I)),
+    (
+        "kommune",
+        re.compile(
+            r"\b(?:kommune|kommuna|herad|heradet|bykommune|gielda|suohkan)\b"
+            r"|regionrå(?:d|det)\b|interkommunale?\s+politiske?\s+råd",
+            re.I,
+        ),
+    ),
     (
         "helseforetak",
         re.compile(

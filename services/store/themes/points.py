@@ -73,6 +73,9 @@ REFIT_GROWTH = 0.25
 #: Segments embedded per transaction when their encoder vectors are made (about 20 ms each).
 EMBED_BATCH = 256
 
+#: Point ids per ``IN (...)`` list when reading the points' members and names.
+IDS_PER_QUERY = 500
+
 
 class PointNotFound(LookupError):
     """No stored point has that id."""
@@ -379,10 +382,10 @@ class PointStore:
         """Point id -> (name, who) for the points an analyst named; the newest name wins, an empty one
         gives the point back its model's summary."""
         out: dict[str, tuple[str, str]] = {}
-        for i in range(0, len(ids), 500):
+        for i in range(0, len(ids), IDS_PER_QUERY):
             stmt = (
                 select(col(PointName.point_id), col(PointName.summary), col(PointName.user))
-                .where(col(PointName.point_id).in_(ids[i : i + 500]))
+                .where(col(PointName.point_id).in_(ids[i : i + IDS_PER_QUERY]))
                 .order_by(col(PointName.created_at), col(PointName.id))
             )
             for pid, summary, user in conn.execute(stmt):
@@ -537,7 +540,7 @@ class PointStore:
             rows = [r for r in conn.execute(stmt) if not theme or theme in (r.themes or [])]
             members: dict[str, list[dict[str, Any]]] = defaultdict(list)
             ids = [r.id for r in rows]
-            for i in range(0, len(ids), 500):
+            for i in range(0, len(ids), IDS_PER_QUERY):
                 q = (
                     select(
                         col(PointMember.point_id),
@@ -553,7 +556,7 @@ class PointStore:
                     )
                     .join(Segment, col(Segment.segment_id) == col(PointMember.segment_id))
                     .join(Document, col(Document.id) == col(Segment.document_id))
-                    .where(col(PointMember.point_id).in_(ids[i : i + 500]))
+                    .where(col(PointMember.point_id).in_(ids[i : i + IDS_PER_QUERY]))
                     .order_by(col(Document.sender), col(Segment.document_id), col(Segment.seq))
                 )
                 for m in conn.execute(q):
