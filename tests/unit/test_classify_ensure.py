@@ -1,5 +1,5 @@
-"""ensure-model builds the default model where settings point, leaves a good one alone and rebuilds a
-broken one."""
+"""ensure-model builds the default model where settings point, leaves a good one alone, rebuilds a
+broken one or one built from other data, and never touches a model it did not build."""
 
 from __future__ import annotations
 
@@ -44,6 +44,13 @@ def _write_labelled(folder: Path, n_docs: int = 8) -> None:
                 )
 
 
+def _add_letter(folder: Path) -> None:
+    """A new labelled letter arrives (as after a pull)."""
+    row = {"doc": "brev-new", "seq": 0, "text": "Vi foreslår felles legevakt.", "heading_path": ["Tiltak"]}
+    with (folder / "team.jsonl").open("a") as f:
+        f.write(json.dumps({**row, "label": "measure"}, ensure_ascii=False) + "\n")
+
+
 def test_ensure_model_builds_keeps_and_repairs(tmp_path: Path) -> None:
     labelled = tmp_path / "labelled"
     _write_labelled(labelled)
@@ -67,6 +74,33 @@ def test_ensure_model_builds_keeps_and_repairs(tmp_path: Path) -> None:
     (path / MANIFEST).write_text("{broken")
     _, again, rebuilt = ensure_model(settings, labelled=labelled, gold=gold, planted=())
     assert rebuilt and again == version  # same data and seed: same model version
+
+    # The model built from the old letters is rebuilt.
+    _add_letter(labelled)
+    _, newer, rebuilt = ensure_model(settings, labelled=labelled, gold=gold, planted=())
+    assert rebuilt and newer != version
+    assert json.loads((path / MANIFEST).read_text())["inputs"]
+    assert ensure_model(settings, labelled=labelled, gold=gold, planted=()) == (path, newer, False)
+
+
+def test_ensure_model_leaves_a_model_it_did_not_build_alone(tmp_path: Path) -> None:
+    labelled = tmp_path / "labelled"
+    _write_labelled(labelled)
+    settings = Settings(data_dir=tmp_path / "var")
+    gold = tmp_path / "no-gold.jsonl"
+    path, version, _ = ensure_model(settings, labelled=labelled, gold=gold, planted=())
+    # An analyst's own model in the same place: no fingerprint, a card written by another command.
+    manifest = json.loads((path / MANIFEST).read_text())
+    del manifest["inputs"]
+    (path / MANIFEST).write_text(json.dumps(manifest))
+    card = json.loads((path / METRICS_FILE).read_text())
+    (path / METRICS_FILE).write_text(json.dumps({**card, "command": "python -m tools.training.train bert"}))
+    _add_letter(labelled)
+    assert ensure_model(settings, labelled=labelled, gold=gold, planted=()) == (path, version, False)
+    # The same directory as an older default (its card names ensure-model, no fingerprint): rebuilt.
+    (path / METRICS_FILE).write_text(json.dumps(card))
+    _, newer, rebuilt = ensure_model(settings, labelled=labelled, gold=gold, planted=())
+    assert rebuilt and newer != version
 
 
 def test_default_recipe_trains_on_the_planted_letters_but_never_the_test_letters() -> None:

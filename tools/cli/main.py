@@ -145,10 +145,11 @@ def replay(
 
 @app.command("ensure-model")
 def ensure_model(
-    force: bool = typer.Option(False, help="Rebuild even when a usable model is in place."),
+    force: bool = typer.Option(False, help="Rebuild even when an up-to-date model is in place."),
 ) -> None:
     """Make sure the default classifier is at INNSPILL_MODEL_DIR (default ./var/models/default); built
-    offline from data/labelled by the classify recipe when missing."""
+    offline from data/labelled by the classify recipe when missing, or rebuilt when the data or the recipe
+    changed since it was built."""
     from tools.training.ensure import ensure_model as ensure
 
     path, version, built = ensure(get_settings(), force=force)

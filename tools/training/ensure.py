@@ -8,10 +8,17 @@ end on the team's held-out letters and on ``data/heldout/heldout_k.jsonl`` (``py
 tools.eval.end_to_end``; figures in services/classify/README.md). It trains in well under two minutes on
 two cores from the data in the repository (no PDF rendering at setup), and the result is the same for
 the same data and seed. Nothing is downloaded.
+
+A default model remembers what it was built from (``inputs`` in its manifest: a hash of the training files,
+the taxonomy and the recipe's code, ``inputs_fingerprint``). When a checkout's data or recipe has moved on
+since (after a pull), ``ensure-model`` rebuilds it instead of serving the old one; a model directory that
+``ensure-model`` did not build (a BERT someone trained and pointed ``INNSPILL_MODEL_DIR`` at) is left alone.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import shutil
 from collections.abc import Sequence
@@ -20,17 +27,37 @@ from typing import Any
 
 from services.classify.keywords import KeywordClassifier
 from services.classify.loader import load_classifier
-from services.classify.schema import ModelError
+from services.classify.schema import ModelError, read_manifest, write_manifest
 from shared.settings import Settings
 from tools.training import data as D
 from tools.training import recipe as R
 from tools.training.baselines import baseline_scores, comparison_notes
-from tools.training.card import write_card
+from tools.training.card import read_card, write_card
 from tools.training.data import GOLD_PATH, LABELLED_DIR
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SEED = 13
+#: The code that decides what the default model learns, relative to the repository (data.REPO): the recipe,
+#: the features and the Norwegian word data. Other code (the service, the stream) does not change the model.
+RECIPE_CODE: tuple[str, ...] = (
+    "tools/training/recipe.py",
+    "tools/training/structured.py",
+    "tools/training/data.py",
+    "tools/training/vocab.py",
+    "tools/training/extracted.py",
+    "services/classify/structured.py",
+    "services/classify/fast_tfidf.py",
+    "services/classify/schema.py",
+    "shared/norwegian.py",
+    "shared/lexicon.py",
+    "shared/events.py",
+)
+#: Data the recipe reads besides the labelled letters: the letters as extraction makes them, and the
+#: lemma and concept lists (relative to data.REPO).
+RECIPE_DATA: tuple[str, ...] = ("data/derived", "shared/data")
+#: The manifest key that holds the fingerprint.
+INPUTS_KEY = "inputs"
 
 
 def build_default(
@@ -69,6 +96,35 @@ def build_default(
     return card
 
 
+def inputs_fingerprint(labelled: Path, planted: Sequence[Path], extra: Sequence[Path], taxonomy: Path) -> str:
+    """A hash of everything the default recipe builds its model from: the labelled letters, the planted
+    letters, extra labelled files, the taxonomy, the derived rows and word data, and the recipe's code.
+    Missing files count as absent, so a checkout without one of them still gets a stable fingerprint."""
+    files: list[Path] = sorted(labelled.glob("*.jsonl")) if labelled.is_dir() else [labelled]
+    files += [*planted, *extra, taxonomy]
+    for folder in RECIPE_DATA:
+        files += sorted(p for p in (D.REPO / folder).rglob("*") if p.is_file())
+    files += [D.REPO / name for name in RECIPE_CODE]
+    h = hashlib.sha256()
+    for path in files:
+        h.update(path.name.encode() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest() if path.is_file() else b"absent")
+    return h.hexdigest()[:16]
+
+
+def _built_from(model_dir: Path) -> str | None:
+    """The fingerprint a model directory was built from; "" for a default built before fingerprints were
+    kept (its card names ensure-model), None for a model ensure-model did not build."""
+    try:
+        manifest = read_manifest(model_dir)
+    except (ModelError, OSError, json.JSONDecodeError):
+        return None
+    if isinstance(manifest.get(INPUTS_KEY), str):
+        return str(manifest[INPUTS_KEY])
+    card = read_card(model_dir) or {}
+    return "" if "ensure-model" in str(card.get("command", "")) else None
+
+
 def model_ok(model_dir: Path) -> str | None:
     """The model_version when ``model_dir`` holds a loadable model, else None."""
     try:
@@ -89,14 +145,28 @@ def ensure_model(
 ) -> tuple[Path, str, bool]:
     """Returns (model dir, model_version, whether it was built now). A directory that does not load
     (missing, half-written, tampered) is rebuilt. ``extra`` labelled files train too; ``planted``
-    letters train the label model only (data.PLANTED_LETTERS)."""
+    letters train the label model only (data.PLANTED_LETTERS). A default built from other inputs than
+    today's (``inputs_fingerprint``) is rebuilt too."""
     target = settings.resolved_model_dir.resolve()
+    inputs = inputs_fingerprint(labelled, planted, extra or [], settings.taxonomy)
     if not force and (version := model_ok(target)):
-        return target, version, False
+        built_from = _built_from(target)
+        if built_from is None or built_from == inputs:
+            return target, version, False
+        log.warning(
+            "the default model was built from other data or recipe code; rebuilding it",
+            extra={
+                "model_dir": str(target),
+                "model_version": version,
+                "built_from": built_from or "unknown",
+                "inputs": inputs,
+            },
+        )
     splits = R.prepare(labelled, seed=DEFAULT_SEED, gold_path=gold, extra=extra, labels_only=planted)
     staging = target.with_name(target.name + ".build")
     shutil.rmtree(staging, ignore_errors=True)
     card = build_default(staging, splits)
+    write_manifest(staging, {**read_manifest(staging), INPUTS_KEY: inputs})
     R.copy_model(staging, target)
     shutil.rmtree(staging, ignore_errors=True)
     return target, card["model_version"], True
