@@ -10,10 +10,14 @@ line and cuts it where the cell begins; ``split_row_labels`` (run by the PDF pat
 (``tables.table_blocks``).
 
 It asks a lot before it cuts, because a wrong cut splits a sentence:
-- the label is a short noun phrase: two to six words, the first capitalised, the others in lower case,
-  no punctuation, no finite verb, not ending on a function word («Erfaringer fra Helsefellesskapet» is
-  one heading); a one-word label or a sentence in the first column stays joined (its cut would be a
-  guess);
+- the label is a noun phrase: two to ten words and at most 60 characters, the first capitalised, the
+  others in lower case, no punctuation, no finite verb, not ending on a function word («Erfaringer fra
+  Helsefellesskapet» is one heading); a one-word label or a sentence in the first column stays joined
+  (its cut would be a guess). A «Krevende faktorer» column writes its challenges as such phrases («Få
+  fagfolk i psykisk helsevern for barn og unge»);
+- a place inside it («Lange avstander i Setesdal og indre Vest-Agder») only after two words of noun
+  phrase, and then the cell must read as a sentence: its first word one the letter also writes in lower
+  case, its second in lower case («Samarbeid med Sykehuset Innlandet har» stays whole);
 - the cell starts with a capitalised ordinary word, one the letter also writes in lower case elsewhere or
   one the Norwegian word list knows (a sentence start rather than an organisation's name);
 - the line continues below at a narrow width (a column, not the page's full lines), and the cell's part
@@ -50,9 +54,11 @@ VERBS = word_set(
 #: A word in lower case; a hyphen or slash only between letters («v/», an abbreviation, is not a word).
 _LOWER_WORD = re.compile(r"^[a-zæøåéüäö]+(?:[/-][a-zæøåéüäö]+)*$")
 _TITLE_WORD = re.compile(r"^[A-ZÆØÅÉ][a-zæøåéüäö]+$")
+#: A place or an organisation inside a label («Setesdal», «Vest-Agder»).
+_NAME_WORD = re.compile(r"^[A-ZÆØÅÉ][a-zæøåéüäö]+(?:-[A-ZÆØÅÉ]?[a-zæøåéüäö]+)*$")
 MIN_LABEL_WORDS = 2
-MAX_LABEL_WORDS = 6
-MAX_LABEL_CHARS = 50
+MAX_LABEL_WORDS = 10
+MAX_LABEL_CHARS = 60
 #: The cell's part of the line needs this many words to read as the start of a text.
 MIN_CELL_WORDS = 3
 
@@ -83,9 +89,21 @@ def split_row_label(text: str, lowered: frozenset[str]) -> int | None:
         word, last = words[k].lstrip('«"('), words[k - 1]
         if last in VERBS:
             return None  # a sentence, not a noun phrase
-        if not _LOWER_WORD.match(last):
-            return None  # punctuation, a figure or a name inside: not a bare noun phrase
-        if _TITLE_WORD.match(word) and _common_word(word, lowered) and last not in FUNCTION_WORDS:
+        # A name inside a label that opens as a noun phrase («Lange avstander i Setesdal»), not a name
+        # of several words at its start.
+        name = k >= 3 and bool(_NAME_WORD.match(last)) and _LOWER_WORD.match(words[1]) is not None
+        if not (_LOWER_WORD.match(last) or name):
+            return None  # punctuation, a figure or a common word capitalised inside: not a noun phrase
+        # After a name the cell must read as a sentence: its first word one the letter writes in lower
+        # case too (not a place the word list knows: «med Sykehuset Innlandet har»), its second word in
+        # lower case («Sykehuset Innlandet Divisjon Psykisk ...» is one name).
+        sentence = not name or (word.lower() in lowered and _LOWER_WORD.match(words[k + 1]) is not None)
+        if (
+            _TITLE_WORD.match(word)
+            and _common_word(word, lowered)
+            and last not in FUNCTION_WORDS
+            and sentence
+        ):
             label = " ".join(words[:k])
             if len(label) > MAX_LABEL_CHARS:
                 return None

@@ -57,7 +57,7 @@ def blocks_of(lines: list[Line]) -> list[tuple[str, str, list[str]]]:
     return [(b.kind, b.text, b.extra_path) for b in blocks]
 
 
-LOWER = frozenset({"kommunene", "tre", "mange", "her"})
+LOWER = frozenset({"kommunene", "tre", "mange", "her", "det", "planlegger", "har"})
 
 
 @pytest.mark.parametrize(
@@ -67,6 +67,11 @@ LOWER = frozenset({"kommunene", "tre", "mange", "her"})
         ("Mellom kommunene og sykehuset Etablert og fungerer godt.", "Etablert"),
         ("Skrøpelige eldre «Trygt hjem» er tatt i bruk i fire kommuner", "«Trygt"),
         ("Andre innspill Mange kommuner har problemer med rekruttering", "Mange"),
+        # a challenge written out as a noun phrase in the «Krevende faktorer» column, up to ten words
+        ("Få fagfolk i psykisk helsevern for barn og unge Felles rekrutteringskampanje og", "Felles"),
+        ("Ulike journalsystemer i kommunene og på sykehuset Det arbeides med å få", "Det"),
+        # a place inside the label, the cell a sentence after it
+        ("Lange avstander i Setesdal og indre Vest-Agder Planlegger å prøve ut digital", "Planlegger"),
     ],
 )
 def test_a_row_label_is_cut_where_its_cell_begins(text: str, cut_at: str) -> None:
@@ -84,6 +89,9 @@ def test_a_row_label_is_cut_where_its_cell_begins(text: str, cut_at: str) -> Non
         "Helse Nord RHF har finansiert tre nye prosjekter",  # a name, not a noun phrase in lower case
         "Samarbeid mellom kommunene Tre",  # nothing left for a cell
         "Agder jordmornettverk v/ leder Hilde Nilsen, Kristiansand",  # an abbreviation: letterhead, not a label
+        "Sykehuset Innlandet Divisjon Psykisk helsevern har ansvar for tilbudet",  # a name of several words
+        "Samarbeid med Sykehuset Innlandet har gitt gode resultater",  # a place name, then the sentence goes on
+        "Lange avstander i Setesdal Kommunale Tjenester deler lege",  # after a name, no sentence follows
     ],
 )
 def test_lines_that_are_not_row_labels_stay_whole(text: str) -> None:
