@@ -44,6 +44,13 @@ def _write_labelled(folder: Path, n_docs: int = 8) -> None:
                 )
 
 
+def _workspace(tmp_path: Path) -> tuple[Path, Settings, Path]:
+    """Labelled letters, settings whose model lives under tmp_path, and no seed gold."""
+    labelled = tmp_path / "labelled"
+    _write_labelled(labelled)
+    return labelled, Settings(data_dir=tmp_path / "var"), tmp_path / "no-gold.jsonl"
+
+
 def _add_letter(folder: Path) -> None:
     """A new labelled letter arrives (as after a pull)."""
     row = {"doc": "brev-new", "seq": 0, "text": "Vi foreslår felles legevakt.", "heading_path": ["Tiltak"]}
@@ -52,10 +59,7 @@ def _add_letter(folder: Path) -> None:
 
 
 def test_ensure_model_builds_keeps_and_repairs(tmp_path: Path) -> None:
-    labelled = tmp_path / "labelled"
-    _write_labelled(labelled)
-    settings = Settings(data_dir=tmp_path / "var")
-    gold = tmp_path / "no-gold.jsonl"
+    labelled, settings, gold = _workspace(tmp_path)
 
     path, version, built = ensure_model(settings, labelled=labelled, gold=gold, planted=())
     assert built and path == (tmp_path / "var" / "models" / "default").resolve()
@@ -84,10 +88,7 @@ def test_ensure_model_builds_keeps_and_repairs(tmp_path: Path) -> None:
 
 
 def test_ensure_model_leaves_a_model_it_did_not_build_alone(tmp_path: Path) -> None:
-    labelled = tmp_path / "labelled"
-    _write_labelled(labelled)
-    settings = Settings(data_dir=tmp_path / "var")
-    gold = tmp_path / "no-gold.jsonl"
+    labelled, settings, gold = _workspace(tmp_path)
     path, version, _ = ensure_model(settings, labelled=labelled, gold=gold, planted=())
     # An analyst's own model in the same place: no fingerprint, a card written by another command.
     manifest = json.loads((path / MANIFEST).read_text())
