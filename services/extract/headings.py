@@ -2,7 +2,8 @@
 
 Headings come from typography (larger or bold lines) and from form: numbered questions, theme lines
 ("Topic – a question?" or a topic that recurs across such lines), short unpunctuated lines that stand
-alone before content, and bare lead-in labels ("Premisser:") that head the list after them.
+alone before content, short lines that name a section of the answer («Gode døme», «Tiltak») even over a run
+of short lines (plain text), and bare lead-in labels ("Premisser:") that head the list after them.
 
 Levels: each distinct heading style (size, weight) gets a rank, biggest first; within one style a
 numbered question or theme line ranks above a plain heading or an unnumbered sub-question. A heading
@@ -45,6 +46,21 @@ _INTERROGATIVE = re.compile(
     r"^(hva|kva|hvilke|hvilken|hvilket|kva for|korleis|hvordan|kvifor|hvorfor|er|har|kan|bør|vil)\b",
     re.IGNORECASE,
 )
+#: A line that names a section of the answer the ministry asked for (its challenges, measures, examples),
+#: a heading even where short lines follow it: «Gode døme frå Nord-Gudbrandsdal» over a run of project names.
+_SECTION_CUE = (
+    r"(gode (eksempler|eksempel|døme)|erfaringer|erfaringar|tiltak|utfordringer|utfordringar"
+    r"|krevende faktorer|krevjande faktorar|forslag til tiltak|framlegg til tiltak|våre forslag|vårt forslag"
+    r"|dette fungerer|det som fungerer)\b"
+)
+_SECTION = re.compile(r"^(\d+\.\s*)?" + _SECTION_CUE, re.IGNORECASE)
+_ANY_CUE = re.compile(r"\b" + _SECTION_CUE, re.IGNORECASE)
+
+
+def _section_line(text: str) -> bool:
+    """A line that opens with a section cue, and only one: «Krevende faktorer Tiltak» is a table's column
+    headers on one line, not a section."""
+    return bool(_SECTION.match(text)) and len(_ANY_CUE.findall(text)) == 1
 
 
 def _norm(text: str) -> str:
@@ -223,12 +239,18 @@ class HeadingFinder:
             elif (b.kind == PARAGRAPH and self._styled(b) and tr.word_count(text) <= 20) or (
                 not self.typographic
                 and self._plain_heading_shape(b)
-                and self._content_after(i)
-                and not self._sibling_short(i)
+                and (
+                    (self._content_after(i) and not self._sibling_short(i))
+                    or (_section_line(text) and self._anything_after(i))
+                )
             ):
                 # "3. Gode eksempler" is a sibling of "2. Hvilke tiltak ...?", not its child.
                 b.kind, b.level = HEADING, (0.0 if b.numbered else 1.0)
         self._rank_styles()
+
+    def _anything_after(self, i: int) -> bool:
+        """A paragraph or a list follows (a section heading may head a run of short lines)."""
+        return any(n.kind in (PARAGRAPH, LIST_ITEM, LEAD_IN) for n in self.blocks[i + 1 : i + 2])
 
     def _bare_label(self, b: Block) -> bool:
         """A lead-in that names its list ("Premisser:") rather than stating something."""

@@ -141,6 +141,29 @@ def test_paragraph_joining_and_breaks() -> None:
     assert paths[7] == paths[8] == []
 
 
+def test_a_section_line_heads_a_run_of_project_names_in_plain_text() -> None:
+    # Plain lines with blank lines between: the examples section, three bare project names, a paragraph.
+    texts = [
+        "Kommunen har for få sykepleiere, og mange vakter står ubesatt hver sommer, særlig i distriktet.",
+        "Gode døme frå Nord-Gudbrandsdal",
+        "Lokalmedisinsk senter på Otta",
+        "Kvardagsrehabilitering i Lom og Skjåk",
+        "Frisklivssentralen i regionen",
+        "Kommunane har sidan 2020 hatt eit felles team for kvardagsrehabilitering, og dei fleste klarer seg",
+        "med mindre hjelp etter ti veker.",
+    ]
+    tops = [100, 128, 156, 184, 212, 240, 254]
+    page = [line(t, top, x1=RIGHT if t.endswith("seg") else None) for t, top in zip(texts, tops)]
+    blocks, paths = blocks_of([page])
+    kinds = {b.text: b.kind for b in blocks}
+    assert kinds["Gode døme frå Nord-Gudbrandsdal"] == HEADING
+    assert kinds["Lokalmedisinsk senter på Otta"] != HEADING
+    assert paths[[b.text for b in blocks].index("Lokalmedisinsk senter på Otta")] == [texts[1]]
+    # The same run of short lines without the section line: no heading over the first two.
+    blocks, _ = blocks_of([page[2:]])
+    assert [b.kind for b in blocks[:2]] != [HEADING, HEADING]
+
+
 def test_paragraph_continues_over_page_break_and_label_lead_in() -> None:
     p1 = [
         line("Bakgrunn", 100, bold=True),
