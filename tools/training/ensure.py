@@ -28,6 +28,7 @@ from typing import Any
 from services.classify.keywords import KeywordClassifier
 from services.classify.loader import load_classifier
 from services.classify.schema import ModelError, read_manifest, write_manifest
+from services.classify.tfidf import file_sha256
 from shared.settings import Settings
 from tools.training import data as D
 from tools.training import recipe as R
@@ -108,7 +109,7 @@ def inputs_fingerprint(labelled: Path, planted: Sequence[Path], extra: Sequence[
     h = hashlib.sha256()
     for path in files:
         h.update(path.name.encode() + b"\0")
-        h.update(hashlib.sha256(path.read_bytes()).digest() if path.is_file() else b"absent")
+        h.update(file_sha256(path).encode() if path.is_file() else b"absent")
     return h.hexdigest()[:16]
 
 
