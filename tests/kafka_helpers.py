@@ -55,3 +55,16 @@ async def read_topic(
                     )
     finally:
         await consumer.stop()
+
+
+async def group_offsets(bootstrap: str, group: str, topic: str) -> dict[int, tuple[int | None, int]]:
+    """Per partition of ``topic``: (the offset ``group`` committed, or None; the end offset). Read with a
+    consumer that names the group but never joins it, so the group is not rebalanced by asking."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        ends = await consumer.end_offsets(tps) if tps else {}
+        return {tp.partition: (await consumer.committed(tp), ends[tp]) for tp in tps}
+    finally:
+        await consumer.stop()

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import httpx
@@ -15,9 +16,10 @@ import pytest
 import sqlalchemy as sa
 
 from services.store.db import make_engine
+from shared.streams import consumer_group
 from shared.topics import topics_for
 from tests.e2e.conftest import stack_settings
-from tests.kafka_helpers import read_topic
+from tests.kafka_helpers import group_offsets, read_topic
 from tests.letters import letter_pdf_bytes
 from tools.cli.broker import free_port
 from tools.cli.stack import Stack, running_stack
@@ -77,7 +79,45 @@ def wait_all_classified(stack: Stack, ids: list[str], timeout_s: float) -> None:
             return
         time.sleep(1)
     missing = {i: seen.get(i) for i in ids if seen.get(i) != "classified"}
-    raise AssertionError(f"{len(missing)} documents not classified: {missing}")
+    raise AssertionError(
+        f"{len(missing)} documents not classified: {missing}\n{stuck_report(stack, missing)}"
+    )
+
+
+def stuck_report(stack: Stack, doc_ids: Iterable[str]) -> str:
+    """Where the documents that stopped short wait in classify's input: per document and partition, the
+    offsets of its extracted segments that have no classified event, with the classify group's committed
+    offset and the broker's high watermark there. A committed offset past those records means the group
+    skipped them; one at or before them means no replica consumed them again. Written into the failure, so
+    a rare failure explains itself."""
+    try:
+        return asyncio.run(_stuck_report(stack, set(doc_ids)))
+    except Exception as exc:  # the report must never hide the failure it explains
+        return f"(no report on the stuck documents: {type(exc).__name__}: {exc})"
+
+
+async def _stuck_report(stack: Stack, doc_ids: set[str]) -> str:
+    settings = stack.settings
+    topics = topics_for(settings)
+    extracted = await read_topic(settings.kafka_bootstrap, topics.segments_extracted, idle_s=2)
+    classified = await read_topic(settings.kafka_bootstrap, topics.segments_classified, idle_s=2)
+    done = {r["value"]["data"]["segment_id"] for r in classified if isinstance(r["value"], dict)}
+    offsets = await group_offsets(
+        settings.kafka_bootstrap, consumer_group(settings, "classify"), topics.segments_extracted
+    )
+    waiting: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for r in extracted:
+        data = r["value"]["data"] if isinstance(r["value"], dict) else {}
+        if data.get("document_id") in doc_ids and data.get("segment_id") not in done:
+            waiting[(data["document_id"], r["partition"])].append(r["offset"])
+    lines = []
+    for (doc, partition), at in sorted(waiting.items()):
+        committed, end = offsets.get(partition, (None, None))
+        lines.append(
+            f"  {doc}: {len(at)} segments not classified, partition {partition} offsets {min(at)}-{max(at)}; "
+            f"classify committed {committed}, high watermark {end}"
+        )
+    return "\n".join(lines) or "  every extracted segment of these documents was classified"
 
 
 def stored_segments(database_url: str) -> list[tuple[str, str]]:
