@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 
 from services.store.app import create_app
 from services.store.points.encoder import load_encoder
-from services.store.themes.points import PointStore
+from services.store.themes.points import FULL_UP_TO, PointStore
 from shared.events import DocumentMetadata, Envelope, SegmentCorrected, ThemeScore, make_event
 from shared.settings import Settings
 from tests.store_events import at, doc_id, extracted, received, segment, timed
@@ -160,7 +160,9 @@ async def test_points_group_paraphrases_and_stay_stable(store: tuple[FastAPI, ht
     for bad in ({"theme": "romfart"}, {"label": "x"}, {"min_senders": "0"}, {"sender_kind": "alien"}):
         assert (await c.get("/points", params=bad)).status_code == 422
 
-    # A late letter joins the existing point incrementally: same id, one more sender.
+    # A late letter joins the existing point incrementally: same id, one more sender. A collection this small
+    # is regrouped whole on every refresh (FULL_UP_TO); here it stands in for a large one.
+    app.state.points.full_up_to = 0
     app.state.repo.apply(letter_events(*LATE, minute=100))
     assert app.state.points.refresh().mode == "incremental"  # 7 content segments, 6 at the last grouping
     after = (await c.get("/points")).json()["points"]
@@ -182,6 +184,13 @@ async def test_points_group_paraphrases_and_stay_stable(store: tuple[FastAPI, ht
     assert (await c.post("/points/recompute")).json()["mode"] == "full"
     again = (await c.get("/points")).json()["points"]
     assert next(p for p in again if p["id"] == journal_id)["sender_count"] == 5
+
+    # A small collection: the next letter, well short of a quarter's growth, is regrouped with the rest.
+    app.state.points.full_up_to = FULL_UP_TO
+    app.state.repo.apply(letter_events("p-nyby", "Nyby kommune", "kommune", LATE[3], minute=120))
+    assert app.state.points.refresh().mode == "full"
+    again = (await c.get("/points")).json()["points"]
+    assert next(p for p in again if p["id"] == journal_id)["sender_count"] == 6
 
     # The points export: one row per point, one sheet per theme.
     csv_text = (await c.get("/export/points.csv")).content.decode("utf-8-sig")

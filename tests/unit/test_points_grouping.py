@@ -593,3 +593,13 @@ def test_merged_points_stay_one_point_until_a_later_exclusion() -> None:
     assert {m.segment_id for m in point_of(back_in, "c1").members} == {"a1", "b1", "c1"}
     # a merged quote that is gone (its letter deleted) is passed over
     assert {m.segment_id for m in point_of(corrected([records], [together]), "a1").members} == {"a1", "b1"}
+
+
+def test_a_small_collection_is_regrouped_whole_and_a_large_one_after_a_quarters_growth() -> None:
+    from services.store.themes.points import FULL_UP_TO, regroup_all
+
+    assert regroup_all(12, 11)  # small: every refresh regroups everything
+    assert regroup_all(FULL_UP_TO, FULL_UP_TO - 1)
+    assert not regroup_all(FULL_UP_TO + 100, FULL_UP_TO)  # large and grown by 2 %: incremental
+    assert regroup_all(5 * FULL_UP_TO, 4 * FULL_UP_TO)  # grown by a quarter
+    assert not regroup_all(7, 6, full_up_to=0) and regroup_all(8, 6, full_up_to=0)

@@ -6,10 +6,18 @@
     python -m tools.points.evaluate --set test --dilute 2      # each paraphrase padded with 2 real sentences
     python -m tools.points.evaluate --set letters_dev --predicted-labels   # labels/themes from the model
     python -m tools.points.evaluate --set letters_test --pdf [--plain]     # PDF in, extracted, classified
+    python -m tools.points.evaluate --set letters_test --pdf --arrival     # letters arrive one at a time
 
 ``--predicted-labels`` replaces the gold labels and themes by what the default model (var/models/default, or
 ``--model``) predicts for whole letters in reading order, as services/classify does, with the store's theme
 score floor: in the store the grouping sees predicted labels and themes, not gold ones.
+
+``--arrival`` (whole-letter sets) groups as the store does while letters come in: after each letter the
+points are refreshed, by a whole grouping that carries the point ids over or by the incremental add, as
+``services/store/themes/points.regroup_all`` decides (``--full-up-to N`` overrides its size limit; 0 is the
+rule before round 17, a whole grouping only after a quarter's growth). Printed with the final points: how
+many whole groupings there were, and the churn: the mean share of the segments in points of two or more
+senders that a refresh moved to another point.
 
 ``--dilute N`` imitates real letter paragraphs, which name many things at once: every segment of the set
 gets N sentences from the content segments of the team's labelled letters (data/labelled, never the seeds)
@@ -43,6 +51,7 @@ import scipy.sparse as sp
 from services.store.points.grouping import (
     HANDSET_THRESHOLD,
     Config,
+    Point,
     PointGrouper,
     Segment,
     average_linkage,
@@ -410,6 +419,48 @@ def grouper_clusters(rows: Sequence[Row], cfg: Config, themes: bool = True) -> l
     return [[m.segment_id for m in p.members] for p in points]
 
 
+@dataclass
+class Arrival:
+    """The points after letters arrived one at a time, and what the refreshes on the way did."""
+
+    clusters: list[list[str]]
+    whole_groupings: int
+    churn: float  # mean share of the segments in points of >= 2 senders moved by a refresh
+
+
+def arrival_clusters(rows: Sequence[Row], cfg: Config, full_up_to: int) -> Arrival:
+    """Letters (rows with the same ``doc``, in set order) arrive one at a time; after each the points are
+    refreshed as PointStore.refresh does: a whole grouping with the previous points' ids, or the incremental
+    add, as ``regroup_all`` decides."""
+    from services.store.themes.points import regroup_all
+
+    letters: dict[str, list[Segment]] = defaultdict(list)
+    for seg, r in zip(to_segments(rows), rows, strict=True):
+        letters[r.doc or r.id].append(seg)
+    have: list[Segment] = []
+    stored: list[Point] = []
+    fitted_on = whole = 0
+    churn: list[float] = []
+    for new in letters.values():
+        have += new
+        groupable = sum(1 for s in have if s.label in CONTENT_LABELS)
+        if not stored or regroup_all(groupable, fitted_on, full_up_to):
+            g = PointGrouper(cfg)
+            g.fit(have, previous=stored or None)
+            fitted_on, whole = groupable, whole + 1
+        else:
+            g = PointGrouper.from_points(stored, cfg)
+            g.add(new)
+        points = g.points(min_senders=1)
+        before = {m.segment_id: p.id for p in stored if p.sender_count >= 2 for m in p.members}
+        after = {m.segment_id: p.id for p in points for m in p.members}
+        if before:
+            churn.append(sum(1 for sid, pid in before.items() if after.get(sid) != pid) / len(before))
+        stored = points
+    clusters = [[m.segment_id for m in p.members] for p in stored]
+    return Arrival(clusters, whole, statistics.fmean(churn) if churn else 0.0)
+
+
 def _handset(threshold: float, **fields: Any) -> Config:
     return Config(threshold=threshold, scorer="handset", **fields)
 
@@ -619,6 +670,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="whole-letter sets end to end: rendered to PDF, extracted, classified (labels and themes predicted)",
     )
     ap.add_argument("--plain", action="store_true", help="with --pdf: letters rendered as plain text lines")
+    ap.add_argument(
+        "--arrival",
+        action="store_true",
+        help="whole letters arrive one at a time and the points are refreshed after each, as in the store",
+    )
+    ap.add_argument(
+        "--full-up-to",
+        type=int,
+        default=None,
+        help="with --arrival: regroup everything while there are at most this many groupable segments "
+        "(default: the store's FULL_UP_TO; 0: only after a quarter's growth)",
+    )
     ap.add_argument("--model", type=Path, default=ROOT / "var/models/default")
     ap.add_argument(
         "--separate-labels",
@@ -669,7 +732,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             t, s = bf
             print(f"{name:14s} {what:44s} | {left} | {t:4.2f} {s.precision:5.3f} {s.recall:5.3f} {s.f1:5.3f}")
         return 0
-    if args.separate_labels or args.config or args.method == "full":
+    if args.arrival:
+        from services.store.themes.points import FULL_UP_TO
+
+        if args.set not in WHOLE_LETTERS:
+            raise SystemExit(f"--arrival needs a set of whole letters: {', '.join(WHOLE_LETTERS)}")
+        cfg = dataclasses.replace(Config(threshold=args.threshold), **config_overrides(args.config))
+        t = PointGrouper(cfg).threshold
+        up_to = FULL_UP_TO if args.full_up_to is None else args.full_up_to
+        arrival = arrival_clusters(rows, cfg, up_to)
+        clusters = arrival.clusters
+        print(
+            f"arrival one letter at a time (whole grouping up to {up_to} groupable segments): "
+            f"{arrival.whole_groupings} whole groupings, churn {arrival.churn:.3f}"
+        )
+    elif args.separate_labels or args.config or args.method == "full":
         fields = config_overrides(args.config)
         if args.separate_labels:
             fields["joint_labels"] = ()

@@ -112,7 +112,8 @@ def make_points_router(
         f: PointFilters, limit: Annotated[int | None, Query(ge=1, le=10_000)] = None
     ) -> dict[str, Any]:
         """Groups of segments from different letters that make the same point, most senders first. New
-        letters join the stored points incrementally; ``POST /points/recompute`` regroups everything."""
+        letters join the stored points incrementally once the collection is large (a small one is regrouped
+        whole); ``POST /points/recompute`` regroups everything."""
         return {"points": await _points(f, limit)}
 
     @router.post("/points/recompute")

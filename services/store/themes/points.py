@@ -22,6 +22,18 @@ gives 3, 2, 1 exact points, 0.1 gives 1, 2, 1 with twice the regroupings; at eac
 grouped segments keep their point. On the sets never trained on, 0.25: points_letters_test 1 of 9
 (0.674 / 0.582), heldout_k 2 of 8 (0.634 / 0.344, as one grouping). Regroupings get rarer as the
 collection grows (about every quarter of growth), so at 2,000 letters a new letter is added incrementally.
+
+Round 17 (issue 13): a small collection is regrouped whole on every refresh (``FULL_UP_TO`` groupable
+segments, about 200 letters: a whole grouping takes about 2 s there). With the quarter's-growth rule alone,
+what the points looked like after the last letter depended on whether that letter happened to set off a
+regrouping. Letters arriving one at a time from PDF (``python -m tools.points.evaluate --set S --pdf
+--arrival [--full-up-to 0]``), the growth rule alone -> now, planted points exact and precision over pairs
+with a planted member; chosen on the training sets: letters_train 4 -> 6 of 9 (0.817 -> 0.839),
+letters_train2 4 -> 4 (0.869 -> 0.883), letters_train3 2 -> 2 (0.785 -> 0.821), letters_dev 8 -> 8 (0.920
+both). Sets never trained on: letters_test 4 -> 4 of 9 (0.748 both; its last letter set off a regrouping
+either way), letters_test2 0 -> 0 of 8 (0.333 -> 0.400, pair recall 0.138 -> 0.150), letters_hard 0 -> 0 of
+18 (0.368 -> 0.445, recall 0.192 -> 0.208), heldout_k 2 -> 2 of 8 (0.488 both). The share of grouped
+segments a refresh moves to another point stays about the same (0.014-0.042 -> 0.018-0.056 a letter).
 """
 
 from __future__ import annotations
@@ -70,6 +82,20 @@ THEME_MIN_SCORE = 0.3
 #: Regroup everything once the content segments have grown by this share since the last whole grouping.
 REFIT_GROWTH = 0.25
 
+#: While there are at most this many groupable segments, every refresh regroups them all (point ids carried
+#: over): a whole grouping of 5,000 takes about 2 s on the 2-core box (``python -m tools.points.evaluate
+#: --scale 200``: 200 letters). The incremental path is for large collections, where a regrouping costs
+#: 20-30 s; below this size it only makes the points depend on the order letters came in.
+FULL_UP_TO = 5000
+
+
+def regroup_all(total: int, fitted_on: int, full_up_to: int = FULL_UP_TO) -> bool:
+    """Whether a refresh that found only new segments regroups everything: while the collection is small
+    (``full_up_to``), and once it has grown by ``REFIT_GROWTH`` since the last whole grouping (``fitted_on``
+    segments then)."""
+    return total <= full_up_to or total - fitted_on >= REFIT_GROWTH * max(fitted_on, 1)
+
+
 #: Segments embedded per transaction when their encoder vectors are made (about 20 ms each).
 EMBED_BATCH = 256
 
@@ -114,9 +140,13 @@ def _theme_ids(themes: list[dict[str, Any]] | None) -> tuple[str, ...]:
 
 
 class PointStore:
-    def __init__(self, engine: Engine, config: grouping.Config | None = None) -> None:
+    def __init__(
+        self, engine: Engine, config: grouping.Config | None = None, full_up_to: int = FULL_UP_TO
+    ) -> None:
         self.engine = engine
         self.config = config
+        #: Groupable segments up to which every refresh regroups them all (``regroup_all``).
+        self.full_up_to = full_up_to
         self._lock = threading.Lock()  # one grouping at a time per process
         self._background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="points")
         self._started_lock = threading.Lock()
@@ -267,8 +297,8 @@ class PointStore:
 
     # ------------------------------------------------------------------ refresh
     def refresh(self, *, full: bool = False) -> RefreshResult:
-        """Bring the stored points up to date: incremental when only new segments arrived, else (or when
-        ``full``) a recompute that keeps point ids."""
+        """Bring the stored points up to date: incremental when only new segments arrived to a large
+        collection (``regroup_all``), else (or when ``full``) a recompute that keeps point ids."""
         from services.store.points import grouping
 
         with self._lock:
@@ -283,8 +313,7 @@ class PointStore:
             if not full and not stale and not new:  # corrections may have come in from the topic
                 return RefreshResult("none", 0, len(self._write_corrected(stored)))
             base = self._fitted_on if self._fitted_on is not None else len(grouped)
-            grown = len(segs) - base >= REFIT_GROWTH * max(base, 1)
-            if full or stale or not stored or grown:
+            if full or stale or not stored or regroup_all(len(segs), base, self.full_up_to):
                 g = grouping.PointGrouper(self.config)
                 g.fit(segs, previous=stored or None)
                 mode = "full"
