@@ -27,7 +27,7 @@ Round 17 (issue 13): a small collection is regrouped whole on every refresh (``F
 segments, about 200 letters: a whole grouping takes about 2 s there). With the quarter's-growth rule alone,
 what the points looked like after the last letter depended on whether that letter happened to set off a
 regrouping. Letters arriving one at a time from PDF (``python -m tools.points.evaluate --set S --pdf
---arrival [--full-up-to 0]``), the growth rule alone -> now, planted points exact and precision over pairs
+--arrival [--full-up-to 0]``, classifier ``x66e6``), the growth rule alone -> now, planted points exact and precision over pairs
 with a planted member; chosen on the training sets: letters_train 4 -> 6 of 9 (0.817 -> 0.839),
 letters_train2 4 -> 4 (0.869 -> 0.883), letters_train3 2 -> 2 (0.785 -> 0.821), letters_dev 8 -> 8 (0.920
 both). Sets never trained on: letters_test 4 -> 4 of 9 (0.748 both; its last letter set off a regrouping
