@@ -54,6 +54,7 @@ from services.store.points.grouping import (
     Point,
     PointGrouper,
     Segment,
+    add_segments,
     average_linkage,
     group_segments,
     grouped_as,
@@ -439,19 +440,16 @@ def arrival_clusters(rows: Sequence[Row], cfg: Config, full_up_to: int) -> Arriv
         letters[r.doc or r.id].append(seg)
     have: list[Segment] = []
     stored: list[Point] = []
-    fitted_on = whole = 0
+    groupable = fitted_on = whole = 0
     churn: list[float] = []
     for new in letters.values():
         have += new
-        groupable = sum(1 for s in have if s.label in CONTENT_LABELS)
+        groupable += sum(1 for s in new if s.label in CONTENT_LABELS)
         if not stored or regroup_all(groupable, fitted_on, full_up_to):
-            g = PointGrouper(cfg)
-            g.fit(have, previous=stored or None)
+            points = group_segments(have, min_senders=1, config=cfg, previous=stored or None)
             fitted_on, whole = groupable, whole + 1
         else:
-            g = PointGrouper.from_points(stored, cfg)
-            g.add(new)
-        points = g.points(min_senders=1)
+            points = add_segments(stored, new, min_senders=1, config=cfg)
         before = {m.segment_id: p.id for p in stored if p.sender_count >= 2 for m in p.members}
         after = {m.segment_id: p.id for p in points for m in p.members}
         if before:
