@@ -78,6 +78,10 @@ SETS = {
     # trained on by nothing
     "letters_hard": ROOT / "data/paraphrases/points_letters_hard.jsonl",
     "test2": ROOT / "data/paraphrases/points_test2.jsonl",
+    # stop 26: 40 points each, worded with almost no content word in common (lemma overlap 0.017-0.020), with
+    # 60 near misses each; trained on by nothing: a stress test below the overlap of real letters
+    "test3": ROOT / "data/paraphrases/points_test3.jsonl",
+    "test4": ROOT / "data/paraphrases/points_test4.jsonl",
     # planted points in whole held-out letters: segments with a non-null ``point`` make the same point;
     # every other segment (near misses included) is a distractor. Label and themes are used as given.
     "heldout": ROOT / "data/heldout/heldout_k.jsonl",
