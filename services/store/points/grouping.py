@@ -225,7 +225,7 @@ further apart than any earlier set (data/paraphrases/points_test3 and points_tes
 (best setting 43 -> 40); the same two sets as training data of a linear map on the encoder's centred
 vectors (identity start, contrastive loss over their points, the pair scorer unchanged): 0.805 / 0.597,
 34 (best 37). Alone, such a map raised the encoder cosine's average precision for planted pairs on every set
-never trained on (whole letters only by 0.005-0.02), but that did not carry through the pair scorer. The
+never trained on (whole letters only by 0.004-0.02), but that did not carry through the pair scorer. The
 two sets are kept as a stress test: written labels, pairwise precision / recall points_test3 0.286 / 0.140,
 points_test4 0.324 / 0.085, 0 of 40 exact each, against points_test 0.799 / 0.693 and points_test2 0.926 /
 0.824. Where two senders share no content word, near misses that share words with one of them win: the
