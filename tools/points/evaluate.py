@@ -702,6 +702,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.scale:
         run_scale(args.scale, dataclasses.replace(Config(), **config_overrides(args.config)))
         return 0
+    if args.arrival and args.set not in WHOLE_LETTERS:
+        raise SystemExit(f"--arrival needs a set of whole letters: {', '.join(WHOLE_LETTERS)}")
     if args.pdf:
         if args.set not in WHOLE_LETTERS:
             raise SystemExit(f"--pdf needs a set of whole letters: {', '.join(WHOLE_LETTERS)}")
@@ -734,27 +736,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             t, s = bf
             print(f"{name:14s} {what:44s} | {left} | {t:4.2f} {s.precision:5.3f} {s.recall:5.3f} {s.f1:5.3f}")
         return 0
-    if args.arrival:
-        from services.store.themes.points import FULL_UP_TO
-
-        if args.set not in WHOLE_LETTERS:
-            raise SystemExit(f"--arrival needs a set of whole letters: {', '.join(WHOLE_LETTERS)}")
-        cfg = dataclasses.replace(Config(threshold=args.threshold), **config_overrides(args.config))
-        t = PointGrouper(cfg).threshold
-        up_to = FULL_UP_TO if args.full_up_to is None else args.full_up_to
-        arrival = arrival_clusters(rows, cfg, up_to)
-        clusters = arrival.clusters
-        print(
-            f"arrival one letter at a time (whole grouping up to {up_to} groupable segments): "
-            f"{arrival.whole_groupings} whole groupings, churn {arrival.churn:.3f}"
-        )
-    elif args.separate_labels or args.config or args.method == "full":
+    if args.arrival or args.separate_labels or args.config or args.method == "full":
         fields = config_overrides(args.config)
         if args.separate_labels:
             fields["joint_labels"] = ()
         cfg = dataclasses.replace(Config(threshold=args.threshold), **fields)
         t = PointGrouper(cfg).threshold
-        clusters = grouper_clusters(rows, cfg)
+        if args.arrival:
+            from services.store.themes.points import FULL_UP_TO
+
+            up_to = FULL_UP_TO if args.full_up_to is None else args.full_up_to
+            arrival = arrival_clusters(rows, cfg, up_to)
+            clusters = arrival.clusters
+            print(
+                f"arrival one letter at a time (whole grouping up to {up_to} groupable segments): "
+                f"{arrival.whole_groupings} whole groupings, churn {arrival.churn:.3f}"
+            )
+        else:
+            clusters = grouper_clusters(rows, cfg)
     else:
         t = args.threshold if args.threshold is not None else HANDSET_THRESHOLD
         clusters = METHODS[args.method][1](rows, t)
