@@ -43,6 +43,7 @@ DEFAULT_SEED = 13
 #: the features and the Norwegian word data. Other code (the service, the stream) does not change the model.
 RECIPE_CODE: tuple[str, ...] = (
     "tools/training/recipe.py",
+    "tools/training/augment.py",
     "tools/training/structured.py",
     "tools/training/data.py",
     "tools/training/vocab.py",

@@ -23,6 +23,7 @@ from services.classify.schema import Classifier, Item, write_manifest
 from services.classify.tfidf import file_sha256
 from shared.lexicon import CONCEPTS_FILE
 from tools.training import data as D
+from tools.training.augment import merged_copies
 from tools.training.card import write_card
 from tools.training.evaluation import evaluate, throughput
 
@@ -279,12 +280,18 @@ def train_structured(
     themes_also_labelled: bool = DEFAULT_THEMES_ALSO_LABELLED,
     heading_weight: float | None = None,
     heading_noise: float = 0.0,
+    merge_copies: float = 0.0,
+    merge_mode: str = "mixed",
+    merge_seed: int | None = None,
 ) -> dict[str, Any]:
     """TF-IDF over lemmas + logistic regression, calibrated, with the review threshold and the theme
     tagger (``services/classify/structured.py``). ``source`` picks what it trains and calibrates on
     (see ``structured_examples``). ``heading_weight`` (default ``DEFAULT_HEADING_WEIGHT``) scales the
     heading feature blocks; ``heading_noise`` adds copies of that share of the training letters with
-    their headings removed or swapped (off by default: it cost team held-out letters 0.002-0.009)."""
+    their headings removed or swapped (off by default: it cost team held-out letters 0.002-0.009);
+    ``merge_copies`` adds copies of that share (drawn with ``merge_seed``, default ``seed``) with
+    neighbouring paragraphs merged (``augment.py``; off by default: it cost the team's held-out letters
+    up to 0.012; services/classify/README.md, round 18)."""
     from shared.settings import get_settings
     from tools.training import structured as S
 
@@ -293,6 +300,7 @@ def train_structured(
     theme_ids = S.taxonomy_ids(taxonomy or get_settings().taxonomy)
     started = time.perf_counter()
     train, held = structured_examples(splits, source, extracted_path)
+    train = train + merged_copies(train, merge_copies, merge_mode, seed if merge_seed is None else merge_seed)
     fields = S.fit_and_save(
         out,
         D.context_items(train, drop_kind=0.15, seed=seed),
@@ -319,14 +327,27 @@ def train_structured(
     # the theme tagger reads the concept lexicon: its content is part of the model
     lex = f"lex{file_sha256(CONCEPTS_FILE)[:4]}" if fields.get("theme_concepts_weight") else ""
     ext = f"x{splits.info['extractor'][:4]}" if used != "labelled" and splits.info.get("extractor") else ""
+    merge = (
+        f"merge{round(merge_copies * 100)}{merge_mode}" + ("" if merge_seed is None else f"s{merge_seed}")
+        if merge_copies > 0
+        else ""
+    )
     tag = "-".join(
-        t for t in ("" if used == "labelled" else used[:3], "doc" if document_pass else "", lex, ext) if t
+        t
+        for t in ("" if used == "labelled" else used[:3], "doc" if document_pass else "", lex, ext, merge)
+        if t
     )
     manifest = {"kind": "structured", "model_version": version_for("structured", splits, seed, tag), **fields}
     recipe = {
         "features": f"feature groups {', '.join(groups)} (see tools/training/structured.py); heading "
         f"blocks weighted {heading_weight}"
-        + (f"; heading-noise copies of {heading_noise:.0%} of the training letters" if heading_noise else ""),
+        + (f"; heading-noise copies of {heading_noise:.0%} of the training letters" if heading_noise else "")
+        + (
+            f"; copies of {merge_copies:.0%} of the training letters with neighbouring paragraphs merged "
+            f"({merge_mode})"
+            if merge_copies
+            else ""
+        ),
         "classifier": "LogisticRegression, balanced classes",
         "C": c,
         "seed": seed,

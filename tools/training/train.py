@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from tools.training import data as D
 from tools.training import recipe as R
+from tools.training.augment import MODES as MERGE_MODES
 from tools.training.baselines import baseline_scores, comparison_notes
 from tools.training.card import write_card
 from tools.training.data import GOLD_PATH, LABELLED_DIR
@@ -155,11 +156,45 @@ def structured(
     groups: Annotated[
         str | None, typer.Option(help="feature groups joined with '+' (tools/training/structured.py)")
     ] = None,
+    planted: Annotated[
+        bool,
+        typer.Option(help="the label model also learns from the planted-point letters, as the default does"),
+    ] = False,
+    merge_copies: Annotated[
+        float,
+        typer.Option(
+            help="add copies of this share of the training letters with neighbouring paragraphs merged"
+        ),
+    ] = 0.0,
+    merge_mode: Annotated[
+        str, typer.Option(help="which neighbours merge: " + " | ".join(MERGE_MODES))
+    ] = "mixed",
+    merge_seed: Annotated[
+        int | None, typer.Option(help="seed of the draw of letters to copy (default: --seed)")
+    ] = None,
 ) -> None:
-    """TF-IDF over lemmas + logistic regression, calibrated, with needs_review and the theme tagger."""
-    splits = _splits(labelled, held_out, seed, extra_labelled)
+    """TF-IDF over lemmas + logistic regression, calibrated, with needs_review and the theme tagger. With
+    ``--planted`` and no other option it trains what ``default`` trains."""
+    if merge_mode not in MERGE_MODES:
+        raise typer.BadParameter(f"{merge_mode!r} is not one of {MERGE_MODES}", param_hint="--merge-mode")
+    if not 0.0 <= merge_copies <= 1.0:
+        raise typer.BadParameter("a share between 0 and 1", param_hint="--merge-copies")
+    splits = _splits(
+        labelled, held_out, seed, extra_labelled, labels_only=D.PLANTED_LETTERS if planted else ()
+    )
     chosen = tuple(groups.split("+")) if groups else None
-    _report(R.train_structured(out, splits, c=c, seed=seed, source=source, groups=chosen), out)
+    card = R.train_structured(
+        out,
+        splits,
+        c=c,
+        seed=seed,
+        source=source,
+        groups=chosen,
+        merge_copies=merge_copies,
+        merge_mode=merge_mode,
+        merge_seed=merge_seed,
+    )
+    _report(card, out)
 
 
 @app.command("compact-base")
