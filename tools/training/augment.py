@@ -12,9 +12,9 @@ import random
 import re
 from dataclasses import replace
 
+from shared.events import CONTENT_LABELS
 from tools.training.data import Example
 
-CONTENT = frozenset({"challenge", "measure", "example"})
 #: Modes: ``same`` merges two paragraphs with the same content label; ``mixed`` also merges two with
 #: different labels: the merged text takes the label of the part with more sentences (LABELS.md: the
 #: dominant function decides; two content parts that tie are not merged). An «other» part is set-up: its
@@ -33,8 +33,8 @@ def merged_label(a: Example, b: Example, mode: str) -> str | None:
     if a.kind not in _PARAGRAPH or b.kind not in _PARAGRAPH or a.heading_path != b.heading_path:
         return None
     if a.label == b.label:
-        return a.label if a.label in CONTENT else None
-    if mode != "mixed" or not ({a.label, b.label} & CONTENT):
+        return a.label if a.label in CONTENT_LABELS else None
+    if mode != "mixed" or not ({a.label, b.label} & set(CONTENT_LABELS)):
         return None
     na, nb = sentence_count(a.text), sentence_count(b.text)
     if a.label == "other":
