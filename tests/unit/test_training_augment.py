@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -36,17 +37,13 @@ def test_merged_label_follows_the_dominant_function() -> None:
     assert merged_label(setup, problem, "mixed") == "challenge"
     assert merged_label(_row("a", 0, "Én. To.", "other"), ask, "mixed") is None  # mostly background
     assert (
-        merged_label(ask, replace_label(ask, "example"), "mixed") is None
+        merged_label(ask, replace(ask, seq=2, label="example"), "mixed") is None
     )  # a tie between two content labels
-    assert merged_label(problem, replace_label(problem, "challenge"), "same") == "challenge"
+    assert merged_label(problem, replace(problem, seq=1), "same") == "challenge"
     assert merged_label(setup, setup, "mixed") is None  # furniture and background are never merged
     # only paragraphs under the same heading
     assert merged_label(problem, _row("a", 1, "Mer penger.", "challenge", kind="bullet"), "mixed") is None
     assert merged_label(problem, _row("a", 1, "Mer penger.", "challenge", path=("Tiltak",)), "mixed") is None
-
-
-def replace_label(e: Example, label: str) -> Example:
-    return Example(e.doc, e.seq + 1, e.text, e.heading_path, label, e.kind, e.themes)
 
 
 def test_copies_are_seeded_whole_letters_under_their_own_name() -> None:

@@ -34,7 +34,7 @@ def merged_label(a: Example, b: Example, mode: str) -> str | None:
         return None
     if a.label == b.label:
         return a.label if a.label in CONTENT_LABELS else None
-    if mode != "mixed" or not ({a.label, b.label} & set(CONTENT_LABELS)):
+    if mode != "mixed" or not (a.label in CONTENT_LABELS or b.label in CONTENT_LABELS):
         return None
     na, nb = sentence_count(a.text), sentence_count(b.text)
     if a.label == "other":
@@ -46,10 +46,9 @@ def merged_label(a: Example, b: Example, mode: str) -> str | None:
     return a.label if na > nb else b.label
 
 
-def _merged_letter(rows: list[Example], mode: str) -> tuple[list[Example], int]:
-    """One letter (rows in reading order) with each mergeable pair of neighbours joined, and how many."""
+def _merged_letter(rows: list[Example], mode: str) -> list[Example]:
+    """One letter (rows in reading order) with each mergeable pair of neighbours joined."""
     out: list[Example] = []
-    merged = 0
     i = 0
     while i < len(rows):
         a = rows[i]
@@ -65,9 +64,8 @@ def _merged_letter(rows: list[Example], mode: str) -> tuple[list[Example], int]:
             else tuple(sorted({*(a.themes or ()), *(b.themes or ())}))
         )
         out.append(replace(a, text=f"{a.text} {b.text}", label=label, themes=themes))
-        merged += 1
         i += 2
-    return out, merged
+    return out
 
 
 def merged_copies(
@@ -87,7 +85,7 @@ def merged_copies(
     for doc in sorted(by_doc):
         if rng.random() >= share:
             continue
-        rows, merged = _merged_letter(sorted(by_doc[doc], key=lambda e: e.seq), mode)
-        if merged:
+        rows = _merged_letter(sorted(by_doc[doc], key=lambda e: e.seq), mode)
+        if len(rows) < len(by_doc[doc]):  # something was merged
             out.extend(replace(e, doc=f"{doc}#merged") for e in rows)
     return out
