@@ -19,9 +19,7 @@ seed letters (evaluation only; look at them after deciding on the team's sets). 
 from __future__ import annotations
 
 import argparse
-import io
 import pickle
-from contextlib import redirect_stdout
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -159,8 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         sets["seeds"] = E.seed_letters(settings.seeds_dir, args.out)
     for name, letters in sets.items():  # embed each set once, with progress, before the loop below
         print(f"{name}: {len(letters)} letters")
-        with redirect_stdout(io.StringIO()):
-            E.run_set(Blended(base, encoder, 1.0), letters, args.out / "extracted")
+        E.run_set(Blended(base, encoder, 1.0), letters, args.out / "extracted")
 
     print(f"\nmacro-F1 end to end ({'plain text' if args.plain else 'typeset'}), {base.model_version}")
     print("weight | " + " | ".join(sets) + " | mean of the team's sets")
