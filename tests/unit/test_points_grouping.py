@@ -326,6 +326,26 @@ def test_evaluate_loads_whole_letters_with_planted_points() -> None:
     assert planted_precision(rows, [[planted[0].id, next(r.id for r in rows if not r.point)]])[0] == 0.0
 
 
+def test_evaluate_mixes_predicted_labels_and_written_themes() -> None:
+    from tools.points.evaluate import Row, mixed_rows
+
+    written = [Row("a", "p1", "measure", ("eldre",), "s1", "tekst"), Row("b", None, "other", (), "s2", "x")]
+    predicted = [
+        Row("a", "p1", "challenge", ("psykisk",), "s1", "tekst"),
+        Row("b", None, "measure", ("akutt",), "s2", "x", latent=True),
+    ]
+    labels = mixed_rows(written, predicted, "labels")
+    assert [(r.label, r.themes, r.latent) for r in labels] == [
+        ("challenge", ("eldre",), False),
+        ("measure", (), True),
+    ]
+    themes = mixed_rows(written, predicted, "themes")
+    assert [(r.label, r.themes) for r in themes] == [("measure", ("psykisk",)), ("other", ("akutt",))]
+    assert mixed_rows(written, predicted, "both") == predicted
+    with pytest.raises(ValueError):
+        mixed_rows(written, predicted, "neither")
+
+
 def test_long_paragraph_joins_a_point_made_in_one_of_its_sentences() -> None:
     from services.store.points.grouping import Config
 

@@ -11,6 +11,8 @@
 ``--predicted-labels`` replaces the gold labels and themes by what the default model (var/models/default, or
 ``--model``) predicts for whole letters in reading order, as services/classify does, with the store's theme
 score floor: in the store the grouping sees predicted labels and themes, not gold ones.
+``--predict labels|themes`` takes only one of the two from the model and keeps the other as written, and
+``--no-themes`` drops every theme: what the classifier's labels and its themes each cost the grouping.
 
 ``--arrival`` (whole-letter sets) groups as the store does while letters come in: after each letter the
 points are refreshed, by a whole grouping that carries the point ids over or by the incremental add, as
@@ -324,6 +326,18 @@ def predicted_rows(rows: Sequence[Row], model: Path) -> list[Row]:
                 r.id, r.point, label, store_themes(pr), r.sender, r.text, r.doc, r.heading, r.kind, latent
             )
     return out
+
+
+def mixed_rows(written: Sequence[Row], predicted: Sequence[Row], which: str) -> list[Row]:
+    """Rows with the model's labels (``which`` "labels"), themes ("themes") or both ("both"), the rest as
+    written: what each of the two costs the grouping."""
+    if which == "both":
+        return list(predicted)
+    if which == "labels":
+        return [dataclasses.replace(p, themes=w.themes) for w, p in zip(written, predicted, strict=True)]
+    if which == "themes":
+        return [dataclasses.replace(w, themes=p.themes) for w, p in zip(written, predicted, strict=True)]
+    raise ValueError(f"which must be 'both', 'labels' or 'themes', not {which!r}")
 
 
 def pdf_rows(name: str, model: Path, plain: bool = False) -> list[Row]:
@@ -667,6 +681,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--predicted-labels", action="store_true", help="labels and themes predicted by --model, not gold"
     )
     ap.add_argument(
+        "--predict",
+        choices=("both", "labels", "themes"),
+        default="both",
+        help="with --predicted-labels: what the model predicts; the rest stays as written",
+    )
+    ap.add_argument(
+        "--no-themes",
+        action="store_true",
+        help="every segment without themes (the theme features say nothing)",
+    )
+    ap.add_argument(
         "--pdf",
         action="store_true",
         help="whole-letter sets end to end: rendered to PDF, extracted, classified (labels and themes predicted)",
@@ -713,7 +738,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.predicted_labels and not args.pdf:
         pred = predicted_rows(rows, args.model)
         print(label_errors(rows, pred))
-        rows = pred
+        rows = mixed_rows(rows, pred, args.predict)
+    if args.no_themes:
+        rows = [dataclasses.replace(r, themes=()) for r in rows]
     lem, surf, npairs = overlap(rows)
     n_points = len({r.point for r in rows if r.point})
     print(
