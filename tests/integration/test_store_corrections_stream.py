@@ -85,6 +85,10 @@ async def test_rebuild_from_topics_keeps_corrections(settings: Settings) -> None
                         b["status"] == "classified"
                         and all(s["model_version"] == "m-2" for s in b["segments"])
                         and b["segments"][0]["corrected"]
+                        # the document's corrections come after the segments' on the topic and may land in
+                        # a later batch: wait for the last one (the title put back) as well
+                        and b["metadata"]["sender"] == "Rebuild bydel"
+                        and b["metadata"]["title"] is None
                     ),
                 )
                 segs = body["segments"]
