@@ -243,17 +243,16 @@ pairs on the whole-letter sets (written labels; encoder -> encoder plus latent t
 0.694, letters_test2 0.214 -> 0.352, letters_hard 0.151 -> 0.184; not on the one-sentence sets (test 0.388
 -> 0.393, test3 0.074 -> 0.068). Left out one of the six training sets at a time, at 0.45 / 1.5: 0.815 /
 0.609, 36 exact -> 0.818 / 0.634, 38 (the rule chose 0.45 / 1.0: 0.845 / 0.595, 33). On the sets never
-trained on it gained nothing, at 0.45 / 1.5: from PDF, letters_test 0.748 / 0.755, 4 of 9 both;
-letters_hard 0.458 / 0.212 -> 0.452 / 0.204, 0 of 18 both; written labels, points_test 0.799 / 0.693 ->
-0.777 / 0.693, 10 of 28 both; points_test2 0.926 / 0.824, 17 of 25 -> 0.916 / 0.801, 16. It would also cost
-about 55 ms a segment on top of the encoder's 20. In the same stop, what the classifier costs the grouping on
-the two hardest whole-letter sets (written text, not PDF; planted precision / recall; ``evaluate --set S
-[--predicted-labels [--predict labels|themes]] [--no-themes]``): letters_test2, written
-labels and themes 0.775 / 0.388, predicted both 0.538 / 0.175, predicted labels with written themes 0.811 /
-0.375, written labels with predicted themes 0.458 / 0.138, written labels and no themes 0.393 / 0.138;
-letters_hard 0.559 / 0.333, 0.448 / 0.204, 0.535 / 0.302, 0.480 / 0.235, 0.406 / 0.204. The labels cost
-little; the predicted themes of paraphrases overlap so seldom that they help the pairs no more than no
-themes at all.
+trained on it gained nothing, at 0.45 / 1.5: from PDF, letters_test 0.748 / 0.755, 4 of 9 both; letters_hard
+0.458 / 0.212 -> 0.452 / 0.204, 0 of 18 both; written labels, points_test 0.799 / 0.693 -> 0.777 / 0.693, 10
+of 28 both; points_test2 0.926 / 0.824, 17 of 25 -> 0.916 / 0.801, 16. It would also cost about 55 ms a
+segment on top of the encoder's 20. In the same stop, what the classifier costs the grouping on the two
+hardest whole-letter sets (written text, not PDF; planted precision / recall; ``evaluate --set S
+[--predicted-labels [--predict labels|themes]] [--no-themes]``): letters_test2, written labels and themes
+0.775 / 0.388, predicted both 0.538 / 0.175, predicted labels with written themes 0.811 / 0.375, written
+labels with predicted themes 0.458 / 0.138, written labels and no themes 0.393 / 0.138; letters_hard 0.559 /
+0.333, 0.448 / 0.204, 0.535 / 0.302, 0.480 / 0.235, 0.406 / 0.204. The labels cost little; the predicted
+themes of paraphrases overlap so seldom that they help the pairs no more than no themes at all.
 
 The hand-set scorer (``Config.scorer = "handset"``; rounds 1-5) is kept for comparison (``evaluate --compare``):
 
